@@ -1,0 +1,123 @@
+"""glassnet: a deep-learning toolkit whose code reads like the deeplearning.ai notes.
+
+Quick start (rows are examples at this level)::
+
+    import glassnet as gn
+    data = gn.data.load_dataset("digits")
+    model = gn.Sequential([gn.Dense(64, "relu"), gn.Dense(10, "softmax")])
+    history = model.fit(data.X, data.y, epochs=20, optimizer=gn.Adam(1e-3), rng=0)
+    model.predict(data.X[:5])
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from glassnet.callbacks import Callback, CSVLogger, EarlyStopping, History
+from glassnet.gradcheck import (
+    GradientCheckResult,
+    gradient_check,
+    numerical_gradient,
+    relative_difference,
+)
+from glassnet.layers import Activation, BatchNorm, Dense, Dropout, Layer
+from glassnet.losses import (
+    BinaryCrossEntropy,
+    MeanSquaredError,
+    MultiLabel,
+    SoftmaxCrossEntropy,
+)
+from glassnet.model import Sequential
+from glassnet.optimizers import (
+    Adam,
+    ExponentialAverage,
+    GradientDescent,
+    Momentum,
+    RMSprop,
+)
+from glassnet.regularizers import L1, L2
+from glassnet.schedules import (
+    Exponential,
+    InverseSqrtEpoch,
+    InverseSqrtStep,
+    InverseTime,
+)
+from glassnet.training import DivergenceError, evaluate, fit
+
+__version__ = "0.1.0"
+
+_SUBMODULES = (
+    "activations",
+    "backend",
+    "cluster",
+    "data",
+    "estimators",
+    "initializers",
+    "io",
+    "losses",
+    "metrics",
+    "persistence",
+    "plots",
+    "regularizers",
+    "schedules",
+    "search",
+    "strategy",
+    "validation",
+)
+_LAZY = {
+    "load": "glassnet.persistence",
+    "ModelFileError": "glassnet.io",
+    "KMeans": "glassnet.cluster",
+    "GlassClassifier": "glassnet.estimators",
+    "GlassRegressor": "glassnet.estimators",
+}
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"glassnet.{name}")
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'glassnet' has no attribute {name!r}")
+
+
+__all__ = [
+    "Activation",
+    "Adam",
+    "BatchNorm",
+    "BinaryCrossEntropy",
+    "CSVLogger",
+    "Callback",
+    "Dense",
+    "DivergenceError",
+    "Dropout",
+    "EarlyStopping",
+    "Exponential",
+    "ExponentialAverage",
+    "GlassClassifier",
+    "GlassRegressor",
+    "GradientCheckResult",
+    "GradientDescent",
+    "History",
+    "InverseSqrtEpoch",
+    "InverseSqrtStep",
+    "InverseTime",
+    "KMeans",
+    "L1",
+    "L2",
+    "Layer",
+    "MeanSquaredError",
+    "ModelFileError",
+    "Momentum",
+    "MultiLabel",
+    "RMSprop",
+    "Sequential",
+    "SoftmaxCrossEntropy",
+    "evaluate",
+    "fit",
+    "gradient_check",
+    "load",
+    "numerical_gradient",
+    "relative_difference",
+    "__version__",
+]

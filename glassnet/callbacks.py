@@ -1,0 +1,223 @@
+"""Callbacks for the fit loop, Keras-style, plus the History every fit returns.
+
+A callback overrides any of ``on_train_begin(logs)``, ``on_epoch_begin(epoch,
+logs)``, ``on_batch_begin(batch, logs)``, ``on_batch_end(batch, logs)``,
+``on_epoch_end(epoch, logs)`` and ``on_train_end(logs)``; ``self.model`` is the
+model being trained. Setting ``model.stop_training = True`` ends training after the
+current epoch.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from glassnet.validation import check_choice, check_in_range
+
+
+class Callback:
+    """Base class; every hook is a no-op."""
+
+    model = None
+
+    def set_model(self, model) -> None:
+        self.model = model
+
+    def on_train_begin(self, logs=None): ...
+    def on_train_end(self, logs=None): ...
+    def on_epoch_begin(self, epoch, logs=None): ...
+    def on_epoch_end(self, epoch, logs=None): ...
+    def on_batch_begin(self, batch, logs=None): ...
+    def on_batch_end(self, batch, logs=None): ...
+
+
+class History(Callback):
+    """Per-epoch logs: ``history["cost"][e]``, ``history["val_accuracy"][e]``, ...
+
+    ``params`` holds the run's configuration (everything ``fit`` was given), so a
+    History describes its run completely.
+    """
+
+    def __init__(self):
+        self.history: dict[str, list] = {}
+        self.epoch: list[int] = []
+        self.params: dict = {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.append(epoch)
+        for key, value in (logs or {}).items():
+            column = self.history.setdefault(key, [math.nan] * (len(self.epoch) - 1))
+            column.append(value)
+        for column in self.history.values():
+            while len(column) < len(self.epoch):
+                column.append(math.nan)
+
+    def __getitem__(self, key):
+        return self.history[key]
+
+    def __len__(self):
+        return len(self.epoch)
+
+    def to_csv(self, path) -> None:
+        """Write ``epoch, cost, ...`` one row per epoch."""
+        keys = list(self.history)
+        with open(path, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["epoch", *keys])
+            for row, epoch in enumerate(self.epoch):
+                writer.writerow([epoch, *(self.history[k][row] for k in keys)])
+
+    def to_dict(self) -> dict:
+        """JSON-compatible ``{"epoch": [...], "history": {...}}``."""
+        return {
+            "epoch": list(self.epoch),
+            "history": {k: [float(v) for v in vs] for k, vs in self.history.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, record: dict) -> History:
+        history = cls()
+        history.epoch = [int(e) for e in record.get("epoch", [])]
+        history.history = {k: list(v) for k, v in record.get("history", {}).items()}
+        return history
+
+    def plot(self, path=None, *, keys=None, title=None):
+        """Learning curves (cost per epoch, and val_cost when present); PNG if path."""
+        from glassnet.plots import plot_history
+
+        return plot_history(self, path, keys=keys, title=title)
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
+
+    ``mode`` is "min", "max" or "auto" (max for names with accuracy/precision/
+    recall/f1, else min). With ``restore_best_weights`` (default) the model ends with
+    the weights of its best epoch, also when training ends without triggering.
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_cost",
+        *,
+        patience: int = 5,
+        min_delta: float = 0.0,
+        mode: str = "auto",
+        restore_best_weights: bool = True,
+    ):
+        self.monitor = monitor
+        self.patience = int(check_in_range("patience", patience, 0, None, integer=True))
+        self.min_delta = abs(check_in_range("min_delta", min_delta, 0, None))
+        check_choice("mode", mode, ("auto", "min", "max"))
+        if mode == "auto":
+            maximize = any(
+                word in monitor for word in ("accuracy", "precision", "recall", "f1")
+            )
+            mode = "max" if maximize else "min"
+        self.mode = mode
+        self.restore_best_weights = restore_best_weights
+        self.best = None
+        self.best_epoch = None
+        self.best_weights = None
+        self.stopped_epoch = None
+        self.wait = 0
+
+    def on_train_begin(self, logs=None):
+        self.best, self.best_epoch, self.best_weights = None, None, None
+        self.stopped_epoch, self.wait = None, 0
+
+    def _improved(self, value) -> bool:
+        if self.best is None:
+            return True
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.monitor not in logs:
+            raise ValueError(
+                f"EarlyStopping monitors {self.monitor!r} but the logs have only "
+                f"{sorted(logs)}; pass validation_data= or monitor one of those"
+            )
+        value = logs[self.monitor]
+        if not np.isfinite(value):
+            return
+        if self._improved(value):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.restore_best_weights and self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+
+
+class ProgressBar(Callback):
+    """A tqdm progress bar over mini-batch steps, showing the epoch and its cost."""
+
+    def __init__(self, total_steps: int, *, description: str = "training"):
+        self.total_steps = total_steps
+        self.description = description
+        self.bar = None
+
+    def on_train_begin(self, logs=None):
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(
+            total=self.total_steps, desc=self.description, unit="step", leave=True,
+            dynamic_ncols=True, mininterval=0.2,
+        )
+
+    def on_batch_end(self, batch, logs=None):
+        self.bar.update(1)
+
+    def on_epoch_end(self, epoch, logs=None):
+        shown = {"epoch": epoch + 1}
+        for key in ("cost", "accuracy", "val_cost", "val_accuracy"):
+            if key in (logs or {}):
+                shown[key] = f"{logs[key]:.4g}"
+        self.bar.set_postfix(shown, refresh=False)
+
+    def on_train_end(self, logs=None):
+        if self.bar is not None:
+            self.bar.close()
+
+
+class Timer(Callback):
+    """Records each epoch's wall time in the logs as ``epoch_seconds``."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["epoch_seconds"] = time.perf_counter() - self._start
+
+
+class CSVLogger(Callback):
+    """Appends each epoch's logs to a CSV file as training goes."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self._keys = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        new = self._keys is None
+        if new:
+            self._keys = list(logs)
+        with open(self.path, "w" if new else "a", newline="") as handle:
+            writer = csv.writer(handle)
+            if new:
+                writer.writerow(["epoch", *self._keys])
+            writer.writerow([epoch, *(logs.get(k, "") for k in self._keys)])

@@ -1,0 +1,120 @@
+"""Fully connected layer: ``Z[l] = W[l] A[l-1] + b[l]``, ``A[l] = g[l](Z[l])``.
+
+Shapes: ``W[l] (n[l], n[l-1])``, ``b[l] (n[l], 1)``, ``A[l-1] (n[l-1], m)``,
+``Z[l], A[l] (n[l], m)``. Backward, from ``dA[l]`` (or ``dZ[l]`` given directly by
+the loss for the output layer)::
+
+    dZ[l]   = dA[l] * g'(Z[l])
+    dW[l]   = (1/m) dZ[l] A[l-1]^T   (+ the regularizer's term)
+    db[l]   = (1/m) sum(dZ[l], axis=1, keepdims=True)
+    dA[l-1] = W[l]^T dZ[l]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet import activations, initializers
+from glassnet import regularizers as regularizers_module
+from glassnet.layers.base import Layer
+from glassnet.validation import check_positive_int
+
+
+class Dense(Layer):
+    """``Dense(units, activation="linear", *, initializer=None, use_bias=True)``.
+
+    ``initializer`` defaults to ``"he"`` for relu / leaky_relu and ``"xavier"``
+    otherwise. ``regularizer`` (L2 / L1) applies to this layer's W only.
+    """
+
+    param_names = ("W", "b")
+
+    def __init__(
+        self,
+        units: int,
+        activation="linear",
+        *,
+        initializer=None,
+        use_bias: bool = True,
+        regularizer=None,
+        name: str | None = None,
+        trainable: bool = True,
+    ):
+        super().__init__(name=name, trainable=trainable)
+        self.units = check_positive_int("units", units)
+        self.activation = activations.get(activation)
+        if initializer is None:
+            relu_like = self.activation.name in ("relu", "leaky_relu")
+            initializer = "he" if relu_like else "xavier"
+        self.initializer = initializers.get(initializer)
+        self.use_bias = bool(use_bias)
+        self.regularizer = regularizers_module.get(regularizer)
+        #: the regularizer in force during fit (this layer's own, or fit's)
+        self.active_regularizer = self.regularizer
+        #: set False on the first layer: dA[0] = W[1]^T dZ[1] is never needed
+        self.need_input_gradient = True
+        self.param_names = ("W", "b") if self.use_bias else ("W",)
+
+    def build(self, n_prev: int, rng, dtype) -> int:
+        super().build(n_prev, rng, dtype)
+        W = self.initializer((self.units, int(n_prev)), rng)
+        self.params = {"W": np.ascontiguousarray(W, dtype=self.dtype)}
+        if self.use_bias:
+            self.params["b"] = np.zeros((self.units, 1), dtype=self.dtype)
+        self._allocate_grads()
+        self.n_out = self.units
+        return self.n_out
+
+    def forward(self, A_prev, training: bool):
+        """Z = W A_prev + b; A = g(Z); caches (A_prev, Z, A)."""
+        Z = self.params["W"] @ A_prev
+        if self.use_bias:
+            Z += self.params["b"]
+        A = self.activation.forward(Z)
+        if training:
+            self._cache = (A_prev, Z, A)
+        return A
+
+    def backward(self, dA=None, *, dZ=None):
+        """Fill dW, db from dA (or from dZ for a fused output); return dA_prev."""
+        A_prev, Z, A = self._require_cache()
+        if dZ is None:
+            dZ = self.activation.backward(dA, Z, A)
+        m = A_prev.shape[1]
+        dW = self.grads["W"]
+        np.matmul(dZ, A_prev.T, out=dW)
+        dW *= 1.0 / m
+        if self.use_bias:
+            db = self.grads["b"]
+            np.sum(dZ, axis=1, keepdims=True, out=db)
+            db *= 1.0 / m
+        if self.active_regularizer is not None:
+            self.active_regularizer.add_gradient(dW, self.params["W"], m)
+        if not self.need_input_gradient:
+            return None
+        return self.params["W"].T @ dZ
+
+    def regularization_cost(self, m: int) -> float:
+        """The active regularizer's cost term for this layer's W (0 without one)."""
+        if self.active_regularizer is None:
+            return 0.0
+        return self.active_regularizer.cost(self.params["W"], m)
+
+    def get_config(self) -> dict:
+        return {
+            "units": self.units,
+            "activation": self.activation.get_config(),
+            "initializer": self.initializer.get_config(),
+            "use_bias": self.use_bias,
+            "regularizer": (
+                None if self.regularizer is None else self.regularizer.get_config()
+            ),
+            **super().get_config(),
+        }
+
+    def describe_shapes(self, index: int) -> list[str]:
+        n_prev, n = self.n_in, self.units
+        lines = [f"W[{index}]: (n[{index}], n[{index - 1}]) = ({n}, {n_prev})"]
+        if self.use_bias:
+            lines.append(f"b[{index}]: (n[{index}], 1) = ({n}, 1)")
+        return lines

@@ -1,0 +1,62 @@
+"""Inverted dropout: keep each unit with probability ``keep_prob``, scale by 1/keep_prob.
+
+Training (shapes of A, ``(n[l], m)``)::
+
+    D = rand(n[l], m) < keep_prob        # the mask, drawn from the layer's rng
+    A = A * D / keep_prob                # inverted: the expected value is unchanged
+    backward: dA_prev = dA * D / keep_prob
+
+At inference (``training=False``) the layer is the identity: nothing to rescale.
+The mask comes from ``rng`` (int, Generator or RandomState). Several Dropout layers
+may share one generator; a ``numpy.random.RandomState(1)`` shared by the layers and
+reseeded before each pass reproduces the course's ``np.random.seed(1)`` masks.
+"""
+
+from __future__ import annotations
+
+from glassnet.backend import resolve_rng, uniform
+from glassnet.layers.base import Layer
+from glassnet.validation import check_in_range
+
+
+class Dropout(Layer):
+    """``Dropout(keep_prob, *, rng=None)``; keep_prob in (0, 1]."""
+
+    def __init__(self, keep_prob: float, *, rng=None, name=None, trainable=True):
+        super().__init__(name=name, trainable=trainable)
+        self.keep_prob = check_in_range(
+            "keep_prob", keep_prob, 0, 1, low_inclusive=False
+        )
+        self.rng = None if rng is None else resolve_rng(rng)
+
+    def build(self, n_prev: int, rng, dtype) -> int:
+        if self.rng is None:
+            self.rng = resolve_rng(rng)
+        return super().build(n_prev, rng, dtype)
+
+    @property
+    def active(self) -> bool:
+        """True when the layer drops anything (keep_prob < 1)."""
+        return self.keep_prob < 1.0
+
+    def forward(self, A_prev, training: bool):
+        if not training or not self.active:
+            if training:
+                self._cache = None, A_prev
+            return A_prev
+        D = uniform(self.rng, A_prev.shape) < self.keep_prob
+        A = A_prev * D
+        A /= self.keep_prob
+        self._cache = D, A_prev
+        return A
+
+    def backward(self, dA):
+        D, _ = self._require_cache()
+        if D is None:
+            return dA
+        dA_prev = dA * D
+        dA_prev /= self.keep_prob
+        return dA_prev
+
+    def get_config(self) -> dict:
+        return {"keep_prob": self.keep_prob, **super().get_config()}

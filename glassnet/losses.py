@@ -1,0 +1,182 @@
+"""Losses J(A, Y) averaged over the m examples, column layout ``(n[L], m)``.
+
+Each loss gives the cost ``J = (1/m) sum_i L(a_i, y_i)`` and the per-example
+derivative ``dA = dL/dA`` (no 1/m: the layers apply it in ``dW = (1/m) dZ A_prev^T``).
+When the output layer has the loss's *matching* activation, :meth:`Loss.output_dZ`
+gives ``dZ = dL/dZ`` directly, as in the notes:
+
+=========================  ==================  ==========================================
+loss                       matching output     L(a, y) and dZ
+=========================  ==================  ==========================================
+binary_cross_entropy       sigmoid             -(y log a + (1-y) log(1-a));   dZ = A - Y
+softmax_cross_entropy      softmax             -sum_j y_j log a_j;            dZ = A - Y
+mean_squared_error         linear              1/2 ||a - y||^2;               dZ = A - Y
+multi_label                sigmoid             binary CE summed over the k labels that
+                                               are present (NaN or -1 = missing);
+                                               dZ = (A - Y) * present
+=========================  ==================  ==========================================
+
+``0 * log 0`` counts as 0 (the course's ``nansum``), so a saturated output that is
+right costs nothing and one that is wrong costs ``inf`` rather than ``nan``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import xlogy
+
+
+class Loss:
+    """Base class: ``cost(AL, Y) -> float``, ``dA(AL, Y)``, ``output_dZ(AL, Y)``."""
+
+    name = "loss"
+    matching_activation = None
+
+    def cost(self, AL, Y) -> float:
+        raise NotImplementedError
+
+    def dA(self, AL, Y):
+        raise NotImplementedError
+
+    def output_dZ(self, AL, Y):
+        """dZ = A - Y for the matching output activation."""
+        return AL - Y
+
+    def get_config(self) -> dict:
+        """JSON description: ``{"name": ...}``."""
+        return {"name": self.name}
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class BinaryCrossEntropy(Loss):
+    """J = -(1/m) sum(Y log A + (1 - Y) log(1 - A)), summed over output units."""
+
+    name = "binary_cross_entropy"
+    matching_activation = "sigmoid"
+
+    def cost(self, AL, Y) -> float:
+        m = AL.shape[1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logprobs = xlogy(Y, AL) + xlogy(1 - Y, 1 - AL)
+        return float(-np.sum(logprobs) / m)
+
+    def dA(self, AL, Y):
+        """dA = -(Y / A - (1 - Y) / (1 - A))."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return -(Y / AL - (1 - Y) / (1 - AL))
+
+
+class MultiLabel(BinaryCrossEntropy):
+    """Binary CE over k labels per example with missing labels (NaN or -1) left out.
+
+    J = (1/m) sum_i sum_{j present} L(y_j, a_j); a missing label adds exactly zero to
+    the cost and to dZ.
+    """
+
+    name = "multi_label"
+
+    @staticmethod
+    def _present(Y):
+        return np.isfinite(Y) & (Y != -1)
+
+    def cost(self, AL, Y) -> float:
+        present = self._present(Y)
+        Y0 = np.where(present, Y, 0)
+        m = AL.shape[1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logprobs = xlogy(Y0, AL) + xlogy(1 - Y0, 1 - AL)
+        return float(-np.sum(logprobs, where=present) / m)
+
+    def dA(self, AL, Y):
+        present = self._present(Y)
+        return np.where(present, super().dA(AL, np.where(present, Y, 0)), 0)
+
+    def output_dZ(self, AL, Y):
+        present = self._present(Y)
+        return np.where(present, AL - np.where(present, Y, 0), 0).astype(AL.dtype)
+
+
+class SoftmaxCrossEntropy(Loss):
+    """J = -(1/m) sum_i sum_j y_j log a_j; Y one-hot ``(C, m)`` or integer ``(1, m)``."""
+
+    name = "softmax_cross_entropy"
+    matching_activation = "softmax"
+
+    @staticmethod
+    def _is_integer_labels(AL, Y):
+        return Y.shape[0] == 1 and AL.shape[0] > 1
+
+    def cost(self, AL, Y) -> float:
+        m = AL.shape[1]
+        with np.errstate(divide="ignore"):
+            if self._is_integer_labels(AL, Y):
+                picked = AL[Y[0].astype(np.intp), np.arange(m)]
+                return float(-np.sum(np.log(picked)) / m)
+            return float(-np.sum(xlogy(Y, AL)) / m)
+
+    def dA(self, AL, Y):
+        """dA = -Y / A."""
+        Y = self._one_hot(AL, Y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return -np.where(Y != 0, Y / AL, 0)
+
+    def output_dZ(self, AL, Y):
+        """dZ = A - Y (Y one-hot)."""
+        if self._is_integer_labels(AL, Y):
+            dZ = AL.copy()
+            dZ[Y[0].astype(np.intp), np.arange(AL.shape[1])] -= 1
+            return dZ
+        return AL - Y
+
+    def _one_hot(self, AL, Y):
+        if not self._is_integer_labels(AL, Y):
+            return Y
+        one_hot = np.zeros_like(AL)
+        one_hot[Y[0].astype(np.intp), np.arange(AL.shape[1])] = 1
+        return one_hot
+
+
+class MeanSquaredError(Loss):
+    """J = (1/(2m)) sum_i ||a_i - y_i||^2, so dA = A - Y (regression, linear output)."""
+
+    name = "mean_squared_error"
+    matching_activation = "linear"
+
+    def cost(self, AL, Y) -> float:
+        m = AL.shape[1]
+        difference = AL - Y
+        return float(np.sum(difference * difference) / (2 * m))
+
+    def dA(self, AL, Y):
+        return AL - Y
+
+
+_REGISTRY = {
+    cls.name: cls
+    for cls in (BinaryCrossEntropy, SoftmaxCrossEntropy, MeanSquaredError, MultiLabel)
+}
+NAMES = tuple(_REGISTRY)
+_ALIASES = {"bce": "binary_cross_entropy", "mse": "mean_squared_error"}
+
+
+def get(name) -> Loss:
+    """Return the loss called ``name`` (or pass a :class:`Loss` through)."""
+    if isinstance(name, Loss):
+        return name
+    if isinstance(name, dict):
+        name = name.get("name")
+    key = _ALIASES.get(name, name)
+    if key not in _REGISTRY:
+        raise ValueError(f"unknown loss {name!r}; allowed: {', '.join(NAMES)}")
+    return _REGISTRY[key]()
+
+
+def for_output(activation_name: str, n_out: int) -> Loss:
+    """The loss inferred from the output activation (sigmoid -> binary CE, ...)."""
+    if activation_name == "sigmoid":
+        return BinaryCrossEntropy() if n_out == 1 else MultiLabel()
+    if activation_name == "softmax":
+        return SoftmaxCrossEntropy()
+    return MeanSquaredError()

@@ -1,0 +1,329 @@
+"""``Sequential``: an L-layer network, forward over the layers and backward from the loss.
+
+Inside the engine examples are columns (``X (n[0], m)``); ``fit``, ``predict``,
+``predict_proba`` and ``evaluate`` take rows (``X (m, n[0])``) and transpose once.
+Parameters are exposed flat, keyed as in the notes: ``W1, b1, ..., WL, bL``, and
+``gamma{l}, beta{l}`` for the batch norm that follows Dense layer ``l``. After
+``build`` every parameter (and every gradient) is a view into one contiguous buffer,
+so an optimizer can sweep all of them in a few passes over memory.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet import losses as losses_module
+from glassnet.backend import resolve_dtype, resolve_rng
+from glassnet.layers import BatchNorm, Dense, Layer, layer_from_config
+from glassnet.validation import check_array
+
+_PREDICT_CHUNK = 8192
+
+
+class Sequential:
+    """``Sequential([Dense(20, "relu"), Dense(1, "sigmoid")])``.
+
+    Logistic regression is the one-unit special case ``Sequential([Dense(1,
+    "sigmoid", initializer="zeros")])``.
+    """
+
+    def __init__(self, layers=(), *, name: str = "sequential"):
+        self.layers: list[Layer] = []
+        self.name = name
+        self.built = False
+        self.n_x: int | None = None
+        self.dtype: np.dtype | None = None
+        self.stop_training = False
+        for layer in layers:
+            self.add(layer)
+
+    def add(self, layer: Layer) -> None:
+        """Append a layer (before ``build``)."""
+        if not isinstance(layer, Layer):
+            raise TypeError(
+                f"Sequential takes glassnet layers; received {type(layer).__name__}"
+            )
+        if self.built:
+            raise RuntimeError("cannot add a layer to a built model")
+        self.layers.append(layer)
+
+    # -- building ---------------------------------------------------------------
+    def build(self, n_x: int, *, rng=None, dtype="float32") -> Sequential:
+        """Create every layer's parameters for ``n_x`` input features.
+
+        Weights are drawn from ``rng`` layer by layer, W[1] first (int, Generator
+        or RandomState; ``RandomState(s)`` reproduces the course's
+        ``np.random.seed(s)``).
+        """
+        if not self.layers:
+            raise ValueError("a Sequential model needs at least one layer")
+        rng = resolve_rng(rng)
+        self.dtype = resolve_dtype(dtype)
+        self.n_x = int(n_x)
+        for layer, following in zip(self.layers, self.layers[1:] + [None]):
+            if (
+                isinstance(layer, Dense)
+                and isinstance(following, BatchNorm)
+                and layer.activation.name == "linear"
+                and not layer.built
+            ):
+                layer.use_bias = False
+                layer.param_names = ("W",)
+        n = self.n_x
+        for layer in self.layers:
+            n = layer.build(n, rng, self.dtype)
+        self._assign_keys()
+        self._consolidate()
+        self.built = True
+        return self
+
+    def _assign_keys(self) -> None:
+        """Map flat keys (W1, b1, gamma1, ...) to (layer, name) pairs."""
+        self._param_keys: dict[str, tuple[Layer, str]] = {}
+        self._state_keys: dict[str, tuple[Layer, str]] = {}
+        self.layer_numbers: list[int] = []
+        l = 0
+        for layer in self.layers:
+            if isinstance(layer, Dense):
+                l += 1
+            self.layer_numbers.append(l)
+            for table, names in (
+                (self._param_keys, layer.param_names),
+                (self._state_keys, layer.state_names),
+            ):
+                for name in names:
+                    key = f"{name}{l}"
+                    if key in self._param_keys or key in self._state_keys:
+                        raise ValueError(
+                            f"two layers would both own parameter {key!r}; put a "
+                            "Dense layer between them"
+                        )
+                    table[key] = (layer, name)
+
+    def _consolidate(self) -> None:
+        """Re-home every parameter and gradient as a view of one flat buffer."""
+        sizes = [layer.params[name].size for layer, name in self._param_keys.values()]
+        total = int(sum(sizes))
+        self.flat_params = np.zeros(total, dtype=self.dtype)
+        self.flat_grads = np.zeros(total, dtype=self.dtype)
+        offset = 0
+        for (layer, name), size in zip(self._param_keys.values(), sizes):
+            shape = layer.params[name].shape
+            for flat, table in ((self.flat_params, layer.params), (self.flat_grads,
+                                                                   layer.grads)):
+                view = flat[offset : offset + size].reshape(shape)
+                view[...] = table[name]
+                table[name] = view
+            offset += size
+
+    def _require_built(self) -> None:
+        if not self.built:
+            raise RuntimeError(
+                "the model is not built yet: call fit(...) or build(n_x) first"
+            )
+
+    # -- parameters -------------------------------------------------------------
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        """Flat dict ``{"W1": W[1], "b1": b[1], ...}`` of the live arrays."""
+        self._require_built()
+        return {key: layer.params[name] for key, (layer, name) in self._param_keys.items()}
+
+    @property
+    def grads(self) -> dict[str, np.ndarray]:
+        """Flat dict ``{"W1": dW[1], ...}`` filled by the last backward pass."""
+        self._require_built()
+        return {key: layer.grads[name] for key, (layer, name) in self._param_keys.items()}
+
+    def trainable_keys(self) -> list[str]:
+        """Keys of the parameters of trainable layers."""
+        return [k for k, (layer, _) in self._param_keys.items() if layer.trainable]
+
+    @property
+    def state(self) -> dict[str, np.ndarray]:
+        """Non-trainable arrays (batch norm running statistics), keyed like params."""
+        self._require_built()
+        return {key: layer.state[name] for key, (layer, name) in self._state_keys.items()}
+
+    def get_weights(self) -> dict[str, np.ndarray]:
+        """Copies of every parameter and state array."""
+        return {k: v.copy() for k, v in {**self.params, **self.state}.items()}
+
+    def set_weights(self, weights: dict[str, np.ndarray]) -> None:
+        """Copy arrays into the model (same keys and shapes as ``get_weights``)."""
+        current = {**self.params, **self.state}
+        missing = set(current) - set(weights)
+        extra = set(weights) - set(current)
+        if missing or extra:
+            raise ValueError(
+                f"weights do not match the model: missing {sorted(missing)}, "
+                f"unexpected {sorted(extra)}"
+            )
+        for key, target in current.items():
+            value = np.asarray(weights[key])
+            if value.shape != target.shape:
+                raise ValueError(
+                    f"weight {key!r} must have shape {target.shape}; "
+                    f"received {value.shape}"
+                )
+            target[...] = value
+
+    # -- passes (engine layout: columns are examples) ------------------------------
+    def forward(self, X, training: bool = False):
+        """AL = the output for ``X (n[0], m)``; caches for backward when training."""
+        self._require_built()
+        A = X
+        for layer in self.layers:
+            A = layer.forward(A, training)
+        return A
+
+    @property
+    def output_activation(self) -> str:
+        """Name of the last layer's activation ("linear" if it has none)."""
+        last = self.layers[-1]
+        activation = getattr(last, "activation", None)
+        return "linear" if activation is None else activation.name
+
+    @property
+    def n_out(self) -> int:
+        self._require_built()
+        return self.layers[-1].n_out
+
+    def default_loss(self) -> losses_module.Loss:
+        """The loss implied by the output activation (sigmoid -> binary CE, ...)."""
+        return losses_module.for_output(self.output_activation, self.n_out)
+
+    def backward(self, AL, Y, loss=None) -> None:
+        """Fill every trainable layer's grads from the loss at ``AL``.
+
+        When the output layer is Dense with the loss's matching activation the loss
+        gives ``dZ[L] = A[L] - Y`` directly; otherwise ``dA[L]`` is back-propagated
+        through the activation's derivative.
+        """
+        loss = self.default_loss() if loss is None else loss
+        layers = self.layers
+        last = layers[-1]
+        if isinstance(last, Dense) and loss.matching_activation == last.activation.name:
+            dA = last.backward(dZ=loss.output_dZ(AL, Y))
+            layers = layers[:-1]
+        else:
+            dA = loss.dA(AL, Y)
+        for layer in reversed(layers):
+            if dA is None:
+                break
+            dA = layer.backward(dA)
+
+    def compute_cost(self, AL, Y, loss=None) -> float:
+        """J = the loss at AL plus every active regularizer's term."""
+        loss = self.default_loss() if loss is None else loss
+        m = AL.shape[1]
+        cost = loss.cost(AL, Y)
+        for layer in self.layers:
+            if isinstance(layer, Dense):
+                cost += layer.regularization_cost(m)
+        return cost
+
+    # -- public, row-major API ---------------------------------------------------
+    def _check_input(self, X) -> np.ndarray:
+        self._require_built()
+        X = check_array(X, name="X", ndim=2, dtype=self.dtype)
+        if X.shape[1] != self.n_x:
+            raise ValueError(
+                f"X has {X.shape[1]} features per example but the model was built "
+                f"for {self.n_x}; received X of shape {X.shape}"
+            )
+        return X
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Output activations for ``X (m, n[0])``, shape ``(m, n[L])``."""
+        X = self._check_input(X)
+        outputs = [
+            self.forward(X[start : start + _PREDICT_CHUNK].T, training=False).T
+            for start in range(0, X.shape[0], _PREDICT_CHUNK)
+        ]
+        return np.ascontiguousarray(np.concatenate(outputs, axis=0))
+
+    def predict(self, X) -> np.ndarray:
+        """Labels (classification: 1 where a > 0.5, or the argmax) or values."""
+        A = self.predict_proba(X)
+        return self.outputs_to_predictions(A)
+
+    def outputs_to_predictions(self, A) -> np.ndarray:
+        """Row-major output activations ``(m, n[L])`` -> predictions."""
+        activation = self.output_activation
+        if activation == "softmax":
+            return np.argmax(A, axis=1)
+        if activation == "sigmoid":
+            labels = (A > 0.5).astype(np.int64)
+            return labels[:, 0] if labels.shape[1] == 1 else labels
+        return A[:, 0] if A.shape[1] == 1 else A
+
+    def embed(self, X, layer: int = -2) -> np.ndarray:
+        """Activations ``(m, n[layer])`` after layer index ``layer`` (default: the
+        last hidden layer), e.g. to cluster what the network learned."""
+        X = self._check_input(X)
+        upto = layer % len(self.layers)
+        A = X.T
+        for item in self.layers[: upto + 1]:
+            A = item.forward(A, training=False)
+        return np.ascontiguousarray(A.T)
+
+    def fit(self, X, y, **options):
+        """Train on rows ``X (m, n[0])``, ``y (m,)``; see :func:`glassnet.training.fit`."""
+        from glassnet.training import fit
+
+        return fit(self, X, y, **options)
+
+    def evaluate(self, X, y, *, metrics=("accuracy",), loss=None) -> dict:
+        """``{"cost": J, metric: value, ...}`` on rows ``X``, ``y``."""
+        from glassnet.training import evaluate
+
+        return evaluate(self, X, y, metrics=metrics, loss=loss)
+
+    # -- description and files -----------------------------------------------------
+    def summary(self, print_fn=print) -> str:
+        """Each layer's parameter shapes in the notes' notation; returns the text."""
+        self._require_built()
+        lines = [f"Model {self.name!r}: n[0] = {self.n_x} input features"]
+        for layer, l in zip(self.layers, self.layer_numbers):
+            frozen = "" if layer.trainable else "  (frozen)"
+            lines.append(f"  {type(layer).__name__}{frozen}")
+            lines.extend(f"    {text}" for text in layer.describe_shapes(l))
+        total = self.flat_params.size
+        trainable = sum(self.params[k].size for k in self.trainable_keys())
+        lines.append(f"  parameters: {total} ({trainable} trainable), dtype {self.dtype}")
+        text = "\n".join(lines)
+        if print_fn is not None:
+            print_fn(text)
+        return text
+
+    def get_config(self) -> dict:
+        """JSON description of the architecture (no arrays)."""
+        return {
+            "name": self.name,
+            "n_x": self.n_x,
+            "dtype": None if self.dtype is None else self.dtype.name,
+            "layers": [
+                {"type": type(layer).__name__, "config": layer.get_config()}
+                for layer in self.layers
+            ],
+        }
+
+    @classmethod
+    def from_config(cls, config: dict, *, build: bool = True) -> Sequential:
+        """Rebuild the architecture (weights initialized; load them separately)."""
+        layers = [layer_from_config(record) for record in config["layers"]]
+        model = cls(layers, name=config.get("name", "sequential"))
+        if build and config.get("n_x") is not None:
+            model.build(config["n_x"], rng=0, dtype=config.get("dtype") or "float32")
+        return model
+
+    def save(self, path, **options) -> None:
+        """Write a safe model file (JSON manifest + arrays; no pickle)."""
+        from glassnet.persistence import save_model
+
+        save_model(self, path, **options)
+
+    def __repr__(self):
+        inner = ", ".join(repr(layer) for layer in self.layers)
+        return f"Sequential([{inner}])"

@@ -1,0 +1,154 @@
+"""Model files and checkpoints on top of the safe archive format of :mod:`glassnet.io`.
+
+A model file is a glassnet archive whose manifest holds ``{"kind": "model",
+"model": <Sequential config>}`` (plus, for a checkpoint, the optimizer's config and
+step count, the History, the epoch and the rng state) and whose arrays are named
+``param.W1``, ``state.running_mean2``, ``optimizer.v.W1``, ... Loading builds the
+architecture from the closed layer registry only (no import by name, no pickle),
+checks every array's shape and dtype against it, and raises
+:class:`~glassnet.io.ModelFileError` for anything wrong.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet.io import ModelFileError, read_archive, write_archive
+
+MODEL_KIND = "model"
+CHECKPOINT_KIND = "checkpoint"
+
+
+def _model_arrays(model) -> dict[str, np.ndarray]:
+    arrays = {f"param.{k}": v for k, v in model.params.items()}
+    arrays.update({f"state.{k}": v for k, v in model.state.items()})
+    return arrays
+
+
+def save_model(model, path, *, checksums: bool = True, extra: dict | None = None):
+    """Write ``model`` to ``path`` atomically (JSON manifest + .npy arrays)."""
+    model._require_built()
+    from glassnet import __version__
+
+    manifest = {
+        "kind": MODEL_KIND,
+        "glassnet_version": __version__,
+        "model": model.get_config(),
+        "extra": extra or {},
+    }
+    write_archive(path, manifest, _model_arrays(model), checksums=checksums)
+
+
+def save_checkpoint(model, path, *, optimizer=None, history=None, extra=None):
+    """Write a training checkpoint: weights, optimizer state, History, ``extra``."""
+    model._require_built()
+    from glassnet import __version__
+
+    arrays = _model_arrays(model)
+    manifest = {
+        "kind": CHECKPOINT_KIND,
+        "glassnet_version": __version__,
+        "model": model.get_config(),
+        "extra": extra or {},
+    }
+    if optimizer is not None:
+        meta, optimizer_arrays = optimizer.get_state()
+        manifest["optimizer"] = {"config": optimizer.get_config(), "meta": meta}
+        arrays.update({f"optimizer.{k}": v for k, v in optimizer_arrays.items()})
+    if history is not None:
+        manifest["history"] = history.to_dict()
+        manifest["history_params"] = _jsonable(history.params)
+    write_archive(path, manifest, arrays)
+
+
+def _jsonable(value):
+    import json
+
+    return json.loads(json.dumps(value, default=repr))
+
+
+def _rebuild(manifest: dict, arrays: dict, shown: str):
+    from glassnet.model import Sequential
+
+    config = manifest.get("model")
+    if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+        raise ModelFileError(f"cannot load model file {shown!r}: no model description")
+    try:
+        model = Sequential.from_config(config)
+    except (ValueError, TypeError, KeyError) as error:
+        raise ModelFileError(
+            f"cannot load model file {shown!r}: invalid architecture ({error})"
+        ) from None
+    if not model.built:
+        raise ModelFileError(f"cannot load model file {shown!r}: no input size")
+    weights = {}
+    for key, target in {**model.params, **model.state}.items():
+        kind = "param" if key in model.params else "state"
+        name = f"{kind}.{key}"
+        if name not in arrays:
+            raise ModelFileError(f"cannot load model file {shown!r}: missing {name}")
+        value = arrays[name]
+        if value.shape != target.shape or value.dtype != target.dtype:
+            raise ModelFileError(
+                f"cannot load model file {shown!r}: {name} is {value.dtype}"
+                f"{value.shape} but the architecture needs {target.dtype}"
+                f"{target.shape}"
+            )
+        weights[key] = value
+    expected = {f"param.{k}" for k in model.params} | {f"state.{k}" for k in model.state}
+    unexpected = {n for n in arrays if not n.startswith("optimizer.")} - expected
+    if unexpected:
+        raise ModelFileError(
+            f"cannot load model file {shown!r}: unexpected arrays {sorted(unexpected)}"
+        )
+    model.set_weights(weights)
+    return model
+
+
+def load_model(path, **limits):
+    """Read a model file written by :func:`save_model` (or a checkpoint's model)."""
+    shown = str(path)
+    manifest, arrays = read_archive(path, **limits)
+    if manifest.get("kind") not in (MODEL_KIND, CHECKPOINT_KIND):
+        raise ModelFileError(
+            f"cannot load model file {shown!r}: kind {manifest.get('kind')!r} is not "
+            "a glassnet model"
+        )
+    return _rebuild(manifest, arrays, shown)
+
+
+def load_checkpoint(path, **limits) -> dict:
+    """Read a checkpoint: ``{"model", "optimizer", "history", "extra"}``."""
+    from glassnet import optimizers
+    from glassnet.callbacks import History
+
+    shown = str(path)
+    manifest, arrays = read_archive(path, **limits)
+    if manifest.get("kind") != CHECKPOINT_KIND:
+        raise ModelFileError(f"cannot load checkpoint {shown!r}: not a checkpoint")
+    model = _rebuild(manifest, arrays, shown)
+    optimizer = None
+    record = manifest.get("optimizer")
+    try:
+        if record is not None:
+            optimizer = optimizers.get(dict(record["config"]))
+            prefix = "optimizer."
+            optimizer.set_state(
+                record["meta"],
+                {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)},
+            )
+        history = History.from_dict(manifest.get("history", {}))
+        history.params = manifest.get("history_params", {})
+    except (ValueError, TypeError, KeyError, AttributeError) as error:
+        raise ModelFileError(
+            f"cannot load checkpoint {shown!r}: invalid training state ({error})"
+        ) from None
+    return {
+        "model": model,
+        "optimizer": optimizer,
+        "history": history,
+        "extra": manifest.get("extra", {}),
+    }
+
+
+load = load_model

@@ -1,0 +1,304 @@
+"""The fit loop: mini-batches, shuffling, schedules, callbacks, the divergence guard.
+
+``fit(model, X, y, ...)`` takes rows (``X (m, n[0])``, ``y (m,)``); every mini-batch
+is a row gather into a reusable buffer and reaches the engine as its transpose (a
+view), so examples are columns inside, as in the notes. One step is::
+
+    AL   = model.forward(X_batch.T, training=True)
+    cost = model.compute_cost(AL, Y_batch.T)          # + regularization
+    model.backward(AL, Y_batch.T)                     # fills grads
+    optimizer.update(params, grads)                   # the one place params change
+
+The epoch's cost is the mean over the epoch's examples of the per-batch costs
+(``sum_t cost_t m_t / m``; with one full batch it is exactly the course's printed
+cost at that iteration, computed before the update).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from glassnet import losses as losses_module
+from glassnet import optimizers as optimizers_module
+from glassnet import regularizers as regularizers_module
+from glassnet import schedules as schedules_module
+from glassnet.backend import permutation, resolve_rng
+from glassnet.callbacks import Callback, History, ProgressBar
+from glassnet.layers import Dense
+from glassnet.targets import labels_from_targets, prepare_targets
+from glassnet.validation import (
+    check_array,
+    check_consistent_length,
+    check_positive_int,
+)
+
+
+class DivergenceError(RuntimeError):
+    """Training produced NaN or infinite parameters; the model keeps the last finite
+    weights. ``history`` holds the epochs completed before it happened."""
+
+    def __init__(self, message, *, epoch, layer, history):
+        super().__init__(message)
+        self.epoch, self.layer, self.history = epoch, layer, history
+
+
+def _validate_data(model, X, y, *, name=""):
+    X = check_array(X, name=f"X{name}", ndim=2, dtype=model.dtype)
+    y = check_array(y, name=f"y{name}", ndim=(1, 2), allow_nonfinite=True)
+    check_consistent_length(X, y, names=(f"X{name}", f"y{name}"))
+    if X.shape[1] != model.n_x:
+        raise ValueError(
+            f"X{name} has {X.shape[1]} features per example but the model was built "
+            f"for {model.n_x}"
+        )
+    return np.ascontiguousarray(X), y
+
+
+def _metric_values(names, y_true, y_pred) -> dict:
+    from glassnet.metrics import get_metric
+
+    return {name: float(get_metric(name)(y_true, y_pred)) for name in names}
+
+
+def evaluate(model, X, y, *, metrics=("accuracy",), loss=None) -> dict:
+    """``{"cost": J, metric: value}`` for rows ``X``, ``y`` (inference mode)."""
+    model._require_built()
+    X, y = _validate_data(model, X, y)
+    loss = model.default_loss() if loss is None else losses_module.get(loss)
+    Y = prepare_targets(model, y)
+    A = model.predict_proba(X)
+    results = {"cost": model.compute_cost(A.T, Y.T, loss)}
+    if metrics and model.output_activation != "linear":
+        results.update(
+            _metric_values(
+                metrics, labels_from_targets(model, Y), model.outputs_to_predictions(A)
+            )
+        )
+    return results
+
+
+def _batch_orders(shuffle, rng, m, epoch):
+    if callable(shuffle):
+        order = np.asarray(shuffle(epoch, m))
+        if order.shape != (m,):
+            raise ValueError(
+                f"shuffle(epoch, m) must return a permutation of range({m}); "
+                f"received shape {order.shape}"
+            )
+        return order
+    if shuffle:
+        return permutation(rng, m)
+    return None
+
+
+def _find_nonfinite(model) -> str:
+    for key, array in model.params.items():
+        if not np.isfinite(array).all():
+            return f"parameter {key}"
+    for key, array in model.grads.items():
+        if not np.isfinite(array).all():
+            return f"gradient d{key}"
+    return "the cost (parameters still finite)"
+
+
+def fit(
+    model,
+    X,
+    y,
+    *,
+    epochs: int = 1,
+    batch_size: int | None = 64,
+    optimizer="gd",
+    loss=None,
+    regularizer=None,
+    schedule=None,
+    validation_data=None,
+    callbacks=(),
+    metrics=(),
+    rng=None,
+    verbose: bool = True,
+    shuffle=True,
+    augment=None,
+    dtype=None,
+    nan_guard: bool = True,
+) -> History:
+    """Train ``model`` on rows ``X (m, n[0])``, ``y``; return the History.
+
+    ``batch_size``: examples per mini-batch (``None`` or >= m: full batch; 1:
+    stochastic). ``optimizer``: a name ("gd", "momentum", "rmsprop", "adam") or an
+    Optimizer. ``loss``: inferred from the output activation when None.
+    ``regularizer``: L2/L1 for every Dense layer without its own. ``schedule``: a
+    callable ``(epoch, step) -> learning_rate``. ``shuffle``: True (a new permutation
+    from ``rng`` each epoch), False, or a callable ``(epoch, m) -> order``.
+    ``augment``: a callable ``(X_batch, rng) -> X_batch`` applied in training only.
+    ``rng`` seeds the weights (if the model is not built yet), the shuffling and the
+    augmentation. ``nan_guard`` stops with :class:`DivergenceError` when parameters
+    become NaN/inf, keeping the weights from the start of that epoch.
+    """
+    epochs = check_positive_int("epochs", epochs)
+    rng = resolve_rng(rng)
+    if not model.built:
+        X_checked = check_array(X, name="X", ndim=2)
+        model.build(X_checked.shape[1], rng=rng, dtype=dtype or "float32")
+    X, y = _validate_data(model, X, y)
+    m = X.shape[0]
+    if batch_size is None:
+        batch_size = m
+    batch_size = min(check_positive_int("batch_size", batch_size), m)
+    loss = model.default_loss() if loss is None else losses_module.get(loss)
+    Y = np.ascontiguousarray(prepare_targets(model, y))
+    optimizer = optimizers_module.get(optimizer)
+    regularizer = regularizers_module.get(regularizer)
+    schedule = schedules_module.get(schedule)
+    metrics = list(metrics)
+    if metrics:
+        _metric_values(metrics, np.zeros(1), np.zeros(1))  # unknown names fail now
+    if validation_data is not None:
+        X_val, y_val = _validate_data(model, *validation_data, name="_val")
+        Y_val = prepare_targets(model, y_val)
+
+    trainable = model.trainable_keys()
+    if not trainable:
+        raise ValueError(
+            "the model has nothing to train: every layer is frozen; unfreeze a layer "
+            "or add a trainable head"
+        )
+    params = {k: v for k, v in model.params.items() if k in trainable}
+    grads = {k: v for k, v in model.grads.items() if k in trainable}
+    first_trainable = next(i for i, layer in enumerate(model.layers) if layer.trainable
+                           and layer.params)
+    for index, layer in enumerate(model.layers):
+        if isinstance(layer, Dense):
+            layer.active_regularizer = layer.regularizer or regularizer
+            layer.need_input_gradient = index > first_trainable
+
+    history = History()
+    history.params = {
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "m": m,
+        "optimizer": optimizer.get_config(),
+        "loss": loss.name,
+        "regularizer": None if regularizer is None else regularizer.get_config(),
+        "schedule": (
+            schedule.get_config() if hasattr(schedule, "get_config") else repr(schedule)
+        ) if schedule is not None else None,
+        "metrics": metrics,
+        "shuffle": shuffle if isinstance(shuffle, bool) else repr(shuffle),
+    }
+    n_batches = math.ceil(m / batch_size)
+    all_callbacks: list[Callback] = [history, *callbacks]
+    if verbose:
+        all_callbacks.append(ProgressBar(epochs * n_batches))
+    for callback in all_callbacks:
+        callback.set_model(model)
+    model.stop_training = False
+
+    X_buffer = np.empty((batch_size, X.shape[1]), dtype=X.dtype)
+    Y_buffer = np.empty((batch_size, Y.shape[1]), dtype=Y.dtype)
+    keep_labels = bool(metrics)
+    labels_true = labels_from_targets(model, Y) if keep_labels else None
+    snapshot = np.empty_like(model.flat_params) if nan_guard else None
+    warned_inf = False
+    step = optimizer.t
+
+    for callback in all_callbacks:
+        callback.on_train_begin({})
+    for epoch in range(epochs):
+        logs: dict = {}
+        for callback in all_callbacks:
+            callback.on_epoch_begin(epoch, logs)
+        if nan_guard:
+            snapshot[...] = model.flat_params
+        order = _batch_orders(shuffle, rng, m, epoch)
+        total_cost = 0.0
+        predictions = [] if keep_labels else None
+        learning_rate = optimizer.learning_rate
+        for batch in range(n_batches):
+            start = batch * batch_size
+            stop = min(start + batch_size, m)
+            size = stop - start
+            if order is None:
+                X_batch, Y_batch = X[start:stop], Y[start:stop]
+            else:
+                index = order[start:stop]
+                X_batch = np.take(X, index, axis=0, out=X_buffer[:size])
+                Y_batch = np.take(Y, index, axis=0, out=Y_buffer[:size])
+            if augment is not None:
+                X_batch = np.asarray(augment(X_batch, rng), dtype=X.dtype)
+            batch_logs = {"batch": batch, "size": size}
+            for callback in all_callbacks:
+                callback.on_batch_begin(batch, batch_logs)
+            AL = model.forward(X_batch.T, training=True)
+            cost = model.compute_cost(AL, Y_batch.T, loss)
+            model.backward(AL, Y_batch.T, loss)
+            if schedule is not None:
+                optimizer.learning_rate = schedule(epoch, step)
+            if batch == 0:
+                learning_rate = optimizer.learning_rate
+            optimizer.update(params, grads)
+            step += 1
+            total_cost += cost * size
+            if keep_labels:
+                predictions.append(model.outputs_to_predictions(AL.T))
+            if nan_guard and math.isnan(cost):
+                break
+            batch_logs["cost"] = cost
+            for callback in all_callbacks:
+                callback.on_batch_end(batch, batch_logs)
+        epoch_cost = total_cost / m
+        if nan_guard:
+            diverged = math.isnan(epoch_cost) or not np.isfinite(model.flat_params).all()
+            if diverged:
+                where = _find_nonfinite(model)
+                model.flat_params[...] = snapshot
+                for callback in all_callbacks:
+                    if isinstance(callback, ProgressBar):
+                        callback.on_train_end({})
+                raise DivergenceError(
+                    f"training diverged in epoch {epoch}: non-finite values first "
+                    f"appeared in {where} (learning rate {learning_rate:g}); the "
+                    f"weights from the start of epoch {epoch} were kept. Lower the "
+                    "learning rate or normalize the inputs",
+                    epoch=epoch,
+                    layer=where,
+                    history=history,
+                )
+            if math.isinf(epoch_cost) and not warned_inf:
+                warnings.warn(
+                    f"the cost is infinite in epoch {epoch} (an output saturated at "
+                    "exactly 0 or 1 on a wrong label); the gradients are finite, so "
+                    "training goes on",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                warned_inf = True
+        logs["cost"] = epoch_cost
+        logs["learning_rate"] = learning_rate
+        if keep_labels:
+            logs.update(_metric_values(metrics, labels_true, np.concatenate(predictions)))
+        for key, (layer, name) in model._param_keys.items():
+            if name == "W" and layer.trainable:
+                logs[f"grad_norm_{key}"] = float(np.linalg.norm(layer.grads["W"]))
+        if validation_data is not None:
+            A_val = model.predict_proba(X_val)
+            logs["val_cost"] = model.compute_cost(A_val.T, Y_val.T, loss)
+            if metrics:
+                values = _metric_values(
+                    metrics,
+                    labels_from_targets(model, Y_val),
+                    model.outputs_to_predictions(A_val),
+                )
+                logs.update({f"val_{k}": v for k, v in values.items()})
+        for callback in all_callbacks:
+            callback.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            break
+    for layer in model.layers:
+        layer.clear_cache()
+    for callback in all_callbacks:
+        callback.on_train_end({})
+    return history
