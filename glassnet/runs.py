@@ -1,0 +1,295 @@
+"""A training run as one function: data -> splits -> network -> fit -> report -> files.
+
+``glassnet train`` and the hyperparameter search both call :func:`train_run` with a
+:class:`RunConfig`. The run folder holds ``model.glassnet`` (with the preprocessing
+needed to predict on raw data), ``config.json``, ``history.csv``,
+``learning_curve.png`` and ``results.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from glassnet import optimizers, schedules
+from glassnet.callbacks import EarlyStopping
+from glassnet.layers import Activation, BatchNorm, Dense, Dropout
+from glassnet.model import Sequential
+from glassnet.regularizers import L1, L2
+from glassnet.validation import check_choice, check_in_range, check_positive_int
+
+
+@dataclass
+class RunConfig:
+    """Everything a run depends on (the CLI's options, the search's space)."""
+
+    data: str = "digits"
+    layers: tuple = (64,)
+    activation: str = "relu"
+    initializer: str | None = None
+    epochs: int = 30
+    batch_size: int = 32
+    optimizer: str = "adam"
+    learning_rate: float | None = None
+    beta1: float = 0.9
+    beta2: float = 0.999
+    epsilon: float = 1e-8
+    schedule: str | None = None
+    decay_rate: float = 1.0
+    time_interval: int | None = None
+    seed: int = 0
+    dtype: str = "float32"
+    l2: float = 0.0
+    l1: float = 0.0
+    keep_prob: float | tuple = 1.0
+    batchnorm: bool = False
+    early_stopping: int | None = None
+    augment: bool = False
+    standardize: bool = True
+    label_column: str | None = None
+    human_error: float | None = None
+    metrics: tuple = field(default=("accuracy",))
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in dataclasses.fields(cls)]
+
+    @classmethod
+    def from_dict(cls, values: dict) -> RunConfig:
+        """Build from a dict, refusing unknown names (listing the allowed ones)."""
+        unknown = set(values) - set(cls.field_names())
+        if unknown:
+            raise ValueError(
+                f"unknown hyperparameter(s) {sorted(unknown)}; allowed: "
+                f"{', '.join(cls.field_names())}"
+            )
+        config = cls(**values)
+        config.validate()
+        return config
+
+    def validate(self) -> RunConfig:
+        """Normalize and check every field (clear messages naming the value)."""
+        self.layers = parse_layers(self.layers)
+        self.epochs = check_positive_int("epochs", self.epochs)
+        self.batch_size = check_positive_int("batch_size", self.batch_size)
+        check_choice("optimizer", self.optimizer, optimizers.NAMES)
+        if self.schedule is not None:
+            check_choice("schedule", self.schedule, schedules.NAMES)
+        if self.learning_rate is not None:
+            check_in_range("learning_rate", self.learning_rate, 0, None,
+                           low_inclusive=False)
+        for name in ("l2", "l1"):
+            check_in_range(name, getattr(self, name), 0, None)
+        keep = self.keep_prob
+        keep = tuple(keep) if isinstance(keep, (list, tuple)) else (keep,)
+        for value in keep:
+            check_in_range("keep_prob", value, 0, 1, low_inclusive=False)
+        if len(keep) not in (1, len(self.layers)):
+            raise ValueError(
+                f"keep_prob needs one value or one per hidden layer "
+                f"({len(self.layers)}); received {list(keep)}"
+            )
+        self.keep_prob = keep[0] if len(keep) == 1 else keep
+        if self.early_stopping is not None:
+            check_in_range("early_stopping", self.early_stopping, 1, None, integer=True)
+        return self
+
+    def to_dict(self) -> dict:
+        values = dataclasses.asdict(self)
+        values["layers"] = list(self.layers)
+        values["metrics"] = list(self.metrics)
+        if isinstance(self.keep_prob, tuple):
+            values["keep_prob"] = list(self.keep_prob)
+        return values
+
+
+def parse_layers(value) -> tuple[int, ...]:
+    """``"64,32"`` or ``[64, 32]`` -> ``(64, 32)``; ``""`` -> ``()`` (no hidden)."""
+    if isinstance(value, str):
+        parts = [p.strip() for p in value.split(",") if p.strip()]
+        try:
+            value = [int(p) for p in parts]
+        except ValueError:
+            raise ValueError(
+                f"layers must be comma-separated unit counts like 64,32; received "
+                f"{value!r}"
+            ) from None
+    return tuple(check_positive_int("layer size", int(v)) for v in value)
+
+
+def build_network(config: RunConfig, n_x: int, task: str, n_outputs: int, rng):
+    """The network of a run: hidden Dense layers (+ batch norm, dropout), then the
+    output layer matching the task."""
+    keep = config.keep_prob
+    keep = keep if isinstance(keep, tuple) else (keep,) * len(config.layers)
+    layers = []
+    for units, keep_prob in zip(config.layers, keep):
+        if config.batchnorm:
+            layers += [Dense(units, "linear", initializer=config.initializer or "he"),
+                       BatchNorm(), Activation(config.activation)]
+        else:
+            layers.append(Dense(units, config.activation, initializer=config.initializer))
+        if keep_prob < 1:
+            layers.append(Dropout(keep_prob))
+    output = {
+        "binary": Dense(1, "sigmoid"),
+        "multiclass": Dense(n_outputs, "softmax"),
+        "multilabel": Dense(n_outputs, "sigmoid"),
+        "regression": Dense(n_outputs, "linear"),
+    }[task]
+    model = Sequential([*layers, output], name=f"{config.data}-network")
+    return model.build(n_x, rng=rng, dtype=config.dtype)
+
+
+def make_optimizer(config: RunConfig):
+    options = {}
+    if config.learning_rate is not None:
+        options["learning_rate"] = config.learning_rate
+    if config.optimizer == "momentum":
+        options["beta"] = config.beta1
+    elif config.optimizer == "rmsprop":
+        options.update(beta2=config.beta2, epsilon=config.epsilon)
+    elif config.optimizer == "adam":
+        options.update(beta1=config.beta1, beta2=config.beta2, epsilon=config.epsilon)
+    return optimizers.get(config.optimizer, **options)
+
+
+def prepare_data(config: RunConfig) -> dict:
+    """Load ``config.data``, split it train/dev/test, standardize with training
+    statistics only. Returns ``{"splits": {name: (X, y)}, "dataset", "scaler"}``."""
+    from glassnet.data import Standardizer, load_dataset, train_dev_test_split
+
+    dataset = load_dataset(config.data, label_column=config.label_column)
+    X = dataset.X.reshape(len(dataset.X), -1)
+    if dataset.X_test is not None:
+        X_train, X_dev, _, y_train, y_dev, _ = train_dev_test_split(
+            X, dataset.y, ratios=(0.8, 0.2, 0.0), rng=config.seed
+        )
+        X_test = dataset.X_test.reshape(len(dataset.X_test), -1)
+        y_test = dataset.y_test
+    else:
+        X_train, X_dev, X_test, y_train, y_dev, y_test = train_dev_test_split(
+            X, dataset.y, rng=config.seed
+        )
+    scaler = Standardizer().fit(X_train) if config.standardize else None
+    splits = {}
+    for name, (Xs, ys) in {
+        "train": (X_train, y_train), "dev": (X_dev, y_dev), "test": (X_test, y_test)
+    }.items():
+        if len(Xs):
+            Xs = scaler.transform(Xs) if scaler is not None else Xs
+            splits[name] = (np.ascontiguousarray(Xs, dtype=config.dtype), ys)
+    return {"splits": splits, "dataset": dataset, "scaler": scaler}
+
+
+@dataclass
+class RunResult:
+    model: Sequential
+    history: object
+    results: dict
+    config: RunConfig
+    seconds: float
+    diagnosis: object = None
+    out: Path | None = None
+
+    def table(self) -> str:
+        """Per-split examples, cost and metrics as aligned text."""
+        metrics = [k for k in next(iter(self.results.values())) if k not in
+                   ("examples", "cost")]
+        header = f"{'split':<8}{'examples':>10}{'cost':>12}" + "".join(
+            f"{k:>12}" for k in metrics)
+        lines = [header]
+        for name, row in self.results.items():
+            lines.append(f"{name:<8}{row['examples']:>10}{row['cost']:>12.4f}" + "".join(
+                f"{row[k]:>12.4f}" for k in metrics))
+        return "\n".join(lines)
+
+
+def train_run(config: RunConfig, *, out=None, verbose=True, prepared=None,
+              callbacks=()) -> RunResult:
+    """Run one training job from ``config``; write the run folder when ``out``."""
+    config.validate()
+    prepared = prepared or prepare_data(config)
+    dataset, splits = prepared["dataset"], prepared["splits"]
+    X_train, y_train = splits["train"]
+    task = dataset.task
+    n_outputs = len(dataset.classes) if task == "multiclass" else (
+        1 if y_train.ndim == 1 else y_train.shape[1])
+    rng = np.random.default_rng(config.seed)
+    model = build_network(config, X_train.shape[1], task, n_outputs, rng)
+    regularizer = L2(config.l2) if config.l2 else (L1(config.l1) if config.l1 else None)
+    schedule = None
+    optimizer = make_optimizer(config)
+    if config.schedule is not None:
+        schedule = schedules.get(config.schedule, learning_rate=optimizer.learning_rate,
+                                 decay_rate=config.decay_rate if config.schedule !=
+                                 "exponential" else None,
+                                 time_interval=config.time_interval)
+    metrics = list(config.metrics) if task != "regression" else []
+    all_callbacks = list(callbacks)
+    if config.early_stopping:
+        all_callbacks.append(EarlyStopping("val_cost", patience=config.early_stopping))
+    augment = None
+    if config.augment:
+        from glassnet.data import GaussianNoise
+
+        augment = GaussianNoise(0.1)
+    started = time.perf_counter()
+    history = model.fit(
+        X_train, y_train, epochs=config.epochs, batch_size=config.batch_size,
+        optimizer=optimizer, regularizer=regularizer, schedule=schedule,
+        validation_data=splits.get("dev"), callbacks=all_callbacks, metrics=metrics,
+        rng=rng, verbose=verbose, augment=augment,
+    )
+    seconds = time.perf_counter() - started
+    results = {}
+    for name, (Xs, ys) in splits.items():
+        results[name] = {"examples": len(Xs), **model.evaluate(Xs, ys, metrics=metrics)}
+    diagnosis = None
+    if task != "regression" and "accuracy" in metrics:
+        from glassnet.strategy import diagnose
+
+        errors = {n: 1 - r["accuracy"] for n, r in results.items()}
+        diagnosis = diagnose(human=config.human_error or 0.0, train=errors.get("train"),
+                             dev=errors.get("dev"), test=errors.get("test"),
+                             percent=False)
+    result = RunResult(model, history, results, config, seconds, diagnosis)
+    if out is not None:
+        write_run_folder(result, prepared, Path(out))
+    return result
+
+
+def model_extra(prepared: dict, config: RunConfig) -> dict:
+    """What ``predict``/``evaluate`` need besides the network, as JSON."""
+    dataset, scaler = prepared["dataset"], prepared["scaler"]
+    extra = {"task": dataset.task, "classes": _jsonable_classes(dataset.classes),
+             "run_config": config.to_dict(), "standardizer": None}
+    if scaler is not None:
+        extra["standardizer"] = {"mean": scaler.mean.tolist(), "std": scaler.std.tolist()}
+    return extra
+
+
+def _jsonable_classes(classes):
+    if classes is None:
+        return None
+    return [c.item() if hasattr(c, "item") else c for c in classes]
+
+
+def write_run_folder(result: RunResult, prepared: dict, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    result.model.save(out / "model.glassnet", extra=model_extra(prepared, result.config))
+    (out / "config.json").write_text(json.dumps(result.config.to_dict(), indent=2))
+    result.history.to_csv(out / "history.csv")
+    result.history.plot(out / "learning_curve.png", title=f"{result.config.data}: cost")
+    summary = {"results": result.results, "seconds": result.seconds,
+               "epochs_run": len(result.history)}
+    if result.diagnosis is not None:
+        summary["diagnosis"] = result.diagnosis.to_dict() if hasattr(
+            result.diagnosis, "to_dict") else str(result.diagnosis)
+    (out / "results.json").write_text(json.dumps(summary, indent=2, default=float))
+    result.out = out

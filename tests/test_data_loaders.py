@@ -1,0 +1,206 @@
+"""File loaders on small files written in tmp_path: h5, mat, npz, csv, csv.gz."""
+
+from __future__ import annotations
+
+import gzip
+import warnings
+
+import h5py
+import numpy as np
+import pytest
+import scipy.io
+
+from glassnet.data import load_csv, load_dataset, load_h5
+
+
+def _write_course_h5(path, prefix, X, y):
+    with h5py.File(path, "w") as handle:
+        handle[f"{prefix}_set_x"] = X
+        handle[f"{prefix}_set_y"] = y
+        handle["list_classes"] = np.array([b"non-cat", b"cat"])
+
+
+@pytest.fixture
+def cat_files(tmp_path):
+    rng = np.random.default_rng(0)
+    train = rng.integers(0, 256, size=(5, 4, 4, 3), dtype=np.uint8)
+    test = rng.integers(0, 256, size=(3, 4, 4, 3), dtype=np.uint8)
+    _write_course_h5(
+        tmp_path / "train_toy.h5", "train", train, np.array([0, 1, 1, 0, 1])
+    )
+    # the older course files store labels as (1, m)
+    _write_course_h5(tmp_path / "test_toy.h5", "test", test, np.array([[1, 0, 0]]))
+    return tmp_path, train, test
+
+
+def test_h5_course_format_loads_train_and_sibling_test(cat_files):
+    folder, train, test = cat_files
+    data = load_dataset(folder / "train_toy.h5")
+    assert data.X.shape == (5, 48) and data.X_test.shape == (3, 48)
+    assert data.classes == ["non-cat", "cat"] and data.task == "binary"
+    # C order of (h, w, c), divided by 255
+    np.testing.assert_array_equal(data.X, train.reshape(5, -1) / 255.0)
+    np.testing.assert_array_equal(data.X_test, test.reshape(3, -1) / 255.0)
+    np.testing.assert_array_equal(data.y_test, [1, 0, 0])
+    assert data.image_shape == (4, 4, 3)
+    raw = load_dataset(folder / "train_toy.h5", flatten=False, scale=False)
+    assert raw.X.shape == (5, 4, 4, 3) and raw.X.max() > 1
+    np.testing.assert_array_equal(raw.X, train)
+    alone = load_h5(folder / "test_toy.h5")
+    assert alone.X.shape == (3, 48) and alone.X_test is None
+
+
+def test_h5_generic_keys_and_errors(tmp_path):
+    with h5py.File(tmp_path / "generic.h5", "w") as handle:
+        handle["X"] = np.arange(12.0).reshape(6, 2)
+        handle["Y"] = np.array([0.5, 1.5, 2.5, 3.5, 4.5, 5.5])
+        handle["x_test"] = np.ones((2, 2))
+        handle["y_test"] = np.array([0.0, 1.25])
+    data = load_dataset(tmp_path / "generic.h5")
+    assert data.task == "regression" and data.X_test.shape == (2, 2)
+    np.testing.assert_array_equal(data.X[:, 1], [1, 3, 5, 7, 9, 11])
+    with h5py.File(tmp_path / "odd.h5", "w") as handle:
+        handle["features"] = np.ones((2, 2))
+    with pytest.raises(ValueError, match=r"\['features'\].*x/X and y/Y"):
+        load_dataset(tmp_path / "odd.h5")
+    (tmp_path / "broken.h5").write_bytes(b"not hdf5")
+    with pytest.raises(ValueError, match="cannot read .* as HDF5"):
+        load_dataset(tmp_path / "broken.h5")
+
+
+def test_mat_file_in_the_football_layout(tmp_path):
+    rng = np.random.default_rng(1)
+    scipy.io.savemat(
+        tmp_path / "data.mat",
+        {
+            "X": rng.normal(size=(7, 2)),
+            "y": np.array([[0], [1], [1], [0], [1], [0], [1]], dtype=np.uint8),
+            "Xval": rng.normal(size=(4, 2)),
+            "yval": np.array([[1], [0], [0], [1]], dtype=np.uint8),
+        },
+    )
+    data = load_dataset(tmp_path / "data.mat")
+    assert data.X.shape == (7, 2) and data.X_test.shape == (4, 2)
+    assert data.y.shape == (7,) and data.y_test.tolist() == [1, 0, 0, 1]
+    assert data.task == "binary"
+    scipy.io.savemat(tmp_path / "other.mat", {"A": np.ones((2, 2))})
+    with pytest.raises(ValueError, match=r"variables \['A'\]"):
+        load_dataset(tmp_path / "other.mat")
+
+
+def test_npz_keys_and_test_set(tmp_path):
+    np.savez(
+        tmp_path / "set.npz",
+        x=np.arange(8.0).reshape(4, 2),
+        Y=np.array(["b", "a", "b", "c"]),
+        X_test=np.zeros((1, 2)),
+        y_test=np.array(["c"]),
+        feature_names=np.array(["f1", "f2"]),
+    )
+    data = load_dataset(tmp_path / "set.npz")
+    assert data.classes == ["a", "b", "c"] and data.task == "multiclass"
+    assert data.y.tolist() == [1, 0, 1, 2] and data.y_test.tolist() == [2]
+    assert data.feature_names == ["f1", "f2"]
+    images = np.full((3, 2, 2), 255, dtype=np.uint8)
+    np.savez(tmp_path / "img.npz", X=images, y=np.array([0, 1, 0]))
+    flat = load_dataset(tmp_path / "img.npz")
+    assert flat.X.shape == (3, 4) and flat.X.max() == 1.0
+    assert flat.image_shape == (2, 2, 1)
+    np.savez(tmp_path / "nolabels.npz", X=np.ones((2, 2)))
+    with pytest.raises(ValueError, match="expected X"):
+        load_dataset(tmp_path / "nolabels.npz")
+    np.savez(tmp_path / "objects.npz", X=np.ones((2, 2)), y=np.array([1, "a"], object))
+    with pytest.raises(ValueError, match="object arrays"):
+        load_dataset(tmp_path / "objects.npz")
+
+
+def test_csv_with_header_and_default_label_column(tmp_path):
+    path = tmp_path / "flowers.csv"
+    path.write_text(
+        "height,label,width\n1.0,rose,2.5\n2,tulip,3\n3.5,rose,-1e-1\n4,lily,0\n"
+    )
+    data = load_dataset(path)
+    assert data.feature_names == ["height", "width"]
+    np.testing.assert_array_equal(data.X, [[1, 2.5], [2, 3], [3.5, -0.1], [4, 0]])
+    assert data.classes == ["lily", "rose", "tulip"]
+    assert data.y.tolist() == [1, 2, 1, 0]
+    numeric = tmp_path / "numeric.csv"
+    numeric.write_text("A,b,c\n1,0,5\n2,1,6\n")
+    by_name = load_dataset(numeric, label_column="a", task="regression")
+    assert by_name.task == "regression" and by_name.y.tolist() == [1.0, 2.0]
+    assert by_name.feature_names == ["b", "c"]
+    with pytest.raises(ValueError, match=r"'z' is not a column; columns: \['A'"):
+        load_dataset(numeric, label_column="z")
+    with pytest.raises(ValueError, match="'label' .*not numeric.*'rose'"):
+        load_csv(path, label_column=-1)
+
+
+def test_csv_without_header_uses_last_column(tmp_path):
+    path = tmp_path / "plain.csv"
+    path.write_text("0.5,1,2\n1.5,2,0\n\n2.5,3,1\n")
+    data = load_dataset(path)
+    assert data.feature_names is None and data.X.shape == (3, 2)
+    assert data.task == "multiclass" and data.y.tolist() == [2, 0, 1]
+    assert data.y.dtype == np.int64 and data.classes == [0, 1, 2]
+    first = load_dataset(path, label_column=0)
+    assert first.task == "regression" and first.X.tolist()[0] == [1, 2]
+    with pytest.raises(ValueError, match="no header line"):
+        load_dataset(path, label_column="y")
+    with pytest.raises(ValueError, match=r"index must be in \[-3, 3\)"):
+        load_dataset(path, label_column=3)
+
+
+def test_csv_bad_feature_column_names_column_and_value(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("age,city,y\n30,Paris,1\n40,Lyon,0\n")
+    with pytest.raises(ValueError) as info:
+        load_dataset(path)
+    message = str(info.value)
+    assert "'city'" in message and "'Paris'" in message and "line 2" in message
+    headerless = tmp_path / "bad_plain.csv"
+    headerless.write_text("1,2,0\n3,x9,1\n")
+    with pytest.raises(ValueError, match=r"index 1.*line 2.*'x9'"):
+        load_dataset(headerless)
+
+
+def test_csv_ragged_empty_and_missing_values(tmp_path):
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("a,b,y\n1,2,0\n1,2\n")
+    with pytest.raises(ValueError, match="line 3 has 2 fields"):
+        load_dataset(ragged)
+    empty = tmp_path / "empty.csv"
+    empty.write_text("\n\n")
+    with pytest.raises(ValueError, match="no data lines"):
+        load_dataset(empty)
+    holes = tmp_path / "holes.csv"
+    holes.write_text("a,b,y\n1,,0\n2,3,1\n")
+    with pytest.warns(UserWarning, match="'b'.*1 empty field"):
+        data = load_dataset(holes)
+    assert np.isnan(data.X[0, 1])
+    no_label = tmp_path / "no_label.csv"
+    no_label.write_text("a,y\n1,\n2,1\n")
+    with pytest.raises(ValueError, match="empty on line 2"):
+        load_dataset(no_label)
+
+
+def test_csv_gz_with_bom_and_quotes(tmp_path):
+    path = tmp_path / "small.csv.gz"
+    with gzip.open(path, "wt", encoding="utf-8-sig") as handle:
+        handle.write('"x1","x2","target"\n"1","2","0.25"\n3,4,0.5\n5,6,0.75\n')
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        data = load_dataset(path)
+    assert data.name == "small" and data.feature_names == ["x1", "x2"]
+    assert data.task == "regression" and data.y.tolist() == [0.25, 0.5, 0.75]
+    np.testing.assert_array_equal(data.X, [[1, 2], [3, 4], [5, 6]])
+
+
+def test_unknown_extension_and_unknown_option(tmp_path):
+    path = tmp_path / "data.parquet"
+    path.write_bytes(b"PAR1")
+    with pytest.raises(ValueError, match=r"unknown file type '.parquet'.*\.csv\.gz"):
+        load_dataset(path)
+    csv_path = tmp_path / "ok.csv"
+    csv_path.write_text("1,0\n2,1\n")
+    with pytest.raises(TypeError, match=r"unknown option\(s\) \['flatten'\]"):
+        load_dataset(csv_path, flatten=False)
