@@ -70,8 +70,22 @@ class Sequential:
                 layer.use_bias = False
                 layer.param_names = ("W",)
         n = self.n_x
-        for layer in self.layers:
-            n = layer.build(n, rng, self.dtype)
+        for index, layer in enumerate(self.layers):
+            if layer.built:  # a layer reused from another model keeps its weights
+                if layer.n_in != n:
+                    raise ValueError(
+                        f"layer {index} ({type(layer).__name__}) was built for "
+                        f"{layer.n_in} inputs but receives {n} here; the new layers "
+                        "must match the size of what comes before them"
+                    )
+                if layer.dtype != self.dtype:
+                    raise ValueError(
+                        f"layer {index} holds {layer.dtype} weights; the model is "
+                        f"{self.dtype}"
+                    )
+                n = layer.n_out
+            else:
+                n = layer.build(n, rng, self.dtype)
         self._assign_keys()
         self._consolidate()
         self.built = True

@@ -84,15 +84,25 @@ class Optimizer:
         self.t = 0
         self.slots: dict[str, dict[str, np.ndarray]] = {n: {} for n in self.slot_names}
 
-    def update(self, params: dict, grads: dict) -> None:
-        """Apply one step to every array of ``params`` in place."""
+    def update(self, params: dict, grads: dict, *, multipliers=None) -> None:
+        """Apply one step to every array of ``params`` in place.
+
+        ``multipliers`` (optional) maps keys to per-parameter learning-rate factors
+        (e.g. 0.1 for pretrained layers while fine-tuning).
+        """
         self.t += 1
-        for key, W in params.items():
-            dW = grads[key]
-            for slot in self.slots.values():
-                if key not in slot:
-                    slot[key] = np.zeros_like(W)
-            self._apply(key, W, dW)
+        base = self.learning_rate
+        try:
+            for key, W in params.items():
+                dW = grads[key]
+                for slot in self.slots.values():
+                    if key not in slot:
+                        slot[key] = np.zeros_like(W)
+                if multipliers:
+                    self.learning_rate = base * multipliers.get(key, 1.0)
+                self._apply(key, W, dW)
+        finally:
+            self.learning_rate = base
         if self.flush_denormals:
             for slot in self.slots.values():
                 for array in slot.values():

@@ -166,6 +166,11 @@ def fit(
             "the model has nothing to train: every layer is frozen; unfreeze a layer "
             "or add a trainable head"
         )
+    multipliers = {
+        key: layer.learning_rate_multiplier
+        for key, (layer, _) in model._param_keys.items()
+        if layer.learning_rate_multiplier != 1.0
+    }
     params = {k: v for k, v in model.params.items() if k in trainable}
     grads = {k: v for k, v in model.grads.items() if k in trainable}
     first_trainable = next(i for i, layer in enumerate(model.layers) if layer.trainable
@@ -239,7 +244,7 @@ def fit(
                 optimizer.learning_rate = schedule(epoch, step)
             if batch == 0:
                 learning_rate = optimizer.learning_rate
-            optimizer.update(params, grads)
+            optimizer.update(params, grads, multipliers=multipliers)
             step += 1
             total_cost += cost * size
             if keep_labels:

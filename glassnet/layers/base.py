@@ -27,6 +27,8 @@ class Layer:
     def __init__(self, *, name: str | None = None, trainable: bool = True):
         self.name = name
         self.trainable = trainable
+        #: factor on the optimizer's learning rate for this layer (fine-tuning)
+        self.learning_rate_multiplier = 1.0
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
         self.state: dict[str, np.ndarray] = {}
