@@ -1,0 +1,64 @@
+"""Hyperparameter search: spaces on the right scale, random search, coarse to fine.
+
+The notes' recipe: sample at random rather than on a grid, on the scale where the
+hyperparameter acts (``alpha = 10^r`` with ``r ~ U[-4, 0]``; ``1 - beta = 10^r``
+with ``r ~ U[-3, -1]``), then zoom in on the region of the best trials; with enough
+machines, train many models in parallel ("caviar") instead of babysitting one.
+
+Example::
+
+    from glassnet.search import LogUniform, OneMinusLogUniform, random_search
+
+    space = {
+        "learning_rate": LogUniform(1e-4, 1),
+        "beta1": OneMinusLogUniform(0.9, 0.999),
+    }
+    result = random_search(objective, space, trials=20, n_jobs=2, out="runs/search")
+    print(result.table(limit=5))
+    result.save_best("best.json")
+
+Modules: :mod:`~glassnet.search.spaces` (dimensions, :class:`SearchSpace`, TOML),
+:mod:`~glassnet.search.runner` (:func:`random_search`, :class:`SearchResult`),
+:mod:`~glassnet.search.journal` (resumable ``trials.jsonl``),
+:mod:`~glassnet.search.executors` (serial, loky, dask) and
+:mod:`~glassnet.search.plots` (matplotlib figures).
+"""
+
+from glassnet.search.journal import read_journal
+from glassnet.search.plots import plot_best_so_far, plot_trials
+from glassnet.search.runner import SearchResult, random_search, rank_trials
+from glassnet.search.spaces import (
+    Choice,
+    Dimension,
+    Grid,
+    IntUniform,
+    LogUniform,
+    OneMinusLogUniform,
+    PowersOfTwo,
+    SearchSpace,
+    Uniform,
+    dimension_from_config,
+    grid_points,
+    load_space,
+)
+
+__all__ = [
+    "Choice",
+    "Dimension",
+    "Grid",
+    "IntUniform",
+    "LogUniform",
+    "OneMinusLogUniform",
+    "PowersOfTwo",
+    "SearchResult",
+    "SearchSpace",
+    "Uniform",
+    "dimension_from_config",
+    "grid_points",
+    "load_space",
+    "plot_best_so_far",
+    "plot_trials",
+    "random_search",
+    "rank_trials",
+    "read_journal",
+]
