@@ -43,6 +43,7 @@ class RunConfig:
     decay_rate: float = 1.0
     time_interval: int | None = None
     seed: int = 0
+    split_seed: int = 0
     dtype: str = "float32"
     l2: float = 0.0
     l1: float = 0.0
@@ -53,7 +54,7 @@ class RunConfig:
     standardize: bool = True
     label_column: str | None = None
     human_error: float | None = None
-    metrics: tuple = field(default=("accuracy",))
+    metrics: tuple = field(default=("accuracy", "f1"))
 
     @classmethod
     def field_names(cls) -> list[str]:
@@ -168,13 +169,13 @@ def prepare_data(config: RunConfig) -> dict:
     X = dataset.X.reshape(len(dataset.X), -1)
     if dataset.X_test is not None:
         X_train, X_dev, _, y_train, y_dev, _ = train_dev_test_split(
-            X, dataset.y, ratios=(0.8, 0.2, 0.0), rng=config.seed
+            X, dataset.y, ratios=(0.8, 0.2, 0.0), rng=config.split_seed
         )
         X_test = dataset.X_test.reshape(len(dataset.X_test), -1)
         y_test = dataset.y_test
     else:
         X_train, X_dev, X_test, y_train, y_dev, y_test = train_dev_test_split(
-            X, dataset.y, rng=config.seed
+            X, dataset.y, rng=config.split_seed
         )
     scaler = Standardizer().fit(X_train) if config.standardize else None
     splits = {}

@@ -155,7 +155,10 @@ def fit(
     schedule = schedules_module.get(schedule)
     metrics = list(metrics)
     if metrics:
-        _metric_values(metrics, np.zeros(1), np.zeros(1))  # unknown names fail now
+        from glassnet.metrics import get_metric
+
+        for name in metrics:  # unknown names fail before training starts
+            get_metric(name)
     if validation_data is not None:
         X_val, y_val = _validate_data(model, *validation_data, name="_val")
         Y_val = prepare_targets(model, y_val)

@@ -1,7 +1,200 @@
-"""Strategy and tooling subcommands (diagnose, errors, select, cluster)."""
+"""Strategy and tooling subcommands: search, diagnose, errors, select, cluster."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import numpy as np
+
 
 def register(sub) -> None:
-    """Register the subcommands that live in other issues' modules."""
+    search = sub.add_parser("search", help="random hyperparameter search")
+    search.add_argument("--data", default="digits", metavar="NAME_OR_PATH")
+    search.add_argument("--trials", type=int, default=16, help="trials per round")
+    search.add_argument("--jobs", type=int, default=1, help="local worker processes")
+    search.add_argument("--seed", type=int, default=0)
+    search.add_argument("--out", required=True, metavar="DIR",
+                        help="search folder (journal DIR/trials.jsonl; rerun resumes)")
+    search.add_argument("--space", metavar="TOML", help="search space file")
+    search.add_argument("--rounds", type=int, default=1, help="coarse-to-fine rounds")
+    search.add_argument("--epochs", type=int, help="epochs per trial (fixed)")
+    search.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                        help="a dask.distributed scheduler to run the trials on")
+    search.add_argument("--timeout", type=float, default=10.0,
+                        help="seconds to wait for the scheduler (default 10)")
+    search.add_argument("--quiet", action="store_true")
+    search.set_defaults(handler=run_search)
+
+    diagnose = sub.add_parser(
+        "diagnose", help="bias / variance / data-mismatch diagnosis and advice")
+    diagnose.add_argument("source", nargs="?", metavar="RUN_OR_MODEL",
+                          help="a run folder, or a model file with --data")
+    diagnose.add_argument("--data", metavar="NAME_OR_PATH")
+    for name in ("human", "train", "train-dev", "dev", "test"):
+        diagnose.add_argument(f"--{name}", type=float, metavar="ERROR",
+                              help=f"{name} error (fraction or percent)")
+    diagnose.set_defaults(handler=run_diagnose)
+
+    errors = sub.add_parser("errors", help="error-analysis tally of tagged errors")
+    errors.add_argument("tags", metavar="TAGS.csv")
+    errors.add_argument("--dev-error", type=float,
+                        help="dev error (fraction) for the ceiling of each tag")
+    errors.set_defaults(handler=run_errors)
+
+    select = sub.add_parser("select", help="pick a run: optimize one metric, "
+                            "satisfy the others")
+    select.add_argument("runs", nargs="+", metavar="RUN")
+    select.add_argument("--optimize", default="dev_accuracy")
+    select.add_argument("--satisfy", action="append", default=[],
+                        metavar="METRIC<=VALUE")
+    select.set_defaults(handler=run_select)
+
+    cluster = sub.add_parser("cluster", help="k-means clustering of a dataset")
+    cluster.add_argument("--data", default="digits", metavar="NAME_OR_PATH")
+    cluster.add_argument("--k", type=int, default=10)
+    cluster.add_argument("--restarts", type=int, default=10)
+    cluster.add_argument("--seed", type=int, default=0)
+    cluster.add_argument("--no-standardize", dest="standardize", action="store_false")
+    cluster.set_defaults(handler=run_cluster)
+
+
+def run_search(args) -> int:
+    from glassnet.runs import RunConfig
+    from glassnet.search import SearchSpace, load_space, plot_best_so_far, plot_trials
+    from glassnet.search import random_search
+    from glassnet.search.objective import default_space, known_names, train_objective
+
+    names = known_names()
+    if args.space:
+        space = load_space(args.space, known_names=names)
+        values = {**dict(space.fixed)}
+        space = SearchSpace({**space.dimensions, **values, "data": args.data},
+                            known_names=names)
+    else:
+        space = SearchSpace({**default_space(), "data": args.data}, known_names=names)
+    if args.epochs is not None:
+        space = SearchSpace({**space.dimensions, **space.fixed, "epochs": args.epochs},
+                            known_names=names)
+    RunConfig.from_dict(dict(space.fixed))  # fixed values are checked up front
+    backend = "dask" if args.scheduler else ("loky" if args.jobs > 1 else "serial")
+    options = {"scheduler": args.scheduler, "timeout": args.timeout} if (
+        args.scheduler) else {"n_jobs": args.jobs}
+    result = random_search(
+        train_objective, space, trials=args.trials, seed=args.seed,
+        metric="dev_accuracy", mode="max", backend=backend, out=args.out,
+        rounds=args.rounds, **options,
+    )
+    out = Path(args.out)
+    print(result.table(limit=10))
+    best = result.save_best(out / "best_config.json")
+    plot_trials(result, out / "trials.png")
+    plot_best_so_far(result, out / "best_so_far.png")
+    print(f"\nbest dev accuracy {result.best['metrics']['dev_accuracy']:.4f}; "
+          f"best config: {best} (use: glassnet train --config {best})")
+    return 0
+
+
+def _errors_from_run(folder: Path) -> dict:
+    results = json.loads((folder / "results.json").read_text())["results"]
+    return {split: 1 - row["accuracy"] for split, row in results.items()
+            if "accuracy" in row}
+
+
+def run_diagnose(args) -> int:
+    from glassnet.strategy import diagnose, diagnose_model
+
+    given = {"human": args.human, "train": args.train, "train_dev": args.train_dev,
+             "dev": args.dev, "test": args.test}
+    given = {k: v for k, v in given.items() if v is not None}
+    if args.source is None:
+        if not given:
+            raise ValueError("give errors (--train 8 --dev 12 ...) or a run folder")
+        print(diagnose(**given))
+        return 0
+    source = Path(args.source)
+    if source.is_dir():
+        if not (source / "results.json").exists():
+            raise FileNotFoundError(f"{source} is not a run folder (no results.json)")
+        errors = _errors_from_run(source)
+        percent = None if given.get("human", 0) <= 1 else True
+        human = given.get("human", 0.0)
+        if percent:
+            errors = {k: 100 * v for k, v in errors.items()}
+        print(diagnose(human=human, **{k: v for k, v in errors.items()},
+                       percent=percent))
+        return 0
+    if args.data is None:
+        raise ValueError("a model file needs --data to compute its errors")
+    from glassnet.cli.train import _load_model_and_extra, _preprocess
+    from glassnet.data import load_dataset
+
+    model, extra = _load_model_and_extra(source)
+    dataset = load_dataset(args.data)
+    splits = {"dev": (_preprocess(dataset.X, extra), dataset.y)}
+    if dataset.X_test is not None:
+        splits["test"] = (_preprocess(dataset.X_test, extra), dataset.y_test)
+    print(diagnose_model(model, splits, human=given.get("human")))
+    return 0
+
+
+def run_errors(args) -> int:
+    from glassnet.strategy import error_analysis
+
+    if not Path(args.tags).exists():
+        raise FileNotFoundError(f"no such file: {args.tags}")
+    print(error_analysis(args.tags, dev_error=args.dev_error))
+    return 0
+
+
+def run_select(args) -> int:
+    from glassnet.strategy import select_model
+
+    candidates = []
+    for run in args.runs:
+        folder = Path(run)
+        if not (folder / "results.json").exists():
+            raise FileNotFoundError(f"{run} is not a run folder (no results.json)")
+        results = json.loads((folder / "results.json").read_text())["results"]
+        metrics = {"name": folder.name}
+        for split, row in results.items():
+            metrics.update({f"{split}_{k}": v for k, v in row.items()})
+        model_file = folder / "model.glassnet"
+        if model_file.exists():
+            metrics["size_mb"] = model_file.stat().st_size / 2**20
+            metrics["latency_ms"] = _latency_ms(model_file)
+        candidates.append(metrics)
+    selection = select_model(candidates, optimize=args.optimize,
+                             satisfy=args.satisfy or None)
+    print(selection)
+    return 0
+
+
+def _latency_ms(model_file: Path) -> float:
+    from glassnet.persistence import load_model
+    from glassnet.strategy import measure_model
+
+    model = load_model(model_file)
+    X = np.zeros((1, model.n_x), dtype=model.dtype)
+    return float(measure_model(model, X)["latency_ms"])
+
+
+def run_cluster(args) -> int:
+    from glassnet.cluster import KMeans, adjusted_rand_score, silhouette_score
+    from glassnet.data import Standardizer, load_dataset
+
+    dataset = load_dataset(args.data)
+    X = dataset.X.reshape(len(dataset.X), -1)
+    if args.standardize:
+        X = Standardizer().fit_transform(X)
+    model = KMeans(args.k, n_init=args.restarts, rng=args.seed).fit(X)
+    print(f"k-means on {args.data}: k={args.k}, {args.restarts} restarts, "
+          f"{model.n_iter_} iterations")
+    print(f"inertia     {model.inertia_:.6g}")
+    print(f"silhouette  {silhouette_score(X, model.labels_, sample_size=min(2000, len(X)), rng=0):.4f}")
+    if dataset.task in ("binary", "multiclass"):
+        print(f"adjusted Rand index vs labels  "
+              f"{adjusted_rand_score(dataset.y, model.labels_):.4f}")
+    sizes = np.bincount(model.labels_, minlength=args.k)
+    print("cluster sizes " + " ".join(str(int(s)) for s in sizes))
+    return 0

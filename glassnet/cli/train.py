@@ -111,7 +111,7 @@ def run_train(args) -> int:
     if result.diagnosis is not None:
         print()
         print(result.diagnosis)
-    print(f"\ntrained in {result.seconds:.1f} s; run folder: {out}")
+    print(f"\ntrained in {result.seconds:.2f} s; run folder: {out}")
     return 0
 
 

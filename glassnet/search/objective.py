@@ -1,0 +1,63 @@
+"""The glassnet objective: train one network from a config, report dev metrics.
+
+``train_objective(config, seed, budget)`` turns a sampled config (names of
+:class:`glassnet.runs.RunConfig`) into a run: ``seed`` seeds the weights and the
+shuffling, the train/dev/test split stays fixed (``split_seed``) so every trial is
+judged on the same dev set, and ``budget`` (successive halving) is the number of
+epochs. It returns ``dev_accuracy``, ``dev_cost``, ``train_accuracy`` and
+``train_cost``; the test set is never looked at during a search.
+"""
+
+from __future__ import annotations
+
+import math
+
+from glassnet.runs import RunConfig, prepare_data, train_run
+from glassnet.search.spaces import Choice, LogUniform, OneMinusLogUniform, PowersOfTwo
+
+_PREPARED: dict = {}
+
+
+def default_space() -> dict:
+    """The space ``glassnet search`` uses without ``--space``."""
+    return {
+        "learning_rate": LogUniform(1e-4, 3e-2),
+        "layers": Choice(["32", "64", "128", "64,32", "128,64"]),
+        "batch_size": PowersOfTwo(16, 128),
+        "beta1": OneMinusLogUniform(0.8, 0.99),
+        "activation": Choice(["relu", "tanh"]),
+        "optimizer": "adam",
+        "epochs": 20,
+    }
+
+
+def known_names() -> set[str]:
+    """Hyperparameter names a space may use (RunConfig's fields)."""
+    return set(RunConfig.field_names())
+
+
+def _prepared(config: RunConfig) -> dict:
+    key = (config.data, config.split_seed, config.standardize, config.label_column,
+           config.dtype)
+    if key not in _PREPARED:
+        _PREPARED.clear()
+        _PREPARED[key] = prepare_data(config)
+    return _PREPARED[key]
+
+
+def train_objective(config: dict, seed: int, budget: int | None = None) -> dict:
+    """Train the run described by ``config``; return its train and dev metrics."""
+    values = dict(config)
+    values["seed"] = int(seed) % (2**32)
+    if budget is not None:
+        values["epochs"] = int(budget)
+    run_config = RunConfig.from_dict(values)
+    result = train_run(run_config, prepared=_prepared(run_config), verbose=False)
+    metrics = {}
+    for split in ("train", "dev"):
+        row = result.results.get(split, {})
+        for name in ("cost", "accuracy"):
+            if name in row:
+                value = float(row[name])
+                metrics[f"{split}_{name}"] = value if math.isfinite(value) else math.nan
+    return metrics
