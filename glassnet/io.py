@@ -1,0 +1,368 @@
+"""Safe model files: one zip archive with a JSON manifest and ``.npy`` arrays.
+
+The format (version 1)
+----------------------
+A glassnet archive is a zip file with exactly these members::
+
+    manifest.json          a JSON object (UTF-8)
+    arrays/<name>.npy      one NumPy .npy file (format 1.0) per array
+
+Array names use letters, digits, ``_``, ``.`` and ``-`` only. The manifest holds the
+caller's own keys plus::
+
+    "format": "glassnet",
+    "format_version": 1,
+    "arrays": {"W1": {"shape": [4, 3], "dtype": "float32", "sha256": "..."}}
+
+``dtype`` is one of :data:`ALLOWED_DTYPES`; arrays are stored little-endian in C
+order, and ``sha256`` (present when written with ``checksums=True``) is the digest
+of exactly those stored data bytes. Members are stored or deflated, with fixed
+timestamps, so saving the same content twice gives the same bytes.
+
+The guarantees
+--------------
+* Reading never executes code and never unpickles: only the dtypes above are
+  accepted and ``.npy`` headers are parsed as literals.
+* Reading never allocates more than the caller allows: the manifest, the zip
+  directory and the ``.npy`` headers are size-capped, and each array's declared size
+  is checked against ``max_array_bytes``/``max_total_bytes`` and against the zip
+  headers before any of it is decompressed (a zip bomb is refused unread).
+* Every way a file can be wrong raises :class:`ModelFileError` naming the file and
+  the fault; damage is caught by each member's CRC-32 and, for arrays, sha256.
+* Writing is atomic: a temporary file in the target's folder is flushed, fsynced
+  and renamed over the target, so readers see the old file or the new one, never a
+  mix, and a failed write leaves the old file untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import re
+import secrets
+import stat
+import struct
+import time
+import zipfile
+import zlib
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from glassnet import _archive_checks as checks
+from glassnet._archive_checks import ALLOWED_DTYPES, ArchiveProblem
+from glassnet.validation import check_positive_int
+
+__all__ = [
+    "ALLOWED_DTYPES",
+    "FORMAT_VERSION",
+    "ModelFileError",
+    "clean_stale_temporaries",
+    "read_archive",
+    "write_archive",
+]
+
+FORMAT_VERSION = 1
+MAX_MANIFEST_BYTES = 16 * 2**20
+
+_WRITE_CHUNK = 16 * 2**20
+_TEMPORARY_NAME = re.compile(r"\..+\.tmp-\d+-[0-9a-f]{8}")
+# What a damaged or hostile file can make the zip, zlib and struct layers raise.
+_DAMAGE_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    struct.error,
+    EOFError,
+    OSError,
+    ValueError,
+    KeyError,
+    IndexError,
+    TypeError,
+    OverflowError,
+    UnicodeError,
+    RuntimeError,  # includes NotImplementedError and RecursionError
+)
+
+
+class ModelFileError(ValueError):
+    """A model file or checkpoint could not be read: missing, damaged or unsafe."""
+
+
+# --- writing ------------------------------------------------------------------------
+
+
+def write_archive(
+    path: str | os.PathLike,
+    manifest: Mapping,
+    arrays: Mapping[str, np.ndarray],
+    *,
+    checksums: bool = True,
+    compress: bool = False,
+) -> None:
+    """Write ``manifest`` and ``arrays`` atomically as a glassnet archive at ``path``.
+
+    ``manifest`` is a JSON-serializable mapping with string keys other than
+    ``"format"``, ``"format_version"`` and ``"arrays"``. ``arrays`` maps names
+    (letters, digits, ``_``, ``.``, ``-``) to arrays of an allowed dtype; they are
+    stored little-endian in C order. ``checksums`` records each array's sha256;
+    ``compress`` deflates the members (smaller, slower). Raises ``ValueError`` or
+    ``TypeError`` for bad input before anything is written, and ``OSError`` if the
+    file cannot be written, in which case an existing file at ``path`` is untouched.
+    """
+    target = Path(os.fspath(path))
+    user = _check_user_manifest(manifest)
+    prepared = _prepare_arrays(arrays)
+    compression = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+
+    def write(handle):
+        entries = {}
+        with zipfile.ZipFile(handle, "w", compression, allowZip64=True) as archive:
+            for name, array in prepared:
+                entries[name] = {"shape": list(array.shape), "dtype": array.dtype.name}
+                digest = _write_npy(archive, checks.array_member(name), array)
+                if checksums:
+                    entries[name]["sha256"] = digest
+            document = {"format": "glassnet", "format_version": FORMAT_VERSION}
+            document.update(user)
+            document["arrays"] = entries
+            raw = json.dumps(document, indent=1).encode("utf-8")
+            if len(raw) > MAX_MANIFEST_BYTES:
+                raise ValueError(
+                    f"the manifest takes {len(raw)} bytes as JSON; at most "
+                    f"{MAX_MANIFEST_BYTES} can be read back"
+                )
+            archive.writestr(_member_info(checks.MANIFEST_MEMBER), raw)
+
+    _write_atomically(target, write)
+
+
+def _check_user_manifest(manifest) -> dict:
+    if not isinstance(manifest, Mapping):
+        raise TypeError(f"manifest must be a dict; received {type(manifest).__name__}")
+    for key in manifest:
+        if not isinstance(key, str):
+            raise TypeError(f"manifest keys must be strings; received key {key!r}")
+        if key in checks.RESERVED_KEYS:
+            raise ValueError(
+                f"manifest key {key!r} is reserved for the file format; "
+                f"reserved: {', '.join(checks.RESERVED_KEYS)}"
+            )
+    user = dict(manifest)
+    try:
+        json.dumps(user)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"manifest must be JSON-serializable: {error}") from None
+    return user
+
+
+def _prepare_arrays(arrays) -> list[tuple[str, np.ndarray]]:
+    if not isinstance(arrays, Mapping):
+        raise TypeError(f"arrays must be a dict; received {type(arrays).__name__}")
+    prepared = []
+    for name, value in arrays.items():
+        if not isinstance(name, str) or not checks.ARRAY_NAME.fullmatch(name):
+            raise ValueError(
+                f"array name {name!r} is not allowed; use 1 to 200 letters, digits, "
+                "'_', '.' or '-'"
+            )
+        array = np.asarray(value)
+        if array.dtype.name not in ALLOWED_DTYPES or array.dtype.kind not in "biuf":
+            raise ValueError(
+                f"array {name!r} has dtype {array.dtype}; allowed: "
+                f"{', '.join(ALLOWED_DTYPES)}"
+            )
+        stored = checks.stored_dtype(array.dtype.name)
+        prepared.append((name, np.asarray(array, dtype=stored, order="C")))
+    return prepared
+
+
+def _member_info(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name)  # timestamp fixed at 1980-01-01: reproducible bytes
+    info.external_attr = 0o644 << 16
+    return info
+
+
+def _write_npy(archive: zipfile.ZipFile, member: str, array: np.ndarray) -> str:
+    """Write one array as a .npy 1.0 member; return the sha256 of its data bytes."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header,
+        {
+            "descr": np.lib.format.dtype_to_descr(array.dtype),
+            "fortran_order": False,
+            "shape": array.shape,
+        },
+    )
+    data = memoryview(array.reshape(-1).view(np.uint8))
+    info = _member_info(member)
+    info.compress_type = archive.compression
+    info.file_size = len(header.getvalue()) + len(data)
+    digest = hashlib.sha256()
+    with archive.open(info, "w", force_zip64=info.file_size >= 2**31) as stream:
+        stream.write(header.getvalue())
+        for start in range(0, len(data), _WRITE_CHUNK):
+            chunk = data[start : start + _WRITE_CHUNK]
+            digest.update(chunk)
+            stream.write(chunk)
+    return digest.hexdigest()
+
+
+def _write_atomically(target: Path, write) -> None:
+    """Call ``write(handle)`` on a temporary beside ``target``, then swap it in."""
+    fd, temporary = _create_temporary(target)
+    try:
+        with open(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    _fsync_directory(target.parent)
+
+
+def _create_temporary(target: Path) -> tuple[int, Path]:
+    """Create ``.<basename>.tmp-<pid>-<random>`` exclusively in the target's folder."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        name = f".{target.name[:128]}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+        temporary = target.parent / name
+        try:
+            return os.open(temporary, flags, 0o666), temporary
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"could not create a temporary file beside {target}")
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make a rename durable by syncing its folder (best effort; not on Windows)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def clean_stale_temporaries(
+    directory: str | os.PathLike, *, min_age_seconds: float = 60.0
+) -> list[Path]:
+    """Remove temporaries left in ``directory`` by interrupted writes; return them.
+
+    Only regular files named like ``.<basename>.tmp-<pid>-<8 hex digits>`` (the
+    pattern :func:`write_archive` uses) and untouched for ``min_age_seconds`` are
+    removed, so a write in progress in another process keeps its file. A missing
+    folder has nothing to clean and gives ``[]``.
+    """
+    folder = Path(os.fspath(directory))
+    try:
+        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+    except FileNotFoundError:
+        return []
+    now = time.time()
+    removed = []
+    for entry in entries:
+        if not _TEMPORARY_NAME.fullmatch(entry.name):
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            if now - entry.stat(follow_symlinks=False).st_mtime < min_age_seconds:
+                continue
+            os.unlink(entry.path)
+        except FileNotFoundError:
+            continue
+        removed.append(folder / entry.name)
+    return removed
+
+
+# --- reading ------------------------------------------------------------------------
+
+
+def read_archive(
+    path: str | os.PathLike,
+    *,
+    max_array_bytes: int = 2**31,
+    max_total_bytes: int = 2**32,
+    max_manifest_bytes: int = MAX_MANIFEST_BYTES,
+    verify_checksums: bool = True,
+) -> tuple[dict, dict[str, np.ndarray]]:
+    """Read a glassnet archive; return ``(manifest, arrays)``.
+
+    ``manifest`` is the caller's part of the manifest (the format keys removed), so
+    ``read_archive`` returns what :func:`write_archive` was given. ``arrays`` maps
+    names to writable, C-contiguous arrays that own their data, bitwise equal to
+    those written. No array may declare more than ``max_array_bytes`` bytes, nor all
+    of them more than ``max_total_bytes``; ``manifest.json`` may take at most
+    ``max_manifest_bytes``. ``verify_checksums=False`` skips the sha256 comparison
+    (the zip CRC-32 is always checked). Any fault in the file raises
+    :class:`ModelFileError`.
+    """
+    max_array_bytes = check_positive_int("max_array_bytes", max_array_bytes)
+    max_total_bytes = check_positive_int("max_total_bytes", max_total_bytes)
+    max_manifest_bytes = check_positive_int("max_manifest_bytes", max_manifest_bytes)
+    shown = os.fspath(path)
+    limits = (max_array_bytes, max_total_bytes, max_manifest_bytes, verify_checksums)
+    try:
+        with _open_regular_file(shown) as fp:
+            return _read(fp, *limits)
+    except ArchiveProblem as problem:
+        raise ModelFileError(f"cannot load model file {shown!r}: {problem}") from None
+    except FileNotFoundError:
+        raise ModelFileError(
+            f"cannot load model file {shown!r}: no such file"
+        ) from None
+    except PermissionError:
+        raise ModelFileError(
+            f"cannot load model file {shown!r}: permission denied"
+        ) from None
+    except _DAMAGE_ERRORS as error:
+        raise ModelFileError(
+            f"cannot load model file {shown!r}: it is damaged or not a glassnet "
+            f"archive ({type(error).__name__}: {error})"
+        ) from error
+
+
+def _open_regular_file(path: str):
+    # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
+    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, flags)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+            raise ArchiveProblem(f"it is {kind}")
+        return open(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _read(fp, max_array_bytes, max_total_bytes, max_manifest_bytes, verify):
+    size = os.fstat(fp.fileno()).st_size
+    if size == 0:
+        raise ArchiveProblem("the file is empty (0 bytes)")
+    checks.check_central_directory(fp, size)
+    with zipfile.ZipFile(fp) as archive:
+        members = checks.check_members(archive.infolist(), size)
+        raw = checks.read_member_bytes(
+            archive, members[checks.MANIFEST_MEMBER], max_manifest_bytes
+        )
+        manifest, specs = checks.parse_manifest(raw, FORMAT_VERSION)
+        checks.check_member_set(members, specs)
+        checks.check_sizes(specs, members, max_array_bytes, max_total_bytes)
+        arrays = {
+            spec.name: checks.read_array(archive, members[spec.member], spec, verify)
+            for spec in specs
+        }
+    return manifest, arrays
