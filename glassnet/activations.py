@@ -90,6 +90,98 @@ def softmax_backward(dA, Z, A):
     return A * (dA - (dA * A).sum(axis=0, keepdims=True))
 
 
+# -- in-place kernels for the training fast path ------------------------------------
+# Same arithmetic as the functions above, written into the input's memory; the
+# derivatives are computed from the output A alone (A > 0 exactly where Z > 0), so a
+# layer need not keep Z. Results are bitwise equal to the allocating versions.
+
+
+def sigmoid_inplace(Z):
+    """Z <- 1 / (1 + exp(-Z)); returns Z."""
+    np.negative(Z, out=Z)
+    with np.errstate(over="ignore"):
+        np.exp(Z, out=Z)
+    Z += 1.0
+    return np.divide(1.0, Z, out=Z)
+
+
+def tanh_inplace(Z):
+    """Z <- tanh(Z)."""
+    return np.tanh(Z, out=Z)
+
+
+def relu_inplace(Z):
+    """Z <- max(0, Z)."""
+    return np.maximum(Z, 0, out=Z)
+
+
+def leaky_relu_inplace(Z, slope=0.01):
+    """Z <- max(slope Z, Z)."""
+    Z[...] = np.where(Z > 0, Z, slope * Z)
+    return Z
+
+
+def linear_inplace(Z):
+    """Z unchanged."""
+    return Z
+
+
+def softmax_inplace(Z):
+    """Z <- softmax(Z) column-wise."""
+    Z -= Z.max(axis=0, keepdims=True)
+    np.exp(Z, out=Z)
+    Z /= Z.sum(axis=0, keepdims=True)
+    return Z
+
+
+def sigmoid_backward_inplace(dA, A):
+    """dA <- dA * A * (1 - A)."""
+    dA *= A
+    dA *= 1.0 - A
+    return dA
+
+
+def tanh_backward_inplace(dA, A):
+    """dA <- dA * (1 - A^2)."""
+    dA *= 1.0 - A * A
+    return dA
+
+
+def relu_backward_inplace(dA, A):
+    """dA <- dA where A > 0, else 0."""
+    return np.multiply(dA, A > 0, out=dA)
+
+
+def leaky_relu_backward_inplace(dA, A, slope=0.01):
+    """dA <- dA where A > 0, else slope dA (slope > 0 keeps the sign of Z)."""
+    if slope == 0:
+        return np.multiply(dA, A > 0, out=dA)
+    dA[...] = np.where(A > 0, dA, slope * dA)
+    return dA
+
+
+def linear_backward_inplace(dA, A):
+    """dA unchanged."""
+    return dA
+
+
+def softmax_backward_inplace(dA, A):
+    """dA <- A * (dA - sum_j(dA_j A_j))."""
+    dA -= (dA * A).sum(axis=0, keepdims=True)
+    dA *= A
+    return dA
+
+
+_INPLACE = {
+    "sigmoid": (sigmoid_inplace, sigmoid_backward_inplace),
+    "tanh": (tanh_inplace, tanh_backward_inplace),
+    "relu": (relu_inplace, relu_backward_inplace),
+    "leaky_relu": (leaky_relu_inplace, leaky_relu_backward_inplace),
+    "linear": (linear_inplace, linear_backward_inplace),
+    "softmax": (softmax_inplace, softmax_backward_inplace),
+}
+
+
 class Activation:
     """A named activation: ``forward(Z) -> A`` and ``backward(dA, Z, A) -> dZ``."""
 
@@ -106,6 +198,14 @@ class Activation:
     def backward(self, dA, Z, A):
         """dZ = dA * g'(Z)."""
         return self._backward(dA, Z, A, **self.options)
+
+    def forward_inplace(self, Z):
+        """A = g(Z) written over Z (training fast path)."""
+        return _INPLACE[self.name][0](Z, **self.options)
+
+    def backward_inplace(self, dA, A):
+        """dZ = dA * g'(Z) written over dA, from the output A alone."""
+        return _INPLACE[self.name][1](dA, A, **self.options)
 
     def get_config(self) -> dict:
         """JSON description: ``{"name": ..., **options}``."""
@@ -142,9 +242,7 @@ def get(name, **options) -> Activation:
         options = {**{k: v for k, v in name.items() if k != "name"}, **options}
         name = name.get("name")
     if not isinstance(name, str) or name not in _REGISTRY:
-        raise ValueError(
-            f"unknown activation {name!r}; allowed: {', '.join(NAMES)}"
-        )
+        raise ValueError(f"unknown activation {name!r}; allowed: {', '.join(NAMES)}")
     allowed_options = {"leaky_relu": {"slope"}}.get(name, set())
     unknown = set(options) - allowed_options
     if unknown:
@@ -153,7 +251,8 @@ def get(name, **options) -> Activation:
             f"allowed: {sorted(allowed_options) or 'none'}"
         )
     if name == "leaky_relu":
-        slope = options.setdefault("slope", 0.01)
-        check_in_range("slope", slope, 0, 1, high_inclusive=False)
+        options["slope"] = check_in_range(
+            "slope", options.get("slope", 0.01), 0, 1, high_inclusive=False
+        )
     forward, backward = _REGISTRY[name]
     return Activation(name, forward, backward, **options)

@@ -55,6 +55,17 @@ def resolve_rng(rng: RandomLike = None):
     )
 
 
+def spawn_rng(rng):
+    """An independent child generator of ``rng`` (its own stream).
+
+    A Generator spawns from its seed sequence without advancing its own stream; a
+    RandomState draws the child's seed from its stream.
+    """
+    if isinstance(rng, np.random.Generator):
+        return rng.spawn(1)[0]
+    return np.random.RandomState(rng.randint(0, 2**31 - 1))
+
+
 def uniform(rng, shape) -> np.ndarray:
     """Draw uniform [0, 1) numbers from either kind of generator (float64)."""
     if isinstance(rng, np.random.RandomState):

@@ -174,8 +174,12 @@ class ProgressBar(Callback):
         from tqdm.auto import tqdm
 
         self.bar = tqdm(
-            total=self.total_steps, desc=self.description, unit="step", leave=True,
-            dynamic_ncols=True, mininterval=0.2,
+            total=self.total_steps,
+            desc=self.description,
+            unit="step",
+            leave=True,
+            dynamic_ncols=True,
+            mininterval=0.2,
         )
 
     def on_batch_end(self, batch, logs=None):

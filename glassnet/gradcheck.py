@@ -98,7 +98,9 @@ class GradientCheckResult:
         """One line per parameter: key, shape, relative difference."""
         lines = [f"{'parameter':<12}{'shape':<16}{'relative difference':>20}"]
         for key, value in self.per_parameter.items():
-            shape = str(tuple(self.gradients[key].shape)) if key in self.gradients else ""
+            shape = (
+                str(tuple(self.gradients[key].shape)) if key in self.gradients else ""
+            )
             flag = "" if value < THRESHOLD else "  <-"
             lines.append(f"{key:<12}{shape:<16}{value:>20.3e}{flag}")
         lines.append(f"{'all':<28}{self.difference:>20.3e}")
@@ -114,7 +116,7 @@ def _float64_copy(model):
     )
     copy.build(model.n_x, rng=0, dtype="float64")
     copy.set_weights({k: v.astype(np.float64) for k, v in model.get_weights().items()})
-    for original, new in zip(model.layers, copy.layers):
+    for original, new in zip(model.layers, copy.layers, strict=False):
         if isinstance(original, Dense):
             new.active_regularizer = original.active_regularizer
     return copy
@@ -177,8 +179,7 @@ def gradient_check(
     for key, value in running.items():
         checked.state[key][...] = value
     per_parameter = {
-        key: relative_difference(analytic[key], approximations[key])
-        for key in analytic
+        key: relative_difference(analytic[key], approximations[key]) for key in analytic
     }
     keys = list(analytic)
     overall = relative_difference(

@@ -5,16 +5,16 @@ derivative ``dA = dL/dA`` (no 1/m: the layers apply it in ``dW = (1/m) dZ A_prev
 When the output layer has the loss's *matching* activation, :meth:`Loss.output_dZ`
 gives ``dZ = dL/dZ`` directly, as in the notes:
 
-=========================  ==================  ==========================================
+=========================  ==================  ========================================
 loss                       matching output     L(a, y) and dZ
-=========================  ==================  ==========================================
+=========================  ==================  ========================================
 binary_cross_entropy       sigmoid             -(y log a + (1-y) log(1-a));   dZ = A - Y
 softmax_cross_entropy      softmax             -sum_j y_j log a_j;            dZ = A - Y
 mean_squared_error         linear              1/2 ||a - y||^2;               dZ = A - Y
 multi_label                sigmoid             binary CE summed over the k labels that
                                                are present (NaN or -1 = missing);
                                                dZ = (A - Y) * present
-=========================  ==================  ==========================================
+=========================  ==================  ========================================
 
 ``0 * log 0`` counts as 0 (the course's ``nansum``), so a saturated output that is
 right costs nothing and one that is wrong costs ``inf`` rather than ``nan``.
@@ -41,6 +41,11 @@ class Loss:
     def output_dZ(self, AL, Y):
         """dZ = A - Y for the matching output activation."""
         return AL - Y
+
+    def output_dZ_inplace(self, AL, Y):
+        """dZ = A - Y written over AL (the fit loop's fast path)."""
+        AL -= Y
+        return AL
 
     def get_config(self) -> dict:
         """JSON description: ``{"name": ...}``."""
@@ -93,13 +98,16 @@ class MultiLabel(BinaryCrossEntropy):
         present = self._present(Y)
         return np.where(present, super().dA(AL, np.where(present, Y, 0)), 0)
 
+    def output_dZ_inplace(self, AL, Y):
+        return self.output_dZ(AL, Y)
+
     def output_dZ(self, AL, Y):
         present = self._present(Y)
         return np.where(present, AL - np.where(present, Y, 0), 0).astype(AL.dtype)
 
 
 class SoftmaxCrossEntropy(Loss):
-    """J = -(1/m) sum_i sum_j y_j log a_j; Y one-hot ``(C, m)`` or integer ``(1, m)``."""
+    """J = -(1/m) sum_i sum_j y_j log a_j; Y one-hot ``(C, m)`` or labels ``(1, m)``."""
 
     name = "softmax_cross_entropy"
     matching_activation = "softmax"
@@ -129,6 +137,13 @@ class SoftmaxCrossEntropy(Loss):
             dZ[Y[0].astype(np.intp), np.arange(AL.shape[1])] -= 1
             return dZ
         return AL - Y
+
+    def output_dZ_inplace(self, AL, Y):
+        if self._is_integer_labels(AL, Y):
+            AL[Y[0].astype(np.intp), np.arange(AL.shape[1])] -= 1
+            return AL
+        AL -= Y
+        return AL
 
     def _one_hot(self, AL, Y):
         if not self._is_integer_labels(AL, Y):

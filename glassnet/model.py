@@ -1,4 +1,4 @@
-"""``Sequential``: an L-layer network, forward over the layers and backward from the loss.
+"""``Sequential``: an L-layer network, forward over its layers, backward from the loss.
 
 Inside the engine examples are columns (``X (n[0], m)``); ``fit``, ``predict``,
 ``predict_proba`` and ``evaluate`` take rows (``X (m, n[0])``) and transpose once.
@@ -60,7 +60,8 @@ class Sequential:
         rng = resolve_rng(rng)
         self.dtype = resolve_dtype(dtype)
         self.n_x = int(n_x)
-        for layer, following in zip(self.layers, self.layers[1:] + [None]):
+        following_layers = self.layers[1:] + [None]
+        for layer, following in zip(self.layers, following_layers, strict=True):
             if (
                 isinstance(layer, Dense)
                 and isinstance(following, BatchNorm)
@@ -121,10 +122,12 @@ class Sequential:
         self.flat_params = np.zeros(total, dtype=self.dtype)
         self.flat_grads = np.zeros(total, dtype=self.dtype)
         offset = 0
-        for (layer, name), size in zip(self._param_keys.values(), sizes):
+        for (layer, name), size in zip(self._param_keys.values(), sizes, strict=False):
             shape = layer.params[name].shape
-            for flat, table in ((self.flat_params, layer.params), (self.flat_grads,
-                                                                   layer.grads)):
+            for flat, table in (
+                (self.flat_params, layer.params),
+                (self.flat_grads, layer.grads),
+            ):
                 view = flat[offset : offset + size].reshape(shape)
                 view[...] = table[name]
                 table[name] = view
@@ -141,13 +144,17 @@ class Sequential:
     def params(self) -> dict[str, np.ndarray]:
         """Flat dict ``{"W1": W[1], "b1": b[1], ...}`` of the live arrays."""
         self._require_built()
-        return {key: layer.params[name] for key, (layer, name) in self._param_keys.items()}
+        return {
+            key: layer.params[name] for key, (layer, name) in self._param_keys.items()
+        }
 
     @property
     def grads(self) -> dict[str, np.ndarray]:
         """Flat dict ``{"W1": dW[1], ...}`` filled by the last backward pass."""
         self._require_built()
-        return {key: layer.grads[name] for key, (layer, name) in self._param_keys.items()}
+        return {
+            key: layer.grads[name] for key, (layer, name) in self._param_keys.items()
+        }
 
     def trainable_keys(self) -> list[str]:
         """Keys of the parameters of trainable layers."""
@@ -157,7 +164,9 @@ class Sequential:
     def state(self) -> dict[str, np.ndarray]:
         """Non-trainable arrays (batch norm running statistics), keyed like params."""
         self._require_built()
-        return {key: layer.state[name] for key, (layer, name) in self._state_keys.items()}
+        return {
+            key: layer.state[name] for key, (layer, name) in self._state_keys.items()
+        }
 
     def get_weights(self) -> dict[str, np.ndarray]:
         """Copies of every parameter and state array."""
@@ -207,18 +216,20 @@ class Sequential:
         """The loss implied by the output activation (sigmoid -> binary CE, ...)."""
         return losses_module.for_output(self.output_activation, self.n_out)
 
-    def backward(self, AL, Y, loss=None) -> None:
+    def backward(self, AL, Y, loss=None, *, inplace: bool = False) -> None:
         """Fill every trainable layer's grads from the loss at ``AL``.
 
         When the output layer is Dense with the loss's matching activation the loss
         gives ``dZ[L] = A[L] - Y`` directly; otherwise ``dA[L]`` is back-propagated
-        through the activation's derivative.
+        through the activation's derivative. ``inplace=True`` (the fit loop) lets
+        the loss write dZ over AL.
         """
         loss = self.default_loss() if loss is None else loss
         layers = self.layers
         last = layers[-1]
         if isinstance(last, Dense) and loss.matching_activation == last.activation.name:
-            dA = last.backward(dZ=loss.output_dZ(AL, Y))
+            dZ = loss.output_dZ_inplace(AL, Y) if inplace else loss.output_dZ(AL, Y)
+            dA = last.backward(dZ=dZ)
             layers = layers[:-1]
         else:
             dA = loss.dA(AL, Y)
@@ -283,7 +294,7 @@ class Sequential:
         return np.ascontiguousarray(A.T)
 
     def fit(self, X, y, **options):
-        """Train on rows ``X (m, n[0])``, ``y (m,)``; see :func:`glassnet.training.fit`."""
+        """Train on rows ``X (m, n[0])``, ``y (m,)``: :func:`glassnet.training.fit`."""
         from glassnet.training import fit
 
         return fit(self, X, y, **options)
@@ -299,13 +310,15 @@ class Sequential:
         """Each layer's parameter shapes in the notes' notation; returns the text."""
         self._require_built()
         lines = [f"Model {self.name!r}: n[0] = {self.n_x} input features"]
-        for layer, l in zip(self.layers, self.layer_numbers):
+        for layer, l in zip(self.layers, self.layer_numbers, strict=False):
             frozen = "" if layer.trainable else "  (frozen)"
             lines.append(f"  {type(layer).__name__}{frozen}")
             lines.extend(f"    {text}" for text in layer.describe_shapes(l))
         total = self.flat_params.size
         trainable = sum(self.params[k].size for k in self.trainable_keys())
-        lines.append(f"  parameters: {total} ({trainable} trainable), dtype {self.dtype}")
+        lines.append(
+            f"  parameters: {total} ({trainable} trainable), dtype {self.dtype}"
+        )
         text = "\n".join(lines)
         if print_fn is not None:
             print_fn(text)

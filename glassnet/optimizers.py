@@ -4,14 +4,14 @@
 State (``v``, ``s``) is kept per parameter, keyed like ``params``; ``t`` counts
 mini-batch steps (updates), starting at 1 on the first update.
 
-================  ====================================================================
+================  ===============================================================
 GradientDescent   W = W - alpha dW
-Momentum          v = beta v + (1 - beta) dW;             W = W - alpha v
-RMSprop           s = beta2 s + (1 - beta2) dW^2;         W = W - alpha dW / (sqrt(s) + eps)
-Adam              v = beta1 v + (1 - beta1) dW,           v_hat = v / (1 - beta1^t)
-                  s = beta2 s + (1 - beta2) dW^2,         s_hat = s / (1 - beta2^t)
+Momentum          v = beta v + (1 - beta) dW;       W = W - alpha v
+RMSprop           s = beta2 s + (1 - beta2) dW^2;   W = W - alpha dW / (sqrt(s) + eps)
+Adam              v = beta1 v + (1 - beta1) dW,     v_hat = v / (1 - beta1^t)
+                  s = beta2 s + (1 - beta2) dW^2,   s_hat = s / (1 - beta2^t)
                   W = W - alpha v_hat / (sqrt(s_hat) + eps)
-================  ====================================================================
+================  ===============================================================
 
 epsilon sits *outside* the square root, as in the course's programming assignment
 (the lecture notes write ``sqrt(s + eps)``; the difference only matters when s ~ eps).
@@ -19,8 +19,10 @@ epsilon sits *outside* the square root, as in the course's programming assignmen
 Denormals: in float32, the moments of a parameter whose gradient is always zero (a
 dead ReLU) decay geometrically into the subnormal range, where CPU arithmetic is
 10-100x slower and NumPy has no flush-to-zero switch. The optimizers therefore flush
-moment values below ``tiny = 1e-30`` (float32) to exactly zero after each update; a
-moment that small contributes nothing representable to the update. Set
+moment values below ``tiny = 1e-30`` (float32) to exactly zero every ``flush_every``
+(64) updates; a moment needs hundreds of steps of decay to fall from 1e-30 into the
+subnormal range (below 1.2e-38), and one that small contributes nothing
+representable to the update. Set
 ``flush_denormals=False`` to turn this off; float64 is never flushed.
 """
 
@@ -72,10 +74,15 @@ class ExponentialAverage:
 
 
 class Optimizer:
-    """Base class. Subclasses implement ``_apply(key, W, dW)``."""
+    """Base class. Subclasses implement ``_step(W, dW, slots, temp1, temp2)``, the
+    update of one block of parameters written with in-place NumPy operations."""
 
     name = "optimizer"
     slot_names: tuple[str, ...] = ()
+    #: elements per block: a block and its temporaries stay in the CPU's cache
+    chunk_size = 32768
+    #: how often (in steps) float32 moments are flushed out of the denormal range
+    flush_every = 64
 
     def __init__(self, learning_rate: float, *, flush_denormals: bool = True):
         self.learning_rate = check_in_range("learning_rate", learning_rate, 0, None)
@@ -83,32 +90,104 @@ class Optimizer:
         self.flush_denormals = flush_denormals
         self.t = 0
         self.slots: dict[str, dict[str, np.ndarray]] = {n: {} for n in self.slot_names}
+        self._flat_key = None
+        self._flat = None
+        self._temporaries: dict = {}
 
     def update(self, params: dict, grads: dict, *, multipliers=None) -> None:
         """Apply one step to every array of ``params`` in place.
 
         ``multipliers`` (optional) maps keys to per-parameter learning-rate factors
-        (e.g. 0.1 for pretrained layers while fine-tuning).
+        (e.g. 0.1 for pretrained layers while fine-tuning). When ``params`` and
+        ``grads`` are consecutive views of two flat buffers (a built model's), the
+        step sweeps those buffers block by block: the same arithmetic, bitwise, in
+        a few passes over cache-sized blocks instead of whole-array temporaries.
         """
         self.t += 1
         base = self.learning_rate
+        flat = None if multipliers else self._flat_buffers(params, grads)
         try:
-            for key, W in params.items():
-                dW = grads[key]
-                for slot in self.slots.values():
-                    if key not in slot:
-                        slot[key] = np.zeros_like(W)
-                if multipliers:
-                    self.learning_rate = base * multipliers.get(key, 1.0)
-                self._apply(key, W, dW)
+            if flat is not None:
+                W, dW, slots = flat
+                self._sweep(W, dW, slots)
+            else:
+                for key, W in params.items():
+                    slots = []
+                    for slot in self.slots.values():
+                        if key not in slot:
+                            slot[key] = np.zeros_like(W)
+                        slots.append(slot[key])
+                    if multipliers:
+                        self.learning_rate = base * multipliers.get(key, 1.0)
+                    self._sweep(W, grads[key], slots)
         finally:
             self.learning_rate = base
-        if self.flush_denormals:
+        if self.flush_denormals and self.t % self.flush_every == 0:
             for slot in self.slots.values():
                 for array in slot.values():
                     _flush(array)
 
-    def _apply(self, key, W, dW) -> None:
+    def _sweep(self, W, dW, slots) -> None:
+        """Run ``_step`` over blocks of contiguous arrays (or once, if strided)."""
+        contiguous = (
+            W.flags.c_contiguous
+            and dW.flags.c_contiguous
+            and all(s.flags.c_contiguous for s in slots)
+        )
+        if not contiguous or W.size <= self.chunk_size:
+            temp1, temp2 = np.empty_like(W), np.empty_like(W)
+            self._step(W, dW, slots, temp1, temp2)
+            return
+        W, dW = W.reshape(-1), dW.reshape(-1)
+        slots = [s.reshape(-1) for s in slots]
+        temp1, temp2 = self._temporary(W.dtype)
+        size = self.chunk_size
+        for start in range(0, W.size, size):
+            stop = min(start + size, W.size)
+            n = stop - start
+            self._step(
+                W[start:stop],
+                dW[start:stop],
+                [s[start:stop] for s in slots],
+                temp1[:n],
+                temp2[:n],
+            )
+
+    def _temporary(self, dtype):
+        if dtype not in self._temporaries:
+            self._temporaries[dtype] = (
+                np.empty(self.chunk_size, dtype=dtype),
+                np.empty(self.chunk_size, dtype=dtype),
+            )
+        return self._temporaries[dtype]
+
+    def _flat_buffers(self, params: dict, grads: dict):
+        """(W, dW, slots) flat buffers when params/grads tile two buffers, else None."""
+        key = tuple(id(v) for v in params.values()) + tuple(
+            id(v) for v in grads.values()
+        )
+        if key == self._flat_key:
+            return self._flat
+        self._flat_key, self._flat = key, None
+        W_base = _tiled_base(list(params.values()))
+        dW_base = _tiled_base([grads[k] for k in params])
+        if W_base is None or dW_base is None:
+            return None
+        flat_slots = []
+        for slot in self.slots.values():
+            flat = np.zeros_like(W_base)
+            offset = 0
+            for name, W in params.items():
+                view = flat[offset : offset + W.size].reshape(W.shape)
+                if name in slot:
+                    view[...] = slot[name]
+                slot[name] = view
+                offset += W.size
+            flat_slots.append(flat)
+        self._flat = (W_base, dW_base, flat_slots)
+        return self._flat
+
+    def _step(self, W, dW, slots, temp1, temp2) -> None:
         raise NotImplementedError
 
     # -- configuration and state ------------------------------------------------
@@ -119,7 +198,7 @@ class Optimizer:
         """``(meta, arrays)``: the step count and learning rate, and the moments."""
         meta = {"t": self.t, "learning_rate": self.learning_rate}
         arrays = {
-            f"{slot_name}.{key}": array
+            f"{slot_name}.{key}": array.copy()
             for slot_name, slot in self.slots.items()
             for key, array in slot.items()
         }
@@ -130,6 +209,7 @@ class Optimizer:
         self.t = int(meta["t"])
         self.learning_rate = float(meta["learning_rate"])
         self.slots = {n: {} for n in self.slot_names}
+        self._flat_key = self._flat = None
         for name, array in arrays.items():
             slot_name, _, key = name.partition(".")
             if slot_name not in self.slots:
@@ -146,6 +226,24 @@ class Optimizer:
         return f"{type(self).__name__}({options})"
 
 
+def _tiled_base(arrays):
+    """The 1-D buffer that ``arrays`` tile in order, exactly, or None."""
+    if not arrays:
+        return None
+    base = arrays[0].base
+    if base is None or base.ndim != 1 or not base.flags.c_contiguous:
+        return None
+    start = base.__array_interface__["data"][0]
+    offset = 0
+    for array in arrays:
+        if array.base is not base or not array.flags.c_contiguous:
+            return None
+        if array.__array_interface__["data"][0] != start + offset * base.itemsize:
+            return None
+        offset += array.size
+    return base if offset == base.size else None
+
+
 class GradientDescent(Optimizer):
     """W = W - learning_rate * dW."""
 
@@ -154,8 +252,9 @@ class GradientDescent(Optimizer):
     def __init__(self, learning_rate: float = 0.01, **options):
         super().__init__(learning_rate, **options)
 
-    def _apply(self, key, W, dW) -> None:
-        W -= self.learning_rate * dW
+    def _step(self, W, dW, slots, temp1, temp2) -> None:
+        np.multiply(dW, self.learning_rate, out=temp1)  # alpha dW
+        W -= temp1
 
 
 class Momentum(Optimizer):
@@ -168,18 +267,20 @@ class Momentum(Optimizer):
         super().__init__(learning_rate, **options)
         self.beta = check_in_range("beta", beta, 0, 1, high_inclusive=False)
 
-    def _apply(self, key, W, dW) -> None:
-        v = self.slots["v"][key]
-        v *= self.beta
-        v += (1 - self.beta) * dW
-        W -= self.learning_rate * v
+    def _step(self, W, dW, slots, temp1, temp2) -> None:
+        (v,) = slots
+        v *= self.beta  # v = beta v + (1 - beta) dW
+        np.multiply(dW, 1 - self.beta, out=temp1)
+        v += temp1
+        np.multiply(v, self.learning_rate, out=temp1)  # W = W - alpha v
+        W -= temp1
 
     def get_config(self) -> dict:
         return {**super().get_config(), "beta": self.beta}
 
 
 class RMSprop(Optimizer):
-    """s = beta2 s + (1 - beta2) dW^2; W = W - learning_rate dW / (sqrt(s) + epsilon)."""
+    """s = beta2 s + (1 - beta2) dW^2; W = W - learning_rate dW / (sqrt(s) + eps)."""
 
     name = "rmsprop"
     slot_names = ("s",)
@@ -195,11 +296,17 @@ class RMSprop(Optimizer):
         self.beta2 = check_in_range("beta2", beta2, 0, 1, high_inclusive=False)
         self.epsilon = check_in_range("epsilon", epsilon, 0, None)
 
-    def _apply(self, key, W, dW) -> None:
-        s = self.slots["s"][key]
-        s *= self.beta2
-        s += (1 - self.beta2) * np.square(dW)
-        W -= self.learning_rate * dW / (np.sqrt(s) + self.epsilon)
+    def _step(self, W, dW, slots, temp1, temp2) -> None:
+        (s,) = slots
+        s *= self.beta2  # s = beta2 s + (1 - beta2) dW^2
+        np.multiply(dW, dW, out=temp1)
+        temp1 *= 1 - self.beta2
+        s += temp1
+        np.multiply(dW, self.learning_rate, out=temp1)  # alpha dW / (sqrt(s) + eps)
+        np.sqrt(s, out=temp2)
+        temp2 += self.epsilon
+        temp1 /= temp2
+        W -= temp1
 
     def get_config(self) -> dict:
         return {**super().get_config(), "beta2": self.beta2, "epsilon": self.epsilon}
@@ -224,15 +331,22 @@ class Adam(Optimizer):
         self.beta2 = check_in_range("beta2", beta2, 0, 1, high_inclusive=False)
         self.epsilon = check_in_range("epsilon", epsilon, 0, None)
 
-    def _apply(self, key, W, dW) -> None:
-        v, s = self.slots["v"][key], self.slots["s"][key]
-        v *= self.beta1
-        v += (1 - self.beta1) * dW
-        s *= self.beta2
-        s += (1 - self.beta2) * np.square(dW)
-        v_corrected = v / (1 - self.beta1**self.t)
-        s_corrected = s / (1 - self.beta2**self.t)
-        W -= self.learning_rate * v_corrected / (np.sqrt(s_corrected) + self.epsilon)
+    def _step(self, W, dW, slots, temp1, temp2) -> None:
+        v, s = slots
+        v *= self.beta1  # v = beta1 v + (1 - beta1) dW
+        np.multiply(dW, 1 - self.beta1, out=temp1)
+        v += temp1
+        s *= self.beta2  # s = beta2 s + (1 - beta2) dW^2
+        np.multiply(dW, dW, out=temp1)
+        temp1 *= 1 - self.beta2
+        s += temp1
+        np.divide(v, 1 - self.beta1**self.t, out=temp1)  # v_hat
+        temp1 *= self.learning_rate  # alpha v_hat
+        np.divide(s, 1 - self.beta2**self.t, out=temp2)  # s_hat
+        np.sqrt(temp2, out=temp2)
+        temp2 += self.epsilon
+        temp1 /= temp2  # alpha v_hat / (sqrt(s_hat) + eps)
+        W -= temp1
 
     def get_config(self) -> dict:
         return {

@@ -95,7 +95,9 @@ def _rebuild(manifest: dict, arrays: dict, shown: str):
                 f"{target.shape}"
             )
         weights[key] = value
-    expected = {f"param.{k}" for k in model.params} | {f"state.{k}" for k in model.state}
+    expected = {f"param.{k}" for k in model.params} | {
+        f"state.{k}" for k in model.state
+    }
     unexpected = {n for n in arrays if not n.startswith("optimizer.")} - expected
     if unexpected:
         raise ModelFileError(
@@ -133,10 +135,21 @@ def load_checkpoint(path, **limits) -> dict:
         if record is not None:
             optimizer = optimizers.get(dict(record["config"]))
             prefix = "optimizer."
-            optimizer.set_state(
-                record["meta"],
-                {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)},
-            )
+            moments = {
+                k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)
+            }
+            params = model.params
+            for name, value in moments.items():
+                key = name.partition(".")[2]
+                if key not in params or value.shape != params[key].shape:
+                    expected = (
+                        params[key].shape if key in params else "no such parameter"
+                    )
+                    raise ModelFileError(
+                        f"cannot load checkpoint {shown!r}: optimizer state {name} has "
+                        f"shape {value.shape}; the model needs {expected}"
+                    )
+            optimizer.set_state(record["meta"], moments)
         history = History.from_dict(manifest.get("history", {}))
         history.params = manifest.get("history_params", {})
     except (ValueError, TypeError, KeyError, AttributeError) as error:

@@ -54,6 +54,7 @@ class RunConfig:
     standardize: bool = True
     label_column: str | None = None
     human_error: float | None = None
+    checkpoint_every: int | None = None
     metrics: tuple = field(default=("accuracy", "f1"))
 
     @classmethod
@@ -82,8 +83,9 @@ class RunConfig:
         if self.schedule is not None:
             check_choice("schedule", self.schedule, schedules.NAMES)
         if self.learning_rate is not None:
-            check_in_range("learning_rate", self.learning_rate, 0, None,
-                           low_inclusive=False)
+            check_in_range(
+                "learning_rate", self.learning_rate, 0, None, low_inclusive=False
+            )
         for name in ("l2", "l1"):
             check_in_range(name, getattr(self, name), 0, None)
         keep = self.keep_prob
@@ -129,12 +131,17 @@ def build_network(config: RunConfig, n_x: int, task: str, n_outputs: int, rng):
     keep = config.keep_prob
     keep = keep if isinstance(keep, tuple) else (keep,) * len(config.layers)
     layers = []
-    for units, keep_prob in zip(config.layers, keep):
+    for units, keep_prob in zip(config.layers, keep, strict=False):
         if config.batchnorm:
-            layers += [Dense(units, "linear", initializer=config.initializer or "he"),
-                       BatchNorm(), Activation(config.activation)]
+            layers += [
+                Dense(units, "linear", initializer=config.initializer or "he"),
+                BatchNorm(),
+                Activation(config.activation),
+            ]
         else:
-            layers.append(Dense(units, config.activation, initializer=config.initializer))
+            layers.append(
+                Dense(units, config.activation, initializer=config.initializer)
+            )
         if keep_prob < 1:
             layers.append(Dropout(keep_prob))
     output = {
@@ -180,7 +187,9 @@ def prepare_data(config: RunConfig) -> dict:
     scaler = Standardizer().fit(X_train) if config.standardize else None
     splits = {}
     for name, (Xs, ys) in {
-        "train": (X_train, y_train), "dev": (X_dev, y_dev), "test": (X_test, y_test)
+        "train": (X_train, y_train),
+        "dev": (X_dev, y_dev),
+        "test": (X_test, y_test),
     }.items():
         if len(Xs):
             Xs = scaler.transform(Xs) if scaler is not None else Xs
@@ -200,37 +209,64 @@ class RunResult:
 
     def table(self) -> str:
         """Per-split examples, cost and metrics as aligned text."""
-        metrics = [k for k in next(iter(self.results.values())) if k not in
-                   ("examples", "cost")]
+        metrics = [
+            k
+            for k in next(iter(self.results.values()))
+            if k not in ("examples", "cost")
+        ]
         header = f"{'split':<8}{'examples':>10}{'cost':>12}" + "".join(
-            f"{k:>12}" for k in metrics)
+            f"{k:>12}" for k in metrics
+        )
         lines = [header]
         for name, row in self.results.items():
-            lines.append(f"{name:<8}{row['examples']:>10}{row['cost']:>12.4f}" + "".join(
-                f"{row[k]:>12.4f}" for k in metrics))
+            lines.append(
+                f"{name:<8}{row['examples']:>10}{row['cost']:>12.4f}"
+                + "".join(f"{row[k]:>12.4f}" for k in metrics)
+            )
         return "\n".join(lines)
 
 
-def train_run(config: RunConfig, *, out=None, verbose=True, prepared=None,
-              callbacks=()) -> RunResult:
-    """Run one training job from ``config``; write the run folder when ``out``."""
+CHECKPOINT_FILE = "checkpoint.glassnet"
+
+
+def train_run(
+    config: RunConfig,
+    *,
+    out=None,
+    verbose=True,
+    prepared=None,
+    callbacks=(),
+    resume=None,
+) -> RunResult:
+    """Run one training job from ``config``; write the run folder when ``out``.
+
+    ``resume`` is a run folder (or checkpoint file) to continue from: the weights,
+    optimizer moments, rng streams and History come from its checkpoint, the
+    hyperparameters from ``config`` (so a run can go on with a new learning rate).
+    With ``config.checkpoint_every`` the run writes ``out/checkpoint.glassnet``.
+    """
     config.validate()
     prepared = prepared or prepare_data(config)
     dataset, splits = prepared["dataset"], prepared["splits"]
     X_train, y_train = splits["train"]
     task = dataset.task
-    n_outputs = len(dataset.classes) if task == "multiclass" else (
-        1 if y_train.ndim == 1 else y_train.shape[1])
+    n_outputs = (
+        len(dataset.classes)
+        if task == "multiclass"
+        else (1 if y_train.ndim == 1 else y_train.shape[1])
+    )
     rng = np.random.default_rng(config.seed)
     model = build_network(config, X_train.shape[1], task, n_outputs, rng)
     regularizer = L2(config.l2) if config.l2 else (L1(config.l1) if config.l1 else None)
     schedule = None
     optimizer = make_optimizer(config)
     if config.schedule is not None:
-        schedule = schedules.get(config.schedule, learning_rate=optimizer.learning_rate,
-                                 decay_rate=config.decay_rate if config.schedule !=
-                                 "exponential" else None,
-                                 time_interval=config.time_interval)
+        schedule = schedules.get(
+            config.schedule,
+            learning_rate=optimizer.learning_rate,
+            decay_rate=config.decay_rate if config.schedule != "exponential" else None,
+            time_interval=config.time_interval,
+        )
     metrics = list(config.metrics) if task != "regression" else []
     all_callbacks = list(callbacks)
     if config.early_stopping:
@@ -240,12 +276,33 @@ def train_run(config: RunConfig, *, out=None, verbose=True, prepared=None,
         from glassnet.data import GaussianNoise
 
         augment = GaussianNoise(0.1)
+    checkpoint = None
+    if config.checkpoint_every and out is not None:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        checkpoint = Path(out) / CHECKPOINT_FILE
+    if resume is not None:
+        resume = Path(resume)
+        resume = resume / CHECKPOINT_FILE if resume.is_dir() else resume
+        if not resume.exists():
+            raise FileNotFoundError(f"no checkpoint to resume from: {resume}")
     started = time.perf_counter()
     history = model.fit(
-        X_train, y_train, epochs=config.epochs, batch_size=config.batch_size,
-        optimizer=optimizer, regularizer=regularizer, schedule=schedule,
-        validation_data=splits.get("dev"), callbacks=all_callbacks, metrics=metrics,
-        rng=rng, verbose=verbose, augment=augment,
+        X_train,
+        y_train,
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        optimizer=optimizer,
+        regularizer=regularizer,
+        schedule=schedule,
+        validation_data=splits.get("dev"),
+        callbacks=all_callbacks,
+        metrics=metrics,
+        rng=rng,
+        verbose=verbose,
+        augment=augment,
+        checkpoint=checkpoint,
+        checkpoint_every=config.checkpoint_every or 1,
+        resume=resume,
     )
     seconds = time.perf_counter() - started
     results = {}
@@ -256,9 +313,13 @@ def train_run(config: RunConfig, *, out=None, verbose=True, prepared=None,
         from glassnet.strategy import diagnose
 
         errors = {n: 1 - r["accuracy"] for n, r in results.items()}
-        diagnosis = diagnose(human=config.human_error or 0.0, train=errors.get("train"),
-                             dev=errors.get("dev"), test=errors.get("test"),
-                             percent=False)
+        diagnosis = diagnose(
+            human=config.human_error or 0.0,
+            train=errors.get("train"),
+            dev=errors.get("dev"),
+            test=errors.get("test"),
+            percent=False,
+        )
     result = RunResult(model, history, results, config, seconds, diagnosis)
     if out is not None:
         write_run_folder(result, prepared, Path(out))
@@ -268,10 +329,17 @@ def train_run(config: RunConfig, *, out=None, verbose=True, prepared=None,
 def model_extra(prepared: dict, config: RunConfig) -> dict:
     """What ``predict``/``evaluate`` need besides the network, as JSON."""
     dataset, scaler = prepared["dataset"], prepared["scaler"]
-    extra = {"task": dataset.task, "classes": _jsonable_classes(dataset.classes),
-             "run_config": config.to_dict(), "standardizer": None}
+    extra = {
+        "task": dataset.task,
+        "classes": _jsonable_classes(dataset.classes),
+        "run_config": config.to_dict(),
+        "standardizer": None,
+    }
     if scaler is not None:
-        extra["standardizer"] = {"mean": scaler.mean.tolist(), "std": scaler.std.tolist()}
+        extra["standardizer"] = {
+            "mean": scaler.mean.tolist(),
+            "std": scaler.std.tolist(),
+        }
     return extra
 
 
@@ -283,14 +351,22 @@ def _jsonable_classes(classes):
 
 def write_run_folder(result: RunResult, prepared: dict, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    result.model.save(out / "model.glassnet", extra=model_extra(prepared, result.config))
+    result.model.save(
+        out / "model.glassnet", extra=model_extra(prepared, result.config)
+    )
     (out / "config.json").write_text(json.dumps(result.config.to_dict(), indent=2))
     result.history.to_csv(out / "history.csv")
     result.history.plot(out / "learning_curve.png", title=f"{result.config.data}: cost")
-    summary = {"results": result.results, "seconds": result.seconds,
-               "epochs_run": len(result.history)}
+    summary = {
+        "results": result.results,
+        "seconds": result.seconds,
+        "epochs_run": len(result.history),
+    }
     if result.diagnosis is not None:
-        summary["diagnosis"] = result.diagnosis.to_dict() if hasattr(
-            result.diagnosis, "to_dict") else str(result.diagnosis)
+        summary["diagnosis"] = (
+            result.diagnosis.to_dict()
+            if hasattr(result.diagnosis, "to_dict")
+            else str(result.diagnosis)
+        )
     (out / "results.json").write_text(json.dumps(summary, indent=2, default=float))
     result.out = out

@@ -36,9 +36,9 @@ class Schedule:
     def __init__(self, learning_rate: float, time_interval: int | None = None):
         self.learning_rate = check_in_range("learning_rate", learning_rate, 0, None)
         self.time_interval = (
-            None if time_interval is None else check_positive_int(
-                "time_interval", time_interval
-            )
+            None
+            if time_interval is None
+            else check_positive_int("time_interval", time_interval)
         )
 
     def _k(self, epoch: int) -> int:
@@ -114,8 +114,8 @@ class InverseSqrtStep(Schedule):
 
     name = "inverse_sqrt_step"
 
-    def __init__(self, learning_rate, decay_rate=1.0, time_interval=None):
-        super().__init__(learning_rate, time_interval)
+    def __init__(self, learning_rate, decay_rate=1.0):
+        super().__init__(learning_rate, None)
         self.decay_rate = check_in_range("decay_rate", decay_rate, 0, None)
 
     def __call__(self, epoch, step=0):
@@ -126,7 +126,8 @@ class InverseSqrtStep(Schedule):
 
 
 _REGISTRY = {
-    cls.name: cls for cls in (InverseTime, Exponential, InverseSqrtEpoch, InverseSqrtStep)
+    cls.name: cls
+    for cls in (InverseTime, Exponential, InverseSqrtEpoch, InverseSqrtStep)
 }
 NAMES = tuple(_REGISTRY)
 

@@ -16,10 +16,18 @@ from __future__ import annotations
 import numpy as np
 
 
-def _describe_values(y) -> str:
-    values = np.unique(y[np.isfinite(y)]) if y.dtype.kind == "f" else np.unique(y)
-    shown = ", ".join(f"{v:g}" for v in values[:8])
-    return f"[{shown}{', ...' if values.size > 8 else ''}]"
+def _describe_values(y, bad=None) -> str:
+    """The distinct labels, and the offending ones when ``bad`` marks them."""
+
+    def listing(values):
+        values = np.unique(values)
+        shown = ", ".join(f"{v:g}" for v in values[:8])
+        return f"[{shown}{', ...' if values.size > 8 else ''}]"
+
+    text = listing(y[np.isfinite(y)] if y.dtype.kind == "f" else y.ravel())
+    if bad is not None and bad.any():
+        text += f" (outside the range: {listing(y[bad])})"
+    return text
 
 
 def prepare_targets(model, y) -> np.ndarray:
@@ -38,13 +46,12 @@ def prepare_targets(model, y) -> np.ndarray:
             raise ValueError("y contains NaN or infinity; clean the labels first")
     if activation == "softmax":
         if column.shape[1] == 1:
-            if (column != np.round(column)).any() or (column < 0).any() or (
-                column >= n_out
-            ).any():
+            bad = (column != np.round(column)) | (column < 0) | (column >= n_out)
+            if bad.any():
                 raise ValueError(
                     f"labels outside the output layer's range: it has {n_out} softmax "
                     f"units, so labels must be integers 0..{n_out - 1}; received "
-                    f"labels {_describe_values(column)}"
+                    f"labels {_describe_values(column, bad)}"
                 )
         elif column.shape[1] != n_out:
             raise ValueError(
@@ -57,12 +64,15 @@ def prepare_targets(model, y) -> np.ndarray:
                 f"the output layer has {n_out} sigmoid unit(s), so y needs {n_out} "
                 f"column(s); received shape {y.shape}"
             )
-        present = column[np.isfinite(column) & (column != -1)] if n_out > 1 else column
-        if ((present < 0) | (present > 1)).any():
+        missing = ~np.isfinite(column) | (column == -1)
+        if n_out == 1:
+            missing[...] = False
+        bad = ~missing & ((column < 0) | (column > 1))
+        if bad.any():
             raise ValueError(
                 "labels outside the output layer's range: sigmoid outputs take labels "
                 f"0 or 1 (or probabilities in [0, 1]); received labels "
-                f"{_describe_values(column)}"
+                f"{_describe_values(column, bad)}"
             )
     elif column.shape[1] != n_out:
         raise ValueError(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from pathlib import Path
 
 import numpy as np
 
@@ -25,9 +26,9 @@ from glassnet import losses as losses_module
 from glassnet import optimizers as optimizers_module
 from glassnet import regularizers as regularizers_module
 from glassnet import schedules as schedules_module
-from glassnet.backend import permutation, resolve_rng
+from glassnet.backend import permutation, resolve_rng, rng_from_state, rng_state
 from glassnet.callbacks import Callback, History, ProgressBar
-from glassnet.layers import Dense
+from glassnet.layers import Dense, Dropout
 from glassnet.targets import labels_from_targets, prepare_targets
 from glassnet.validation import (
     check_array,
@@ -94,6 +95,68 @@ def _batch_orders(shuffle, rng, m, epoch):
     return None
 
 
+def _layer_rngs(model) -> list:
+    return [layer.rng for layer in model.layers if isinstance(layer, Dropout)]
+
+
+def _write_checkpoint(model, path, optimizer, history, rng, epoch) -> None:
+    from glassnet.persistence import save_checkpoint
+
+    extra = {
+        "epoch": epoch,
+        "rng": rng_state(rng),
+        "layer_rngs": [rng_state(r) for r in _layer_rngs(model)],
+    }
+    save_checkpoint(model, path, optimizer=optimizer, history=history, extra=extra)
+
+
+def _restore(model, path, dtype) -> dict:
+    """Load a checkpoint; build ``model`` from it if needed and copy its weights."""
+    from glassnet.persistence import load_checkpoint
+
+    state = load_checkpoint(path)
+    saved = state["model"]
+    if not model.built:
+        model.build(saved.n_x, rng=0, dtype=dtype or saved.dtype)
+    if [r["type"] for r in model.get_config()["layers"]] != [
+        r["type"] for r in saved.get_config()["layers"]
+    ] or model.n_x != saved.n_x:
+        raise ValueError(
+            f"the checkpoint {str(path)!r} holds a different architecture than the "
+            "model being trained; resume with the same layers"
+        )
+    model.set_weights(saved.get_weights())
+    return state
+
+
+def _resume_state(model, optimizer, state, rng):
+    """Restore optimizer moments, rng streams; return (first epoch, rng)."""
+    extra = state["extra"]
+    saved = state["optimizer"]
+    if saved is not None and type(saved) is type(optimizer):
+        learning_rate = optimizer.learning_rate
+        meta, arrays = saved.get_state()
+        optimizer.set_state(meta, arrays)
+        optimizer.learning_rate = learning_rate
+    if "rng" in extra:
+        rng = rng_from_state(extra["rng"])
+    for layer, record in zip(
+        [layer for layer in model.layers if isinstance(layer, Dropout)],
+        extra.get("layer_rngs", []),
+        strict=False,
+    ):
+        layer.rng = rng_from_state(record)
+    return int(extra.get("epoch", -1)) + 1, rng
+
+
+def _end_fast_path(model) -> None:
+    """Drop the training buffers and caches; forward allocates again."""
+    for layer in model.layers:
+        layer.clear_cache()
+        if isinstance(layer, Dense):
+            layer.reuse_buffers = False
+
+
 def _find_nonfinite(model) -> str:
     for key, array in model.params.items():
         if not np.isfinite(array).all():
@@ -124,6 +187,9 @@ def fit(
     augment=None,
     dtype=None,
     nan_guard: bool = True,
+    checkpoint=None,
+    checkpoint_every: int = 1,
+    resume=None,
 ) -> History:
     """Train ``model`` on rows ``X (m, n[0])``, ``y``; return the History.
 
@@ -137,9 +203,22 @@ def fit(
     ``rng`` seeds the weights (if the model is not built yet), the shuffling and the
     augmentation. ``nan_guard`` stops with :class:`DivergenceError` when parameters
     become NaN/inf, keeping the weights from the start of that epoch.
+
+    ``checkpoint=PATH`` writes a checkpoint (weights, optimizer moments and step
+    count, rng states, epoch, History) atomically every ``checkpoint_every`` epochs
+    and after the last one. ``resume=PATH`` continues from such a checkpoint: then
+    ``epochs`` is the total (Keras' convention), training starts after the
+    checkpoint's epoch, and the result is bitwise what an uninterrupted run gives.
+    The optimizer given here supplies the hyperparameters (resume with a new
+    learning rate, the "babysitting" workflow); its moments and step count come from
+    the checkpoint when it is of the same kind.
     """
     epochs = check_positive_int("epochs", epochs)
+    checkpoint_every = check_positive_int("checkpoint_every", checkpoint_every)
     rng = resolve_rng(rng)
+    restored = None
+    if resume is not None:
+        restored = _restore(model, resume, dtype)
     if not model.built:
         X_checked = check_array(X, name="X", ndim=2)
         model.build(X_checked.shape[1], rng=rng, dtype=dtype or "float32")
@@ -151,6 +230,9 @@ def fit(
     loss = model.default_loss() if loss is None else losses_module.get(loss)
     Y = np.ascontiguousarray(prepare_targets(model, y))
     optimizer = optimizers_module.get(optimizer)
+    initial_epoch = 0
+    if restored is not None:
+        initial_epoch, rng = _resume_state(model, optimizer, restored, rng)
     regularizer = regularizers_module.get(regularizer)
     schedule = schedules_module.get(schedule)
     metrics = list(metrics)
@@ -176,14 +258,23 @@ def fit(
     }
     params = {k: v for k, v in model.params.items() if k in trainable}
     grads = {k: v for k, v in model.grads.items() if k in trainable}
-    first_trainable = next(i for i, layer in enumerate(model.layers) if layer.trainable
-                           and layer.params)
+    first_trainable = next(
+        i for i, layer in enumerate(model.layers) if layer.trainable and layer.params
+    )
     for index, layer in enumerate(model.layers):
         if isinstance(layer, Dense):
             layer.active_regularizer = layer.regularizer or regularizer
             layer.need_input_gradient = index > first_trainable
+            layer.reuse_buffers = True
 
     history = History()
+    if restored is not None:
+        history.epoch = list(restored["history"].epoch)
+        history.history = {k: list(v) for k, v in restored["history"].history.items()}
+    if checkpoint is not None:
+        from glassnet.io import clean_stale_temporaries
+
+        clean_stale_temporaries(Path(checkpoint).parent or ".", min_age_seconds=0)
     history.params = {
         "epochs": epochs,
         "batch_size": batch_size,
@@ -193,14 +284,16 @@ def fit(
         "regularizer": None if regularizer is None else regularizer.get_config(),
         "schedule": (
             schedule.get_config() if hasattr(schedule, "get_config") else repr(schedule)
-        ) if schedule is not None else None,
+        )
+        if schedule is not None
+        else None,
         "metrics": metrics,
         "shuffle": shuffle if isinstance(shuffle, bool) else repr(shuffle),
     }
     n_batches = math.ceil(m / batch_size)
     all_callbacks: list[Callback] = [history, *callbacks]
-    if verbose:
-        all_callbacks.append(ProgressBar(epochs * n_batches))
+    if verbose and initial_epoch < epochs:
+        all_callbacks.append(ProgressBar((epochs - initial_epoch) * n_batches))
     for callback in all_callbacks:
         callback.set_model(model)
     model.stop_training = False
@@ -215,12 +308,13 @@ def fit(
 
     for callback in all_callbacks:
         callback.on_train_begin({})
-    for epoch in range(epochs):
+    for epoch in range(initial_epoch, epochs):
         logs: dict = {}
         for callback in all_callbacks:
             callback.on_epoch_begin(epoch, logs)
         if nan_guard:
             snapshot[...] = model.flat_params
+            state_snapshot = {k: v.copy() for k, v in model.state.items()}
         order = _batch_orders(shuffle, rng, m, epoch)
         total_cost = 0.0
         predictions = [] if keep_labels else None
@@ -242,7 +336,9 @@ def fit(
                 callback.on_batch_begin(batch, batch_logs)
             AL = model.forward(X_batch.T, training=True)
             cost = model.compute_cost(AL, Y_batch.T, loss)
-            model.backward(AL, Y_batch.T, loss)
+            if keep_labels:
+                predictions.append(model.outputs_to_predictions(AL.T))
+            model.backward(AL, Y_batch.T, loss, inplace=True)  # AL becomes dZ[L]
             if schedule is not None:
                 optimizer.learning_rate = schedule(epoch, step)
             if batch == 0:
@@ -250,8 +346,6 @@ def fit(
             optimizer.update(params, grads, multipliers=multipliers)
             step += 1
             total_cost += cost * size
-            if keep_labels:
-                predictions.append(model.outputs_to_predictions(AL.T))
             if nan_guard and math.isnan(cost):
                 break
             batch_logs["cost"] = cost
@@ -259,10 +353,15 @@ def fit(
                 callback.on_batch_end(batch, batch_logs)
         epoch_cost = total_cost / m
         if nan_guard:
-            diverged = math.isnan(epoch_cost) or not np.isfinite(model.flat_params).all()
+            diverged = (
+                math.isnan(epoch_cost) or not np.isfinite(model.flat_params).all()
+            )
             if diverged:
                 where = _find_nonfinite(model)
                 model.flat_params[...] = snapshot
+                for key, value in state_snapshot.items():
+                    model.state[key][...] = value
+                _end_fast_path(model)
                 for callback in all_callbacks:
                     if isinstance(callback, ProgressBar):
                         callback.on_train_end({})
@@ -287,7 +386,8 @@ def fit(
         logs["cost"] = epoch_cost
         logs["learning_rate"] = learning_rate
         if keep_labels:
-            logs.update(_metric_values(metrics, labels_true, np.concatenate(predictions)))
+            seen = labels_true if order is None else labels_true[order]
+            logs.update(_metric_values(metrics, seen, np.concatenate(predictions)))
         for key, (layer, name) in model._param_keys.items():
             if name == "W" and layer.trainable:
                 logs[f"grad_norm_{key}"] = float(np.linalg.norm(layer.grads["W"]))
@@ -303,10 +403,12 @@ def fit(
                 logs.update({f"val_{k}": v for k, v in values.items()})
         for callback in all_callbacks:
             callback.on_epoch_end(epoch, logs)
+        last = epoch == epochs - 1 or model.stop_training
+        if checkpoint is not None and ((epoch + 1) % checkpoint_every == 0 or last):
+            _write_checkpoint(model, checkpoint, optimizer, history, rng, epoch)
         if model.stop_training:
             break
-    for layer in model.layers:
-        layer.clear_cache()
+    _end_fast_path(model)
     for callback in all_callbacks:
         callback.on_train_end({})
     return history

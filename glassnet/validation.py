@@ -80,7 +80,7 @@ def check_array(
         bad = np.argwhere(~np.isfinite(array))[0]
         value = array[tuple(bad)]
         raise ValueError(
-            f"{name} contains NaN or infinity (first at index {tuple(int(i) for i in bad)}"
+            f"{name} contains NaN or infinity (first at index {tuple(map(int, bad))}"
             f": {value}); clean or impute the data first"
         )
     return array
@@ -91,7 +91,8 @@ def check_consistent_length(*arrays, names: Iterable[str] = ()) -> int:
     names = list(names) or [f"array {i}" for i in range(len(arrays))]
     lengths = [len(a) for a in arrays]
     if len(set(lengths)) > 1:
-        described = ", ".join(f"{n} has {k}" for n, k in zip(names, lengths))
+        pairs = zip(names, lengths, strict=True)
+        described = ", ".join(f"{n} has {k}" for n, k in pairs)
         raise ValueError(
             f"{' and '.join(names)} must have the same number of examples (rows); "
             f"received {described}"
@@ -100,7 +101,7 @@ def check_consistent_length(*arrays, names: Iterable[str] = ()) -> int:
 
 
 def check_X_y(X, y, *, dtype=None, y_ndim=(1, 2), y_allow_nan=False):
-    """Validate a row-major design matrix ``X (m, n)`` and targets ``y (m,)``/``(m, k)``."""
+    """Validate rows ``X (m, n)`` and targets ``y (m,)`` or ``(m, k)``."""
     X = check_array(X, name="X", ndim=2, dtype=dtype)
     if y is None:
         raise ValueError("y is required; received y=None")
@@ -137,7 +138,7 @@ def check_in_range(
             f"{name} must be in {left}{low_text}, {high_text}{right}; "
             f"received {name}={value!r}"
         )
-    return value
+    return int(value) if integer else float(value)
 
 
 def check_positive_int(name: str, value) -> int:

@@ -27,9 +27,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Deep learning that reads like the notes: train, evaluate, "
         "check gradients, diagnose and search.",
     )
-    parser.add_argument("--version", action="version", version=f"glassnet {__version__}")
-    parser.add_argument("--debug", action="store_true",
-                        help="show full tracebacks for errors")
+    parser.add_argument(
+        "--version", action="version", version=f"glassnet {__version__}"
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="show full tracebacks for errors"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     train.register(sub)
     commands.register(sub)
@@ -52,11 +55,14 @@ def main(argv=None) -> int:
     except Exception as error:  # every error becomes one line unless --debug
         if args.debug:
             raise
-        expected = isinstance(error, (ValueError, TypeError, OSError, RuntimeError,
-                                      KeyError, LookupError))
+        expected = isinstance(
+            error, (ValueError, TypeError, OSError, RuntimeError, KeyError, LookupError)
+        )
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         if not expected:
-            message = f"unexpected {type(error).__name__}: {message} (rerun with --debug)"
+            message = (
+                f"unexpected {type(error).__name__}: {message} (rerun with --debug)"
+            )
         print(f"glassnet: error: {message}", file=sys.stderr)
         return EXIT_USAGE
 

@@ -14,40 +14,65 @@ def register(sub) -> None:
     search.add_argument("--trials", type=int, default=16, help="trials per round")
     search.add_argument("--jobs", type=int, default=1, help="local worker processes")
     search.add_argument("--seed", type=int, default=0)
-    search.add_argument("--out", required=True, metavar="DIR",
-                        help="search folder (journal DIR/trials.jsonl; rerun resumes)")
+    search.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="search folder (journal DIR/trials.jsonl; rerun resumes)",
+    )
     search.add_argument("--space", metavar="TOML", help="search space file")
     search.add_argument("--rounds", type=int, default=1, help="coarse-to-fine rounds")
     search.add_argument("--epochs", type=int, help="epochs per trial (fixed)")
-    search.add_argument("--scheduler", metavar="tcp://HOST:PORT",
-                        help="a dask.distributed scheduler to run the trials on")
-    search.add_argument("--timeout", type=float, default=10.0,
-                        help="seconds to wait for the scheduler (default 10)")
+    search.add_argument(
+        "--scheduler",
+        metavar="tcp://HOST:PORT",
+        help="a dask.distributed scheduler to run the trials on",
+    )
+    search.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        help="seconds to wait for the scheduler (default 10)",
+    )
     search.add_argument("--quiet", action="store_true")
     search.set_defaults(handler=run_search)
 
     diagnose = sub.add_parser(
-        "diagnose", help="bias / variance / data-mismatch diagnosis and advice")
-    diagnose.add_argument("source", nargs="?", metavar="RUN_OR_MODEL",
-                          help="a run folder, or a model file with --data")
+        "diagnose", help="bias / variance / data-mismatch diagnosis and advice"
+    )
+    diagnose.add_argument(
+        "source",
+        nargs="?",
+        metavar="RUN_OR_MODEL",
+        help="a run folder, or a model file with --data",
+    )
     diagnose.add_argument("--data", metavar="NAME_OR_PATH")
     for name in ("human", "train", "train-dev", "dev", "test"):
-        diagnose.add_argument(f"--{name}", type=float, metavar="ERROR",
-                              help=f"{name} error (fraction or percent)")
+        diagnose.add_argument(
+            f"--{name}",
+            type=float,
+            metavar="ERROR",
+            help=f"{name} error (fraction or percent)",
+        )
     diagnose.set_defaults(handler=run_diagnose)
 
     errors = sub.add_parser("errors", help="error-analysis tally of tagged errors")
     errors.add_argument("tags", metavar="TAGS.csv")
-    errors.add_argument("--dev-error", type=float,
-                        help="dev error (fraction) for the ceiling of each tag")
+    errors.add_argument(
+        "--dev-error",
+        type=float,
+        help="dev error (fraction) for the ceiling of each tag",
+    )
     errors.set_defaults(handler=run_errors)
 
-    select = sub.add_parser("select", help="pick a run: optimize one metric, "
-                            "satisfy the others")
+    select = sub.add_parser(
+        "select", help="pick a run: optimize one metric, satisfy the others"
+    )
     select.add_argument("runs", nargs="+", metavar="RUN")
     select.add_argument("--optimize", default="dev_accuracy")
-    select.add_argument("--satisfy", action="append", default=[],
-                        metavar="METRIC<=VALUE")
+    select.add_argument(
+        "--satisfy", action="append", default=[], metavar="METRIC<=VALUE"
+    )
     select.set_defaults(handler=run_select)
 
     cluster = sub.add_parser("cluster", help="k-means clustering of a dataset")
@@ -61,51 +86,79 @@ def register(sub) -> None:
 
 def run_search(args) -> int:
     from glassnet.runs import RunConfig
-    from glassnet.search import SearchSpace, load_space, plot_best_so_far, plot_trials
-    from glassnet.search import random_search
+    from glassnet.search import (
+        SearchSpace,
+        load_space,
+        plot_best_so_far,
+        plot_trials,
+        random_search,
+    )
     from glassnet.search.objective import default_space, known_names, train_objective
 
     names = known_names()
     if args.space:
         space = load_space(args.space, known_names=names)
         values = {**dict(space.fixed)}
-        space = SearchSpace({**space.dimensions, **values, "data": args.data},
-                            known_names=names)
+        space = SearchSpace(
+            {**space.dimensions, **values, "data": args.data}, known_names=names
+        )
     else:
         space = SearchSpace({**default_space(), "data": args.data}, known_names=names)
     if args.epochs is not None:
-        space = SearchSpace({**space.dimensions, **space.fixed, "epochs": args.epochs},
-                            known_names=names)
+        space = SearchSpace(
+            {**space.dimensions, **space.fixed, "epochs": args.epochs},
+            known_names=names,
+        )
     RunConfig.from_dict(dict(space.fixed))  # fixed values are checked up front
     backend = "dask" if args.scheduler else ("loky" if args.jobs > 1 else "serial")
-    options = {"scheduler": args.scheduler, "timeout": args.timeout} if (
-        args.scheduler) else {"n_jobs": args.jobs}
+    options = (
+        {"scheduler": args.scheduler, "timeout": args.timeout}
+        if (args.scheduler)
+        else {"n_jobs": args.jobs}
+    )
     result = random_search(
-        train_objective, space, trials=args.trials, seed=args.seed,
-        metric="dev_accuracy", mode="max", backend=backend, out=args.out,
-        rounds=args.rounds, **options,
+        train_objective,
+        space,
+        trials=args.trials,
+        seed=args.seed,
+        metric="dev_accuracy",
+        mode="max",
+        backend=backend,
+        out=args.out,
+        rounds=args.rounds,
+        **options,
     )
     out = Path(args.out)
     print(result.table(limit=10))
     best = result.save_best(out / "best_config.json")
     plot_trials(result, out / "trials.png")
     plot_best_so_far(result, out / "best_so_far.png")
-    print(f"\nbest dev accuracy {result.best['metrics']['dev_accuracy']:.4f}; "
-          f"best config: {best} (use: glassnet train --config {best})")
+    print(
+        f"\nbest dev accuracy {result.best['metrics']['dev_accuracy']:.4f}; "
+        f"best config: {best} (use: glassnet train --config {best})"
+    )
     return 0
 
 
 def _errors_from_run(folder: Path) -> dict:
     results = json.loads((folder / "results.json").read_text())["results"]
-    return {split: 1 - row["accuracy"] for split, row in results.items()
-            if "accuracy" in row}
+    return {
+        split: 1 - row["accuracy"]
+        for split, row in results.items()
+        if "accuracy" in row
+    }
 
 
 def run_diagnose(args) -> int:
     from glassnet.strategy import diagnose, diagnose_model
 
-    given = {"human": args.human, "train": args.train, "train_dev": args.train_dev,
-             "dev": args.dev, "test": args.test}
+    given = {
+        "human": args.human,
+        "train": args.train,
+        "train_dev": args.train_dev,
+        "dev": args.dev,
+        "test": args.test,
+    }
     given = {k: v for k, v in given.items() if v is not None}
     if args.source is None:
         if not given:
@@ -121,8 +174,9 @@ def run_diagnose(args) -> int:
         human = given.get("human", 0.0)
         if percent:
             errors = {k: 100 * v for k, v in errors.items()}
-        print(diagnose(human=human, **{k: v for k, v in errors.items()},
-                       percent=percent))
+        print(
+            diagnose(human=human, **{k: v for k, v in errors.items()}, percent=percent)
+        )
         return 0
     if args.data is None:
         raise ValueError("a model file needs --data to compute its errors")
@@ -164,8 +218,9 @@ def run_select(args) -> int:
             metrics["size_mb"] = model_file.stat().st_size / 2**20
             metrics["latency_ms"] = _latency_ms(model_file)
         candidates.append(metrics)
-    selection = select_model(candidates, optimize=args.optimize,
-                             satisfy=args.satisfy or None)
+    selection = select_model(
+        candidates, optimize=args.optimize, satisfy=args.satisfy or None
+    )
     print(selection)
     return 0
 
@@ -188,13 +243,19 @@ def run_cluster(args) -> int:
     if args.standardize:
         X = Standardizer().fit_transform(X)
     model = KMeans(args.k, n_init=args.restarts, rng=args.seed).fit(X)
-    print(f"k-means on {args.data}: k={args.k}, {args.restarts} restarts, "
-          f"{model.n_iter_} iterations")
+    print(
+        f"k-means on {args.data}: k={args.k}, {args.restarts} restarts, "
+        f"{model.n_iter_} iterations"
+    )
     print(f"inertia     {model.inertia_:.6g}")
-    print(f"silhouette  {silhouette_score(X, model.labels_, sample_size=min(2000, len(X)), rng=0):.4f}")
+    sample = min(2000, len(X))
+    silhouette = silhouette_score(X, model.labels_, sample_size=sample, rng=0)
+    print(f"silhouette  {silhouette:.4f}")
     if dataset.task in ("binary", "multiclass"):
-        print(f"adjusted Rand index vs labels  "
-              f"{adjusted_rand_score(dataset.y, model.labels_):.4f}")
+        print(
+            f"adjusted Rand index vs labels  "
+            f"{adjusted_rand_score(dataset.y, model.labels_):.4f}"
+        )
     sizes = np.bincount(model.labels_, minlength=args.k)
     print("cluster sizes " + " ".join(str(int(s)) for s in sizes))
     return 0

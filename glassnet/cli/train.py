@@ -19,53 +19,97 @@ def _float_or_list(text: str):
 
 def register(sub) -> None:
     train = sub.add_parser("train", help="train a network and write a run folder")
-    train.add_argument("--data", default="digits", metavar="NAME_OR_PATH",
-                       help="bundled name (digits, breast_cancer, iris, wine, "
-                       "diabetes, moons, circles, flower, mnist) or a .csv/.npz/.h5/"
-                       ".mat file or image folder (default: digits)")
-    train.add_argument("--config", metavar="JSON",
-                       help="a JSON file of run settings (e.g. a search's best "
-                       "config); command-line options override it")
+    train.add_argument(
+        "--data",
+        default="digits",
+        metavar="NAME_OR_PATH",
+        help="bundled name (digits, breast_cancer, iris, wine, "
+        "diabetes, moons, circles, flower, mnist) or a .csv/.npz/.h5/"
+        ".mat file or image folder (default: digits)",
+    )
+    train.add_argument(
+        "--config",
+        metavar="JSON",
+        help="a JSON file of run settings (e.g. a search's best "
+        "config); command-line options override it",
+    )
     train.add_argument("--label-column", help="label column of a CSV file")
     train.add_argument("--layers", help="hidden layer sizes, e.g. 64,32 (default 64)")
     train.add_argument("--activation", help="hidden activation (default relu)")
     train.add_argument("--initializer", help="zeros, random, xavier, glorot, he")
     train.add_argument("--epochs", type=int)
     train.add_argument("--batch-size", type=int)
-    train.add_argument("--lr", type=float, dest="learning_rate",
-                       help="learning rate (default: the optimizer's)")
+    train.add_argument(
+        "--lr",
+        type=float,
+        dest="learning_rate",
+        help="learning rate (default: the optimizer's)",
+    )
     train.add_argument("--optimizer", choices=["gd", "momentum", "rmsprop", "adam"])
     train.add_argument("--beta1", type=float, help="momentum / Adam beta1")
     train.add_argument("--beta2", type=float)
     train.add_argument("--epsilon", type=float)
-    train.add_argument("--schedule", choices=["inverse_time", "exponential",
-                                              "inverse_sqrt_epoch", "inverse_sqrt_step"])
+    train.add_argument(
+        "--schedule",
+        choices=[
+            "inverse_time",
+            "exponential",
+            "inverse_sqrt_epoch",
+            "inverse_sqrt_step",
+        ],
+    )
     train.add_argument("--decay-rate", type=float)
-    train.add_argument("--time-interval", type=int,
-                       help="apply the decay every N epochs (staircase)")
+    train.add_argument(
+        "--time-interval", type=int, help="apply the decay every N epochs (staircase)"
+    )
     train.add_argument("--l2", type=float, help="L2 lambd")
     train.add_argument("--l1", type=float, help="L1 lambd")
-    train.add_argument("--keep-prob", type=_float_or_list,
-                       help="dropout keep_prob, one value or one per hidden layer")
+    train.add_argument(
+        "--keep-prob",
+        type=_float_or_list,
+        help="dropout keep_prob, one value or one per hidden layer",
+    )
     train.add_argument("--batchnorm", action="store_true", default=None)
     train.add_argument("--early-stopping", type=int, metavar="PATIENCE")
-    train.add_argument("--augment", action="store_true", default=None,
-                       help="Gaussian input noise during training")
-    train.add_argument("--no-standardize", dest="standardize", action="store_false",
-                       default=None)
-    train.add_argument("--human-error", type=float,
-                       help="human-level error for the diagnosis (default 0)")
+    train.add_argument(
+        "--augment",
+        action="store_true",
+        default=None,
+        help="Gaussian input noise during training",
+    )
+    train.add_argument(
+        "--no-standardize", dest="standardize", action="store_false", default=None
+    )
+    train.add_argument(
+        "--human-error",
+        type=float,
+        help="human-level error for the diagnosis (default 0)",
+    )
     train.add_argument("--seed", type=int)
     train.add_argument("--dtype", choices=["float32", "float64"])
     train.add_argument("--out", metavar="DIR", help="run folder (default runs/<name>)")
+    train.add_argument(
+        "--checkpoint-every",
+        type=int,
+        metavar="N",
+        help="write RUN/checkpoint.glassnet every N epochs",
+    )
+    train.add_argument(
+        "--resume",
+        metavar="RUN",
+        help="continue RUN from its checkpoint; options given here "
+        "(e.g. --lr, --epochs as the new total) override its config",
+    )
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(handler=run_train)
 
     predict = sub.add_parser("predict", help="predict with a saved model")
     predict.add_argument("model", metavar="MODEL")
-    predict.add_argument("file", metavar="FILE",
-                         help=".csv (features, optionally plus a label column), .npy "
-                         "or .npz (key X)")
+    predict.add_argument(
+        "file",
+        metavar="FILE",
+        help=".csv (features, optionally plus a label column), .npy or .npz (key X)",
+    )
     predict.add_argument("--proba", action="store_true", help="print probabilities")
     predict.set_defaults(handler=run_predict)
 
@@ -78,10 +122,12 @@ def register(sub) -> None:
     check = sub.add_parser("gradcheck", help="gradient-check a small network")
     check.add_argument("--layers", default="5,3", help="hidden sizes (default 5,3)")
     check.add_argument("--activation", default="relu")
-    check.add_argument("--output", default="sigmoid",
-                       choices=["sigmoid", "softmax", "linear"])
-    check.add_argument("--classes", type=int, default=3,
-                       help="softmax output size (default 3)")
+    check.add_argument(
+        "--output", default="sigmoid", choices=["sigmoid", "softmax", "linear"]
+    )
+    check.add_argument(
+        "--classes", type=int, default=3, help="softmax output size (default 3)"
+    )
     check.add_argument("--features", type=int, default=4)
     check.add_argument("--examples", type=int, default=10)
     check.add_argument("--l2", type=float, default=0.0)
@@ -92,6 +138,13 @@ def register(sub) -> None:
 
 def config_from_args(args) -> RunConfig:
     values = {}
+    if getattr(args, "resume", None):
+        saved = Path(args.resume) / "config.json"
+        if not saved.exists():
+            raise FileNotFoundError(
+                f"{args.resume} is not a run folder (no config.json)"
+            )
+        values.update(json.loads(saved.read_text()))
     if args.config:
         loaded = json.loads(Path(args.config).read_text())
         values.update(loaded.get("config", loaded))
@@ -104,9 +157,14 @@ def config_from_args(args) -> RunConfig:
 
 def run_train(args) -> int:
     config = config_from_args(args)
-    out = Path(args.out) if args.out else Path("runs") / (
-        f"{Path(str(config.data)).stem}-{time.strftime('%Y%m%d-%H%M%S')}")
-    result = train_run(config, out=out, verbose=not args.quiet)
+    if args.out:
+        out = Path(args.out)
+    elif args.resume:
+        out = Path(args.resume)
+    else:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        out = Path("runs") / f"{Path(str(config.data)).stem}-{stamp}"
+    result = train_run(config, out=out, verbose=not args.quiet, resume=args.resume)
     print(result.table())
     if result.diagnosis is not None:
         print()
@@ -202,7 +260,11 @@ def run_evaluate(args) -> int:
     print(f"{'split':<8}{'examples':>10}{'cost':>12}{'accuracy':>12}")
     for name, (X, y) in splits.items():
         X = _preprocess(X, extra)
-        if classes and dataset.classes is not None and extra.get("task") != "regression":
+        if (
+            classes
+            and dataset.classes is not None
+            and extra.get("task") != "regression"
+        ):
             names = [dataset.classes[int(c)] for c in y]
             y, _ = encode_labels(np.asarray(names), classes=classes)
         metrics = () if model.output_activation == "linear" else ("accuracy",)

@@ -47,9 +47,7 @@ class BatchNorm(Layer):
         trainable=True,
     ):
         super().__init__(name=name, trainable=trainable)
-        self.momentum = check_in_range(
-            "momentum", momentum, 0, 1, high_inclusive=False
-        )
+        self.momentum = check_in_range("momentum", momentum, 0, 1, high_inclusive=False)
         self.epsilon = check_in_range("epsilon", epsilon, 0, None, low_inclusive=False)
         #: None: batch statistics in training, running ones at inference; True/False
         #: forces one kind (e.g. a frozen BatchNorm during transfer learning)

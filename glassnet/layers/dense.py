@@ -54,6 +54,10 @@ class Dense(Layer):
         #: set False on the first layer: dA[0] = W[1]^T dZ[1] is never needed
         self.need_input_gradient = True
         self.param_names = ("W", "b") if self.use_bias else ("W",)
+        #: training fast path (set by fit): Z, A and dA_prev live in reused buffers,
+        #: the activation is applied in place and its derivative taken from A
+        self.reuse_buffers = False
+        self._buffers: dict = {}
 
     def build(self, n_prev: int, rng, dtype) -> int:
         super().build(n_prev, rng, dtype)
@@ -65,8 +69,26 @@ class Dense(Layer):
         self.n_out = self.units
         return self.n_out
 
+    def _buffer(self, name: str, shape: tuple):
+        key = (name, shape)
+        if key not in self._buffers:
+            self._buffers[key] = np.empty(shape, dtype=self.dtype)
+        return self._buffers[key]
+
+    def clear_cache(self) -> None:
+        super().clear_cache()
+        self._buffers = {}
+
     def forward(self, A_prev, training: bool):
         """Z = W A_prev + b; A = g(Z); caches (A_prev, Z, A)."""
+        if training and self.reuse_buffers:
+            Z = self._buffer("Z", (self.units, A_prev.shape[1]))
+            np.matmul(self.params["W"], A_prev, out=Z)
+            if self.use_bias:
+                Z += self.params["b"]
+            A = self.activation.forward_inplace(Z)
+            self._cache = (A_prev, None, A)
+            return A
         Z = self.params["W"] @ A_prev
         if self.use_bias:
             Z += self.params["b"]
@@ -79,7 +101,10 @@ class Dense(Layer):
         """Fill dW, db from dA (or from dZ for a fused output); return dA_prev."""
         A_prev, Z, A = self._require_cache()
         if dZ is None:
-            dZ = self.activation.backward(dA, Z, A)
+            if Z is None:  # fast path: dA is a temporary of the backward pass
+                dZ = self.activation.backward_inplace(dA, A)
+            else:
+                dZ = self.activation.backward(dA, Z, A)
         m = A_prev.shape[1]
         dW = self.grads["W"]
         np.matmul(dZ, A_prev.T, out=dW)
@@ -92,6 +117,9 @@ class Dense(Layer):
             self.active_regularizer.add_gradient(dW, self.params["W"], m)
         if not self.need_input_gradient:
             return None
+        if Z is None:
+            out = self._buffer("dA_prev", (self.n_in, m))
+            return np.matmul(self.params["W"].T, dZ, out=out)
         return self.params["W"].T @ dZ
 
     def regularization_cost(self, m: int) -> float:

@@ -1,4 +1,4 @@
-"""Inverted dropout: keep each unit with probability ``keep_prob``, scale by 1/keep_prob.
+"""Inverted dropout: keep each unit with probability ``keep_prob`` and rescale.
 
 Training (shapes of A, ``(n[l], m)``)::
 
@@ -7,14 +7,16 @@ Training (shapes of A, ``(n[l], m)``)::
     backward: dA_prev = dA * D / keep_prob
 
 At inference (``training=False``) the layer is the identity: nothing to rescale.
-The mask comes from ``rng`` (int, Generator or RandomState). Several Dropout layers
+The mask comes from ``rng`` (int, Generator or RandomState); without one, the layer
+splits a stream of its own off the model's rng when it is built (so its state can be
+checkpointed and restored on its own). Several Dropout layers
 may share one generator; a ``numpy.random.RandomState(1)`` shared by the layers and
 reseeded before each pass reproduces the course's ``np.random.seed(1)`` masks.
 """
 
 from __future__ import annotations
 
-from glassnet.backend import resolve_rng, uniform
+from glassnet.backend import resolve_rng, spawn_rng, uniform
 from glassnet.layers.base import Layer
 from glassnet.validation import check_in_range
 
@@ -30,8 +32,8 @@ class Dropout(Layer):
         self.rng = None if rng is None else resolve_rng(rng)
 
     def build(self, n_prev: int, rng, dtype) -> int:
-        if self.rng is None:
-            self.rng = resolve_rng(rng)
+        if self.rng is None:  # a stream of its own, split off the model's rng
+            self.rng = spawn_rng(resolve_rng(rng))
         return super().build(n_prev, rng, dtype)
 
     @property

@@ -37,8 +37,13 @@ def known_names() -> set[str]:
 
 
 def _prepared(config: RunConfig) -> dict:
-    key = (config.data, config.split_seed, config.standardize, config.label_column,
-           config.dtype)
+    key = (
+        config.data,
+        config.split_seed,
+        config.standardize,
+        config.label_column,
+        config.dtype,
+    )
     if key not in _PREPARED:
         _PREPARED.clear()
         _PREPARED[key] = prepare_data(config)

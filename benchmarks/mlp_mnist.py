@@ -1,0 +1,369 @@
+"""MLP-MNIST speed benchmark: glassnet against PyTorch eager and scikit-learn.
+
+Workload "mlp" (the CPU-speed issue): 60000 x 784 float32 pixel-like inputs uniform in
+[0, 1) from a fixed seed, 10 classes, network 784-512-256-10 ReLU, softmax
+cross-entropy, Adam(1e-3), three shuffled epochs, at batch sizes 32, 128 and 1024.
+Workload "tiny": 784-64-10 at batch 64, for the per-step overhead.
+
+Every (framework, batch size) runs in a fresh process, frameworks alternating, for
+several rounds. The parent prints, per batch size, the median epoch time with its
+min-max, the ratios glassnet / PyTorch and glassnet / scikit-learn, each process's
+peak resident memory, and the share of glassnet's time that the matrix products
+alone take (the "numpy-matmul" worker times exactly glassnet's products, the OpenBLAS
+floor). The "reference" worker is a plain course-style NumPy float32 loop with the
+same weights and batch order: glassnet's loss after each epoch must equal it within
+1e-4 relative (the speed does not come from doing less work).
+
+    python benchmarks/mlp_mnist.py                      # the full run (minutes)
+    python benchmarks/mlp_mnist.py --examples 2048 --epochs 1 --rounds 1 \\
+        --batch-sizes 128 --frameworks glassnet,reference   # a smoke run
+
+Timings are for the machine they run on; see benchmarks/README.md for results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+LAYERS = {"mlp": (784, 512, 256, 10), "tiny": (784, 64, 10)}
+SEED = 0
+
+
+def make_data(m: int, n_x: int = 784, classes: int = 10):
+    rng = np.random.default_rng(SEED)
+    X = rng.random((m, n_x), dtype=np.float32)
+    y = rng.integers(0, classes, m)
+    return X, y
+
+
+def batch_orders(m: int, epochs: int):
+    rng = np.random.default_rng(SEED + 1)
+    return [rng.permutation(m) for _ in range(epochs)]
+
+
+def initial_weights(sizes):
+    """He-initialized float32 weights drawn exactly as glassnet's build draws them."""
+    rng = np.random.default_rng(SEED + 2)
+    weights = []
+    for n_prev, n in zip(sizes[:-1], sizes[1:], strict=False):
+        W = rng.standard_normal((n, n_prev)) * np.sqrt(2.0 / n_prev)
+        weights.append((W.astype(np.float32), np.zeros((n, 1), np.float32)))
+    return weights
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# --- workers: each runs in its own process and prints one JSON line ---------------
+
+
+def worker_glassnet(X, y, sizes, batch, epochs):
+    import glassnet as gn
+
+    layers = [gn.Dense(n, "relu") for n in sizes[1:-1]]
+    model = gn.Sequential([*layers, gn.Dense(sizes[-1], "softmax", initializer="he")])
+    model.build(sizes[0], rng=np.random.default_rng(SEED + 2), dtype="float32")
+    orders = batch_orders(len(X), epochs)
+    optimizer = gn.Adam(1e-3)
+    times, losses = [], []
+    for epoch in range(epochs):
+        start = time.perf_counter()
+        history = model.fit(
+            X,
+            y,
+            epochs=1,
+            batch_size=batch,
+            optimizer=optimizer,
+            verbose=False,
+            shuffle=lambda e, m, order=orders[epoch]: order,
+        )
+        times.append(time.perf_counter() - start)
+        losses.append(history["cost"][0])
+    return times, losses
+
+
+def worker_reference(X, y, sizes, batch, epochs):
+    """The notes' equations as a plain NumPy float32 loop (no buffers, no fusion)."""
+    params = initial_weights(sizes)
+    L = len(params)
+    v = [[np.zeros_like(W), np.zeros_like(b)] for W, b in params]
+    s = [[np.zeros_like(W), np.zeros_like(b)] for W, b in params]
+    beta1, beta2, epsilon, alpha, t = 0.9, 0.999, 1e-8, 1e-3, 0
+    times, losses = [], []
+    for order in batch_orders(len(X), epochs):
+        start = time.perf_counter()
+        total = 0.0
+        for first in range(0, len(X), batch):
+            index = order[first : first + batch]
+            A = X[index].T
+            Y = y[index]
+            m = A.shape[1]
+            caches = [A]
+            for l, (W, b) in enumerate(params):
+                Z = W @ A + b
+                if l < L - 1:
+                    A = np.maximum(Z, 0)
+                else:
+                    E = np.exp(Z - Z.max(axis=0, keepdims=True))
+                    A = E / E.sum(axis=0, keepdims=True)
+                caches.append(A)
+            total += -np.sum(np.log(A[Y, np.arange(m)])) / m * m
+            dZ = A.copy()
+            dZ[Y, np.arange(m)] -= 1
+            t += 1
+            for l in reversed(range(L)):
+                W, b = params[l]
+                A_prev = caches[l]
+                dW = dZ @ A_prev.T / m
+                db = dZ.sum(axis=1, keepdims=True) / m
+                if l > 0:
+                    dZ = (W.T @ dZ) * (A_prev > 0)
+                for i, (p, g) in enumerate(((W, dW), (b, db))):
+                    v[l][i] = beta1 * v[l][i] + (1 - beta1) * g
+                    s[l][i] = beta2 * s[l][i] + (1 - beta2) * g * g
+                    v_hat = v[l][i] / (1 - beta1**t)
+                    s_hat = s[l][i] / (1 - beta2**t)
+                    p -= alpha * v_hat / (np.sqrt(s_hat) + epsilon)
+        times.append(time.perf_counter() - start)
+        losses.append(total / len(X))
+    return times, losses
+
+
+def worker_numpy_matmul(X, y, sizes, batch, epochs):
+    """Only the matrix products of one training step (the floor for NumPy)."""
+    params = initial_weights(sizes)
+    times = []
+    buffer = np.empty((batch, X.shape[1]), np.float32)
+    for order in batch_orders(len(X), epochs):
+        start = time.perf_counter()
+        for first in range(0, len(X), batch):
+            index = order[first : first + batch]
+            A = np.take(X, index, axis=0, out=buffer[: len(index)]).T
+            caches = [A]
+            for W, _ in params:
+                A = W @ A
+                caches.append(A)
+            dZ = A
+            for l in reversed(range(len(params))):
+                W, _ = params[l]
+                _ = dZ @ caches[l].T
+                if l > 0:
+                    dZ = W.T @ dZ
+        times.append(time.perf_counter() - start)
+    return times, []
+
+
+def worker_pytorch(X, y, sizes, batch, epochs, fused=False):
+    import torch
+
+    torch.manual_seed(SEED)
+    modules = []
+    for (W, _b), last in zip(
+        initial_weights(sizes), [False] * (len(sizes) - 2) + [True], strict=False
+    ):
+        linear = torch.nn.Linear(W.shape[1], W.shape[0])
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(W))
+            linear.bias.zero_()
+        modules.append(linear)
+        if not last:
+            modules.append(torch.nn.ReLU())
+    model = torch.nn.Sequential(*modules)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=fused or None)
+    loss_function = torch.nn.CrossEntropyLoss()
+    X_t, y_t = torch.from_numpy(X), torch.from_numpy(y)
+    times, losses = [], []
+    for order in batch_orders(len(X), epochs):
+        order_t = torch.from_numpy(order)
+        start = time.perf_counter()
+        total = 0.0
+        for first in range(0, len(X), batch):
+            index = order_t[first : first + batch]
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_function(model(X_t[index]), y_t[index])
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(index)
+        times.append(time.perf_counter() - start)
+        losses.append(total / len(X))
+    return times, losses
+
+
+def worker_sklearn(X, y, sizes, batch, epochs):
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    model = MLPClassifier(
+        hidden_layer_sizes=sizes[1:-1],
+        solver="adam",
+        batch_size=batch,
+        max_iter=1,
+        learning_rate_init=1e-3,
+        random_state=SEED,
+        warm_start=True,
+        tol=0,
+    )
+    times, losses = [], []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for _ in range(epochs):
+            start = time.perf_counter()
+            model.fit(X, y)
+            times.append(time.perf_counter() - start)
+            losses.append(float(model.loss_))
+    return times, losses
+
+
+WORKERS = {
+    "glassnet": worker_glassnet,
+    "pytorch": worker_pytorch,
+    "pytorch-fused": lambda *a: worker_pytorch(*a, fused=True),
+    "sklearn": worker_sklearn,
+    "reference": worker_reference,
+    "numpy-matmul": worker_numpy_matmul,
+}
+
+
+def run_worker(args) -> None:
+    sizes = LAYERS[args.workload]
+    X, y = make_data(args.examples, sizes[0], sizes[-1])
+    times, losses = WORKERS[args.worker](X, y, sizes, args.batch, args.epochs)
+    losses = [float(value) for value in losses]
+    print(json.dumps({"times": times, "losses": losses, "peak_mb": peak_rss_mb()}))
+
+
+# --- parent ------------------------------------------------------------------------
+
+
+def available(framework: str) -> bool:
+    if framework.startswith("pytorch"):
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            return False
+    return True
+
+
+def spawn(framework, workload, batch, args) -> dict:
+    command = [
+        sys.executable,
+        __file__,
+        "--worker",
+        framework,
+        "--workload",
+        workload,
+        "--batch",
+        str(batch),
+        "--epochs",
+        str(args.epochs),
+        "--examples",
+        str(args.examples),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{framework} worker failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def summarize(name, runs):
+    times = [t for run in runs for t in run["times"]]
+    return {
+        "framework": name,
+        "median": statistics.median(times),
+        "min": min(times),
+        "max": max(times),
+        "peak_mb": max(run["peak_mb"] for run in runs),
+        "losses": runs[0]["losses"],
+    }
+
+
+def report(workload, batch, results) -> list[str]:
+    lines = [f"\n{workload} batch {batch}: median epoch seconds (min-max), peak MB"]
+    for item in results.values():
+        lines.append(
+            f"  {item['framework']:<14}{item['median']:8.3f} s "
+            f"({item['min']:.3f}-{item['max']:.3f})  {item['peak_mb']:7.0f} MB"
+        )
+    glass = results.get("glassnet")
+    if glass:
+        for other in ("pytorch", "pytorch-fused", "sklearn", "reference"):
+            if other in results:
+                ratio = glass["median"] / results[other]["median"]
+                lines.append(f"  glassnet / {other:<14}{ratio:6.2f}x")
+        if "numpy-matmul" in results:
+            share = results["numpy-matmul"]["median"] / glass["median"]
+            lines.append(
+                f"  matrix products alone are {share:.0%} of glassnet's epoch "
+                f"(glassnet / floor {1 / share:.2f}x)"
+            )
+        if "reference" in results and glass["losses"]:
+            reference = results["reference"]["losses"]
+            pairs = zip(glass["losses"], reference, strict=False)
+            worst = max(abs(a - b) / abs(b) for a, b in pairs)
+            verdict = "ok" if worst <= 1e-4 else "MISMATCH"
+            lines.append(
+                f"  loss per epoch vs float32 reference loop: max relative "
+                f"difference {worst:.2e} ({verdict})"
+            )
+    return lines
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--worker", choices=sorted(WORKERS))
+    parser.add_argument("--workload", choices=sorted(LAYERS), default="mlp")
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--batch-sizes", default="32,128,1024")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--examples", type=int, default=60000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--frameworks",
+        default="glassnet,pytorch,pytorch-fused,sklearn,reference,numpy-matmul",
+    )
+    parser.add_argument("--no-tiny", action="store_true", help="skip the tiny network")
+    parser.add_argument("--json", help="also write the results to this file")
+    args = parser.parse_args(argv)
+    if args.worker:
+        run_worker(args)
+        return 0
+    frameworks = [f for f in args.frameworks.split(",") if f and available(f)]
+    skipped = set(args.frameworks.split(",")) - set(frameworks)
+    print(
+        f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; "
+        f"numpy {np.__version__}; skipped (not installed): {sorted(skipped) or '-'}"
+    )
+    plan = [("mlp", int(b)) for b in args.batch_sizes.split(",")]
+    if not args.no_tiny:
+        plan.append(("tiny", 64))
+    everything = {}
+    for workload, batch in plan:
+        runs = {f: [] for f in frameworks}
+        if batch != 128:  # fused Adam is only reported at batch 128, as in the issue
+            runs.pop("pytorch-fused", None)
+        for _ in range(args.rounds):
+            for framework in runs:
+                runs[framework].append(spawn(framework, workload, batch, args))
+        results = {f: summarize(f, r) for f, r in runs.items()}
+        everything[f"{workload}-{batch}"] = results
+        print("\n".join(report(workload, batch, results)), flush=True)
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(everything, handle, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
