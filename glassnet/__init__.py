@@ -62,6 +62,7 @@ _SUBMODULES = (
     "schedules",
     "search",
     "strategy",
+    "transfer",
     "validation",
 )
 _LAZY = {

@@ -133,6 +133,12 @@ class Sequential:
                 table[name] = view
             offset += size
 
+    def __setstate__(self, state) -> None:
+        """Unpickling / deepcopy: re-home the copied arrays in new flat buffers."""
+        self.__dict__.update(state)
+        if self.built:
+            self._consolidate()
+
     def _require_built(self) -> None:
         if not self.built:
             raise RuntimeError(

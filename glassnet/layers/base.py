@@ -70,11 +70,18 @@ class Layer:
     # -- description ------------------------------------------------------------
     def get_config(self) -> dict:
         """JSON-compatible description from which ``from_config`` rebuilds the layer."""
-        return {"name": self.name, "trainable": self.trainable}
+        config = {"name": self.name, "trainable": self.trainable}
+        if self.learning_rate_multiplier != 1.0:
+            config["learning_rate_multiplier"] = self.learning_rate_multiplier
+        return config
 
     @classmethod
     def from_config(cls, config: dict):
-        return cls(**config)
+        config = dict(config)
+        multiplier = config.pop("learning_rate_multiplier", 1.0)
+        layer = cls(**config)
+        layer.learning_rate_multiplier = float(multiplier)
+        return layer
 
     def describe_shapes(self, index: int) -> list[str]:
         """Lines for ``Sequential.summary`` in the notes' notation."""

@@ -1,0 +1,460 @@
+"""scikit-learn compatible :class:`GlassClassifier` and :class:`GlassRegressor`.
+
+>>> from sklearn.pipeline import make_pipeline
+>>> from sklearn.preprocessing import StandardScaler
+>>> clf = make_pipeline(StandardScaler(), GlassClassifier(hidden_layer_sizes=(64,)))
+>>> clf.fit(X_train, y_train).score(X_test, y_test)       # doctest: +SKIP
+
+The network is the one a :class:`glassnet.runs.RunConfig` describes (built by
+:func:`glassnet.runs.build_network`): hidden ``Dense`` layers (``Dense(linear) ->
+BatchNorm -> Activation`` with ``batchnorm=True``), a ``Dropout`` after each hidden
+layer when ``keep_prob < 1``, and an output layer matching the target:
+
+=====================================  ========================  ====================
+target ``y`` (rows)                    output layer              loss
+=====================================  ========================  ====================
+2 classes (any label type)             Dense(1, "sigmoid")       binary cross-entropy
+C > 2 classes (any label type)         Dense(C, "softmax")       softmax CE
+(m, k) 0/1 matrix (multi-label)        Dense(k, "sigmoid")       multi-label CE,
+                                                                 NaN or -1 = missing
+(m,) or (m, k) values (regression)     Dense(k, "linear")        mean squared error
+=====================================  ========================  ====================
+
+Hyperparameters are stored as given and validated in ``fit`` (scikit-learn
+convention); they mirror the course's names (``lambd`` for L2, ``keep_prob`` for
+dropout). Fitted attributes end in ``_``: ``model_`` (the
+:class:`~glassnet.Sequential`), ``optimizer_`` (its state carries over between
+``partial_fit`` calls), ``history_``, ``loss_curve_`` (training cost per epoch,
+across ``partial_fit`` calls), ``n_iter_`` (epochs run), ``n_features_in_``,
+``classes_`` (classifier), ``n_outputs_``, ``best_epoch_`` (with early stopping).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import (
+    _check_partial_fit_first_call,
+    check_classification_targets,
+)
+from sklearn.utils.validation import check_array, check_is_fitted
+
+from glassnet import activations, optimizers
+from glassnet.backend import resolve_dtype
+from glassnet.callbacks import EarlyStopping
+from glassnet.regularizers import L2
+from glassnet.runs import RunConfig, build_network, make_optimizer, parse_layers
+from glassnet.validation import check_in_range, check_positive_int
+
+try:  # scikit-learn >= 1.6
+    from sklearn.utils.validation import validate_data as _sk_validate_data
+except ImportError:  # pragma: no cover - older scikit-learn
+
+    def _sk_validate_data(estimator, X="no_validation", y="no_validation", **options):
+        return estimator._validate_data(X, y, **options)
+
+
+__all__ = ["GlassClassifier", "GlassRegressor", "multilabel_report"]
+
+_FLOATS = [np.float64, np.float32]
+
+
+def _validate(estimator, X, y="no_validation", **options):
+    """scikit-learn's validate_data with dense float input only."""
+    return _sk_validate_data(estimator, X, y, dtype=_FLOATS, **options)
+
+
+def _present(Y) -> np.ndarray:
+    """True where a multi-label entry is given (not NaN and not -1)."""
+    return np.isfinite(Y) & (Y != -1)
+
+
+class _GlassEstimator(BaseEstimator):
+    """Shared machinery: hyperparameters, network, training, partial_fit."""
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(64,),
+        activation="relu",
+        optimizer="adam",
+        learning_rate=0.001,
+        batch_size=32,
+        epochs=30,
+        lambd=0.0,
+        keep_prob=1.0,
+        batchnorm=False,
+        early_stopping=False,
+        validation_fraction=0.1,
+        patience=5,
+        random_state=None,
+        verbose=False,
+        dtype="float32",
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.lambd = lambd
+        self.keep_prob = keep_prob
+        self.batchnorm = batchnorm
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.random_state = random_state
+        self.verbose = verbose
+        self.dtype = dtype
+
+    # -- hyperparameters -> RunConfig ------------------------------------------------
+    def _run_config(self) -> RunConfig:
+        """Validate every hyperparameter (messages name the value) -> a RunConfig."""
+        sizes = self.hidden_layer_sizes
+        layers = parse_layers((sizes,) if isinstance(sizes, int) else sizes)
+        activations.get(self.activation)
+        if not isinstance(self.optimizer, str):
+            raise TypeError(
+                "optimizer must be a name (gd, momentum, rmsprop, adam); received "
+                f"{type(self.optimizer).__name__}"
+            )
+        name = optimizers.get(self.optimizer).name  # unknown names raise here
+        check_in_range(
+            "learning_rate", self.learning_rate, 0, None, low_inclusive=False
+        )
+        check_positive_int("batch_size", self.batch_size)
+        check_positive_int("epochs", self.epochs)
+        check_in_range("lambd", self.lambd, 0, None)
+        for flag in ("batchnorm", "early_stopping", "verbose"):
+            if not isinstance(getattr(self, flag), (bool, np.bool_)):
+                raise TypeError(
+                    f"{flag} must be True or False; received "
+                    f"{flag}={getattr(self, flag)!r}"
+                )
+        check_in_range(
+            "validation_fraction",
+            self.validation_fraction,
+            0,
+            1,
+            low_inclusive=False,
+            high_inclusive=False,
+        )
+        check_in_range("patience", self.patience, 0, None, integer=True)
+        keep = self.keep_prob
+        config = RunConfig(
+            data=type(self).__name__,
+            layers=layers,
+            activation=self.activation,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            optimizer=name,
+            learning_rate=self.learning_rate,
+            dtype=resolve_dtype(self.dtype).name,
+            l2=self.lambd,
+            keep_prob=tuple(keep) if isinstance(keep, (list, tuple)) else keep,
+            batchnorm=bool(self.batchnorm),
+            seed=0,
+        )
+        return config.validate()
+
+    # -- training ------------------------------------------------------------------
+    def _start(self, n_features: int, task: str, n_outputs: int) -> None:
+        """A fresh network, optimizer and random stream (fit, first partial_fit)."""
+        config = self._run_config()
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        self._rng = np.random.default_rng(seed)
+        self.model_ = build_network(config, n_features, task, n_outputs, self._rng)
+        self.optimizer_ = make_optimizer(config)
+        self.n_outputs_ = n_outputs
+        self.loss_curve_ = []
+        self.n_iter_ = 0
+
+    def _train(self, X, Y, *, epochs: int, stratify=None, early_stopping=False):
+        """Train ``model_`` for ``epochs`` on rows ``X`` and engine targets ``Y``."""
+        validation_data, callbacks = None, []
+        if early_stopping:
+            split_seed = int(self._rng.integers(np.iinfo(np.int32).max))
+            try:
+                X, X_val, Y, Y_val = train_test_split(
+                    X,
+                    Y,
+                    test_size=self.validation_fraction,
+                    random_state=split_seed,
+                    stratify=stratify,
+                )
+            except ValueError:  # too few examples of some class to stratify
+                X, X_val, Y, Y_val = train_test_split(
+                    X, Y, test_size=self.validation_fraction, random_state=split_seed
+                )
+            validation_data = (X_val, Y_val)
+            callbacks.append(EarlyStopping("val_cost", patience=self.patience))
+        history = self.model_.fit(
+            X,
+            Y,
+            epochs=epochs,
+            batch_size=self.batch_size,
+            optimizer=self.optimizer_,
+            regularizer=L2(self.lambd) if self.lambd else None,
+            validation_data=validation_data,
+            callbacks=callbacks,
+            rng=self._rng,
+            verbose=bool(self.verbose),
+        )
+        self.history_ = history
+        self.loss_curve_ = [*self.loss_curve_, *history["cost"]]
+        self.n_iter_ += len(history)
+        if early_stopping:
+            self.best_epoch_ = callbacks[0].best_epoch
+        return self
+
+    def _outputs(self, X) -> np.ndarray:
+        """Output activations ``(m, n[L])`` in float64 for validated rows ``X``."""
+        check_is_fitted(self, "model_")
+        X = _validate(self, X, reset=False)
+        return self.model_.predict_proba(X).astype(np.float64)
+
+
+class GlassClassifier(ClassifierMixin, _GlassEstimator):
+    """A glassnet network as a scikit-learn classifier.
+
+    ``y`` may hold labels of any type (encoded internally; ``classes_`` holds them),
+    or be an ``(m, k)`` 0/1 indicator matrix for multi-label problems (k sigmoid
+    outputs; ``NaN`` or ``-1`` marks a missing label, which adds nothing to the cost
+    or the gradients). ``predict_proba`` is ``(m, n_classes)`` (two columns for a
+    binary problem) or ``(m, k)`` for multi-label.
+    """
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+    def _more_tags(self):  # scikit-learn < 1.6
+        return {"multilabel": True}
+
+    # -- targets ---------------------------------------------------------------------
+    @staticmethod
+    def _is_multilabel(y) -> bool:
+        if y is None or hasattr(y, "toarray"):
+            return False
+        try:
+            shape = np.asarray(y).shape
+        except (TypeError, ValueError):  # ragged input: let validation report it
+            return False
+        return len(shape) == 2 and shape[1] > 1
+
+    def _check_X_y(self, X, y, reset: bool):
+        """Validated rows X and either labels (m,) or a multi-label matrix (m, k)."""
+        if not self._is_multilabel(y):
+            X, y = _validate(self, X, y, reset=reset)
+            check_classification_targets(y)
+            return X, y, False
+        X = _validate(self, X, reset=reset)
+        Y = check_array(
+            y, dtype=np.float64, ensure_all_finite="allow-nan", input_name="y"
+        )
+        if len(Y) != len(X):
+            raise ValueError(
+                f"X and y must have the same number of examples; received {len(X)} "
+                f"and {len(Y)}"
+            )
+        given = Y[_present(Y)]
+        if ((given != 0) & (given != 1)).any():
+            raise ValueError(
+                "a 2-D y is read as a multi-label indicator matrix: entries must be 0 "
+                "or 1 (NaN or -1 for a missing label); received values "
+                f"{np.unique(given)[:8].tolist()}. Multi-output multi-class targets "
+                "are not supported"
+            )
+        return X, np.where(_present(Y), Y, np.nan), True
+
+    def _encode(self, y) -> np.ndarray:
+        """Labels -> engine targets: 0/1 (binary) or codes 0..C-1 (multi-class)."""
+        codes = np.searchsorted(self.classes_, y)
+        codes = np.clip(codes, 0, len(self.classes_) - 1)
+        unknown = self.classes_[codes] != y
+        if unknown.any():
+            raise ValueError(
+                f"y contains labels not seen in classes_ {self.classes_.tolist()}: "
+                f"{np.unique(np.asarray(y)[unknown])[:8].tolist()}"
+            )
+        return codes
+
+    def _task(self):
+        if self._multilabel:
+            return "multilabel", self.classes_.size
+        if self.classes_.size == 2:
+            return "binary", 1
+        return "multiclass", self.classes_.size
+
+    def _require_classes(self):
+        if self.classes_.size < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs examples of at least 2 classes; "
+                f"received 1 class: {self.classes_.tolist()}"
+            )
+
+    # -- scikit-learn API ----------------------------------------------------------
+    def fit(self, X, y):
+        """Train a fresh network on rows ``X (m, n)`` and labels ``y``; return self.
+
+        With ``early_stopping=True`` a stratified ``validation_fraction`` of the rows
+        is held out and training stops when its cost has not improved for
+        ``patience`` epochs (the best epoch's weights are kept).
+        """
+        self._run_config()
+        X, y, multilabel = self._check_X_y(X, y, reset=True)
+        self._multilabel = multilabel
+        if multilabel:
+            self.classes_ = np.arange(y.shape[1])
+            Y, stratify = y, None
+        else:
+            self.classes_ = np.unique(y)
+            self._require_classes()
+            Y = self._encode(y)
+            stratify = Y
+        task, n_outputs = self._task()
+        self._start(X.shape[1], task, n_outputs)
+        return self._train(
+            X,
+            Y,
+            epochs=self.epochs,
+            stratify=stratify,
+            early_stopping=self.early_stopping,
+        )
+
+    def partial_fit(self, X, y, classes=None):
+        """One epoch of mini-batch training on ``X``, ``y``, continuing the model and
+        the optimizer's state. ``classes`` (all labels) is required on the first call
+        unless ``y`` is a multi-label matrix. No early stopping here."""
+        first = not hasattr(self, "model_")
+        X, y, multilabel = self._check_X_y(X, y, reset=first)
+        if first:
+            self._run_config()
+            self._multilabel = multilabel
+            if multilabel:
+                self.classes_ = np.arange(y.shape[1])
+            else:
+                _check_partial_fit_first_call(self, classes)
+                self._require_classes()
+            task, n_outputs = self._task()
+            self._start(X.shape[1], task, n_outputs)
+        else:
+            if classes is not None and not np.array_equal(
+                np.unique(classes), self.classes_
+            ):
+                raise ValueError(
+                    f"classes={np.unique(classes).tolist()} differs from the classes "
+                    f"of the first partial_fit call, {self.classes_.tolist()}"
+                )
+            if multilabel != self._multilabel or (
+                multilabel and y.shape[1] != self.classes_.size
+            ):
+                raise ValueError(
+                    "y has a different form than in the first partial_fit call"
+                )
+        Y = y if multilabel else self._encode(y)
+        return self._train(X, Y, epochs=1)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities ``(m, n_classes)`` (multi-label: ``(m, k)``)."""
+        A = self._outputs(X)
+        if not self._multilabel and self.classes_.size == 2:
+            return np.hstack([1.0 - A, A])
+        return A
+
+    def predict_log_proba(self, X) -> np.ndarray:
+        """log of :meth:`predict_proba`."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X) -> np.ndarray:
+        """The most probable class of each row (multi-label: 1 where p > 0.5)."""
+        proba = self.predict_proba(X)
+        if self._multilabel:
+            return (proba > 0.5).astype(np.int64)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+
+class GlassRegressor(RegressorMixin, _GlassEstimator):
+    """A glassnet network as a scikit-learn regressor (linear outputs, squared error).
+
+    ``y`` is ``(m,)`` or ``(m, k)`` (multi-output); ``predict`` returns the same
+    layout, in float64. Scale large targets first (e.g. with
+    ``sklearn.compose.TransformedTargetRegressor``): the network learns them as is.
+    """
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def _more_tags(self):  # scikit-learn < 1.6
+        return {"multioutput": True}
+
+    def _check_X_y(self, X, y, reset):
+        return _validate(self, X, y, multi_output=True, y_numeric=True, reset=reset)
+
+    def fit(self, X, y):
+        """Train a fresh network on rows ``X (m, n)`` and targets ``y``; return self."""
+        self._run_config()
+        X, y = self._check_X_y(X, y, reset=True)
+        self._y_2d = y.ndim == 2
+        self._start(X.shape[1], "regression", y.shape[1] if self._y_2d else 1)
+        return self._train(X, y, epochs=self.epochs, early_stopping=self.early_stopping)
+
+    def partial_fit(self, X, y):
+        """One epoch on ``X``, ``y``, continuing the model and optimizer state."""
+        first = not hasattr(self, "model_")
+        X, y = self._check_X_y(X, y, reset=first)
+        if first:
+            self._run_config()
+            self._y_2d = y.ndim == 2
+            self._start(X.shape[1], "regression", y.shape[1] if self._y_2d else 1)
+        elif (y.shape[1] if y.ndim == 2 else 1) != self.n_outputs_:
+            raise ValueError(
+                f"y has {y.shape[1] if y.ndim == 2 else 1} output(s); the model was "
+                f"started with {self.n_outputs_}"
+            )
+        return self._train(X, y, epochs=1)
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted values, ``(m,)`` (or ``(m, k)`` when fitted on 2-D ``y``)."""
+        A = self._outputs(X)
+        return A if self._y_2d else A[:, 0]
+
+
+def multilabel_report(y_true, y_pred, metric="accuracy") -> dict[int, float]:
+    """Per-task scores for multi-label targets, skipping the missing labels.
+
+    ``y_true (m, k)`` holds 0/1 with ``NaN`` or ``-1`` for a missing label;
+    ``y_pred (m, k)`` holds predicted 0/1 labels. For task ``j``::
+
+        present_j  = {i : y_true[i, j] is neither NaN nor -1}
+        report[j]  = metric(y_true[present_j, j], y_pred[present_j, j])
+
+    ``metric`` is a name from :mod:`glassnet.metrics` ("accuracy", "f1", ...) or a
+    callable ``(y_true, y_pred) -> float``. A task with no labels present gets NaN.
+    """
+    from glassnet.metrics import get_metric
+
+    score = get_metric(metric)
+    Y = check_array(
+        y_true, dtype=np.float64, ensure_all_finite="allow-nan", input_name="y_true"
+    )
+    P = check_array(y_pred, dtype=None, input_name="y_pred")
+    if P.shape != Y.shape:
+        raise ValueError(
+            f"y_true and y_pred must have the same shape (m, k); received "
+            f"{Y.shape} and {P.shape}"
+        )
+    present = _present(Y)
+    report = {}
+    for j in range(Y.shape[1]):
+        rows = present[:, j]
+        if not rows.any():
+            report[j] = float("nan")
+            continue
+        report[j] = float(score(Y[rows, j].astype(np.int64), P[rows, j]))
+    return report
