@@ -1,0 +1,89 @@
+"""Helpers shared by the course scripts: where the data is, the command line, printing.
+
+Nothing here trains anything: every script builds and fits its model through the
+public glassnet API. The data folder is, in order of preference, the ``data_dir``
+argument (``--data-dir`` on the command line), ``$GLASSNET_DATA``, then
+``../shared/data`` relative to the project root (the layout of the course checkout).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_DATA_DIR = PROJECT_ROOT.parent / "shared" / "data"
+
+
+def resolve_data_dir(data_dir=None) -> Path:
+    """The course data folder (``data_dir``, else $GLASSNET_DATA, else the default)."""
+    if data_dir is not None:
+        return Path(data_dir).expanduser()
+    if os.environ.get("GLASSNET_DATA"):
+        return Path(os.environ["GLASSNET_DATA"]).expanduser()
+    return DEFAULT_DATA_DIR
+
+
+def data_file(data_dir, relative: str) -> Path:
+    """``<data folder>/<relative>``; a clear FileNotFoundError when it is missing."""
+    path = resolve_data_dir(data_dir) / relative
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"course data file not found: {path}. Pass --data-dir (or set "
+            "GLASSNET_DATA) to the folder holding the course data (shared/data)"
+        )
+    return path
+
+
+def course_accuracy_percent(predictions, y) -> float:
+    """The C1W2 notebook's ``100 - mean(|y_hat - y|) * 100``."""
+    import numpy as np
+
+    return float(100 - np.mean(np.abs(predictions - y)) * 100)
+
+
+def accuracy(predictions, y) -> float:
+    """Fraction of predictions equal to the labels (a multiple of 1/m)."""
+    import numpy as np
+
+    return float(np.mean(np.asarray(predictions) == np.asarray(y)))
+
+
+def print_costs(costs, every: int, template: str, verbose: bool) -> None:
+    """Print ``template.format(i, cost)`` every ``every`` entries and for the last."""
+    if not verbose:
+        return
+    last = len(costs) - 1
+    for i, cost in enumerate(costs):
+        if i % every == 0 or i == last:
+            print(template.format(i, cost))
+
+
+class Timer:
+    """``with Timer() as t: ...``; ``t.seconds`` afterwards."""
+
+    def __enter__(self):
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self.start
+        return False
+
+
+def main(run, description: str) -> dict:
+    """Command line: ``python script.py [--data-dir DIR]`` runs ``run`` verbosely."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help="folder holding the course data (default: $GLASSNET_DATA, else "
+        f"{DEFAULT_DATA_DIR})",
+    )
+    arguments = parser.parse_args()
+    with Timer() as timer:
+        results = run(data_dir=arguments.data_dir, verbose=True)
+    print(f"({timer.seconds:.1f} s)")
+    return results
