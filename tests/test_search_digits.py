@@ -1,0 +1,63 @@
+"""A real search with the glassnet objective; the benchmark scripts stay runnable."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from glassnet.search import SearchSpace, random_search
+from glassnet.search.objective import default_space, known_names, train_objective
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_search_on_digits_finds_dev_accuracy_of_097(tmp_path):
+    space = SearchSpace({**default_space(), "epochs": 15}, known_names=known_names())
+    result = random_search(
+        train_objective, space, trials=8, seed=0, backend="serial", out=tmp_path
+    )
+    assert result.best["metrics"]["dev_accuracy"] >= 0.97
+    assert len(result.trials) == 8
+
+
+def test_search_speedup_benchmark_runs_in_a_tiny_configuration():
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "search_speedup.py"),
+            "--trials",
+            "2",
+            "--epochs",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "speed-up" in done.stdout
+
+
+def test_mlp_benchmark_runs_in_a_tiny_configuration():
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "mlp_mnist.py"),
+            "--examples",
+            "512",
+            "--epochs",
+            "1",
+            "--rounds",
+            "1",
+            "--batch-sizes",
+            "128",
+            "--no-tiny",
+            "--frameworks",
+            "glassnet,reference,numpy-matmul,sklearn",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "glassnet / reference" in done.stdout
+    assert "(ok)" in done.stdout  # same loss as the float32 reference loop
