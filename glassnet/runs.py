@@ -272,10 +272,15 @@ def train_run(
     if config.early_stopping:
         all_callbacks.append(EarlyStopping("val_cost", patience=config.early_stopping))
     augment = None
-    if config.augment:
-        from glassnet.data import GaussianNoise
+    if config.augment:  # images: flips and shifts; vectors: Gaussian input noise
+        from glassnet.data import Compose, GaussianNoise, RandomFlip, RandomShift
 
-        augment = GaussianNoise(0.1)
+        shape = dataset.image_shape
+        augment = (
+            Compose([RandomFlip(image_shape=shape), RandomShift(2, image_shape=shape)])
+            if shape is not None
+            else GaussianNoise(0.1)
+        )
     checkpoint = None
     if config.checkpoint_every and out is not None:
         Path(out).mkdir(parents=True, exist_ok=True)

@@ -301,8 +301,11 @@ OPTIMIZATION = {
 
 
 @pytest.fixture(scope="module")
-def optimization():
-    return _load("optimization_methods").run(verbose=False)
+def optimization(tmp_path_factory):
+    plot = tmp_path_factory.mktemp("plots") / "moons_optimizers.png"
+    results = _load("optimization_methods").run(verbose=False, plot=plot)
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # the comparison chart
+    return results
 
 
 @pytest.mark.parametrize("name", list(OPTIMIZATION))

@@ -87,13 +87,21 @@ def train_moons(
         "learning_rates": list(history["learning_rate"]),
         "train_accuracy": train_accuracy,
         "seconds": timer.seconds,
+        "history": history,
     }
 
 
-def run(data_dir=None, *, verbose: bool = True, optimizers=OPTIMIZERS) -> dict:
-    """``{"gd": {...}, "momentum": {...}, "adam": {...}}`` (data_dir is unused)."""
+def run(
+    data_dir=None, *, verbose: bool = True, optimizers=OPTIMIZERS, plot=None
+) -> dict:
+    """``{"gd": {...}, "momentum": {...}, "adam": {...}}`` (data_dir is unused).
+
+    ``plot``: a PNG path for the three cost curves on one chart
+    (:func:`glassnet.plots.plot_runs`); the command line writes
+    ``moons_optimizers.png``.
+    """
     data = gn.data.load_dataset("moons")
-    return {
+    results = {
         name: train_moons(
             data,
             make_optimizer(name, 0.0007),
@@ -102,7 +110,16 @@ def run(data_dir=None, *, verbose: bool = True, optimizers=OPTIMIZERS) -> dict:
         )
         for name in optimizers
     }
+    if plot is not None:
+        histories = {name: result["history"] for name, result in results.items()}
+        gn.plots.plot_runs(histories, plot, title="moons: cost per epoch")
+        if verbose:
+            print(f"cost curves: {plot}")
+    return results
 
 
 if __name__ == "__main__":
-    main(run, __doc__.splitlines()[0])
+    main(
+        lambda **options: run(plot="moons_optimizers.png", **options),
+        __doc__.splitlines()[0],
+    )

@@ -75,7 +75,8 @@ def register(sub) -> None:
         "--augment",
         action="store_true",
         default=None,
-        help="Gaussian input noise during training",
+        help="augment training batches: random flips and shifts for images, "
+        "Gaussian input noise otherwise",
     )
     train.add_argument(
         "--no-standardize", dest="standardize", action="store_false", default=None
