@@ -63,7 +63,12 @@ _FLOATS = [np.float64, np.float32]
 
 def _validate(estimator, X, y="no_validation", **options):
     """scikit-learn's validate_data with dense float input only."""
-    return _sk_validate_data(estimator, X, y, dtype=_FLOATS, **options)
+    try:
+        return _sk_validate_data(estimator, X, y, dtype=_FLOATS, **options)
+    except OverflowError as error:  # Python ints beyond float64
+        raise ValueError(
+            f"input holds a number too large for float64: {error}"
+        ) from None
 
 
 def _present(Y) -> np.ndarray:

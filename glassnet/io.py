@@ -254,15 +254,35 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
+def _writer_alive(name: str) -> bool:
+    """Whether the process that named a temporary ``.x.tmp-<pid>-<hex>`` still runs."""
+    pid = int(name.rsplit(".tmp-", 1)[1].split("-")[0])
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def clean_stale_temporaries(
-    directory: str | os.PathLike, *, min_age_seconds: float = 60.0
+    directory: str | os.PathLike,
+    *,
+    min_age_seconds: float = 60.0,
+    target: str | None = None,
+    dead_writers_only: bool = False,
 ) -> list[Path]:
     """Remove temporaries left in ``directory`` by interrupted writes; return them.
 
     Only regular files named like ``.<basename>.tmp-<pid>-<8 hex digits>`` (the
     pattern :func:`write_archive` uses) and untouched for ``min_age_seconds`` are
-    removed, so a write in progress in another process keeps its file. A missing
-    folder has nothing to clean and gives ``[]``.
+    removed, so a write in progress in another process keeps its file. ``target``
+    limits the cleaning to one file's temporaries; ``dead_writers_only`` keeps those
+    whose writing process (the pid in the name) is still alive, whatever their age.
+    A missing folder has nothing to clean and gives ``[]``.
     """
     folder = Path(os.fspath(directory))
     try:
@@ -272,6 +292,10 @@ def clean_stale_temporaries(
     now = time.time()
     removed = []
     for entry in entries:
+        if target is not None and not entry.name.startswith(f".{target}.tmp-"):
+            continue
+        if dead_writers_only and _writer_alive(entry.name):
+            continue
         if not _TEMPORARY_NAME.fullmatch(entry.name):
             continue
         try:
@@ -296,6 +320,7 @@ def read_archive(
     max_total_bytes: int = 2**32,
     max_manifest_bytes: int = MAX_MANIFEST_BYTES,
     verify_checksums: bool = True,
+    check_declared=None,
 ) -> tuple[dict, dict[str, np.ndarray]]:
     """Read a glassnet archive; return ``(manifest, arrays)``.
 
@@ -305,14 +330,23 @@ def read_archive(
     those written. No array may declare more than ``max_array_bytes`` bytes, nor all
     of them more than ``max_total_bytes``; ``manifest.json`` may take at most
     ``max_manifest_bytes``. ``verify_checksums=False`` skips the sha256 comparison
-    (the zip CRC-32 is always checked). Any fault in the file raises
-    :class:`ModelFileError`.
+    (the zip CRC-32 is always checked). ``check_declared(manifest, declared)``, when
+    given, sees the caller's manifest and ``{name: (shape, dtype)}`` of every array
+    before any array is read, and raises ``ValueError`` to refuse the file (e.g. a
+    model file whose arrays do not fit its architecture). Any fault in the file
+    raises :class:`ModelFileError`.
     """
     max_array_bytes = check_positive_int("max_array_bytes", max_array_bytes)
     max_total_bytes = check_positive_int("max_total_bytes", max_total_bytes)
     max_manifest_bytes = check_positive_int("max_manifest_bytes", max_manifest_bytes)
     shown = os.fspath(path)
-    limits = (max_array_bytes, max_total_bytes, max_manifest_bytes, verify_checksums)
+    limits = (
+        max_array_bytes,
+        max_total_bytes,
+        max_manifest_bytes,
+        verify_checksums,
+        check_declared,
+    )
     try:
         with _open_regular_file(shown) as fp:
             return _read(fp, *limits)
@@ -348,7 +382,7 @@ def _open_regular_file(path: str):
         raise
 
 
-def _read(fp, max_array_bytes, max_total_bytes, max_manifest_bytes, verify):
+def _read(fp, max_array_bytes, max_total_bytes, max_manifest_bytes, verify, declared):
     size = os.fstat(fp.fileno()).st_size
     if size == 0:
         raise ArchiveProblem("the file is empty (0 bytes)")
@@ -361,6 +395,11 @@ def _read(fp, max_array_bytes, max_total_bytes, max_manifest_bytes, verify):
         manifest, specs = checks.parse_manifest(raw, FORMAT_VERSION)
         checks.check_member_set(members, specs)
         checks.check_sizes(specs, members, max_array_bytes, max_total_bytes)
+        if declared is not None:
+            try:
+                declared(manifest, {s.name: (s.shape, s.dtype.name) for s in specs})
+            except (ValueError, TypeError, KeyError) as error:
+                raise ArchiveProblem(str(error)) from None
         arrays = {
             spec.name: checks.read_array(archive, members[spec.member], spec, verify)
             for spec in specs

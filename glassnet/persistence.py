@@ -107,16 +107,55 @@ def _rebuild(manifest: dict, arrays: dict, shown: str):
     return model
 
 
+def _declared_fits_architecture(manifest: dict, declared: dict) -> None:
+    """Refuse, before reading any array, a file whose arrays are not what its
+    architecture needs (so a huge declared array is never inflated)."""
+    from glassnet.model import Sequential
+
+    config = manifest.get("model")
+    if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+        raise ValueError("no model description")
+    try:
+        model = Sequential.from_config(config)
+    except (ValueError, TypeError, KeyError, AttributeError) as error:
+        raise ValueError(f"invalid architecture ({error})") from None
+    if not model.built:
+        raise ValueError("no input size")
+    expected = {f"param.{k}": v for k, v in model.params.items()}
+    expected.update({f"state.{k}": v for k, v in model.state.items()})
+    for name, (shape, dtype) in declared.items():
+        if name.startswith("optimizer."):
+            key = name.split(".", 2)[-1]
+            target = model.params.get(key)
+        else:
+            target = expected.get(name)
+        if target is None:
+            raise ValueError(f"unexpected array {name}")
+        if tuple(shape) != target.shape or dtype != target.dtype.name:
+            raise ValueError(
+                f"{name} is declared {dtype}{tuple(shape)} but the architecture needs "
+                f"{target.dtype}{target.shape}"
+            )
+
+
 def load_model(path, **limits):
     """Read a model file written by :func:`save_model` (or a checkpoint's model)."""
+    return read_model_file(path, **limits)[0]
+
+
+def read_model_file(path, **limits):
+    """``(model, manifest)``: the model and its manifest (``extra`` holds what was
+    saved with it, e.g. the preprocessing of a ``glassnet train`` run)."""
     shown = str(path)
-    manifest, arrays = read_archive(path, **limits)
+    manifest, arrays = read_archive(
+        path, check_declared=_declared_fits_architecture, **limits
+    )
     if manifest.get("kind") not in (MODEL_KIND, CHECKPOINT_KIND):
         raise ModelFileError(
             f"cannot load model file {shown!r}: kind {manifest.get('kind')!r} is not "
             "a glassnet model"
         )
-    return _rebuild(manifest, arrays, shown)
+    return _rebuild(manifest, arrays, shown), manifest
 
 
 def load_checkpoint(path, **limits) -> dict:
@@ -125,7 +164,9 @@ def load_checkpoint(path, **limits) -> dict:
     from glassnet.callbacks import History
 
     shown = str(path)
-    manifest, arrays = read_archive(path, **limits)
+    manifest, arrays = read_archive(
+        path, check_declared=_declared_fits_architecture, **limits
+    )
     if manifest.get("kind") != CHECKPOINT_KIND:
         raise ModelFileError(f"cannot load checkpoint {shown!r}: not a checkpoint")
     model = _rebuild(manifest, arrays, shown)

@@ -40,7 +40,7 @@ class RunConfig:
     beta2: float = 0.999
     epsilon: float = 1e-8
     schedule: str | None = None
-    decay_rate: float = 1.0
+    decay_rate: float | None = None
     time_interval: int | None = None
     seed: int = 0
     split_seed: int = 0
@@ -98,6 +98,13 @@ class RunConfig:
                 f"({len(self.layers)}); received {list(keep)}"
             )
         self.keep_prob = keep[0] if len(keep) == 1 else keep
+        if self.schedule == "inverse_sqrt_step" and self.time_interval is not None:
+            raise ValueError(
+                "time_interval does not apply to the inverse_sqrt_step schedule (it "
+                f"decays every step); received time_interval={self.time_interval}"
+            )
+        if self.human_error is not None:
+            check_in_range("human_error", self.human_error, 0, 1)
         if self.early_stopping is not None:
             check_in_range("early_stopping", self.early_stopping, 1, None, integer=True)
         return self
@@ -250,6 +257,11 @@ def train_run(
     dataset, splits = prepared["dataset"], prepared["splits"]
     X_train, y_train = splits["train"]
     task = dataset.task
+    if task in ("binary", "multiclass") and len(np.unique(y_train)) < 2:
+        raise ValueError(
+            f"{config.data}: training needs examples of at least 2 classes; the "
+            f"training split has only {np.unique(y_train).tolist()}"
+        )
     n_outputs = (
         len(dataset.classes)
         if task == "multiclass"
@@ -261,23 +273,28 @@ def train_run(
     schedule = None
     optimizer = make_optimizer(config)
     if config.schedule is not None:
+        rate = {}  # for the exponential schedule, decay_rate is the base (Keras)
+        if config.decay_rate is not None:
+            key = "base" if config.schedule == "exponential" else "decay_rate"
+            rate[key] = config.decay_rate
         schedule = schedules.get(
             config.schedule,
             learning_rate=optimizer.learning_rate,
-            decay_rate=config.decay_rate if config.schedule != "exponential" else None,
             time_interval=config.time_interval,
+            **rate,
         )
     metrics = list(config.metrics) if task != "regression" else []
     all_callbacks = list(callbacks)
     if config.early_stopping:
         all_callbacks.append(EarlyStopping("val_cost", patience=config.early_stopping))
     augment = None
-    if config.augment:  # images: flips and shifts; vectors: Gaussian input noise
-        from glassnet.data import Compose, GaussianNoise, RandomFlip, RandomShift
+    if config.augment:  # images: 1-pixel shifts; vectors: Gaussian input noise
+        from glassnet.data import GaussianNoise, RandomShift
 
+        # no flips: a mirrored digit or letter is another symbol
         shape = dataset.image_shape
         augment = (
-            Compose([RandomFlip(image_shape=shape), RandomShift(2, image_shape=shape)])
+            RandomShift(1, image_shape=shape)
             if shape is not None
             else GaussianNoise(0.1)
         )
@@ -337,6 +354,7 @@ def model_extra(prepared: dict, config: RunConfig) -> dict:
     extra = {
         "task": dataset.task,
         "classes": _jsonable_classes(dataset.classes),
+        "feature_names": dataset.feature_names,
         "run_config": config.to_dict(),
         "standardizer": None,
     }

@@ -79,7 +79,15 @@ def prepare_targets(model, y) -> np.ndarray:
             f"the output layer has {n_out} unit(s), so y needs {n_out} column(s); "
             f"received shape {y.shape}"
         )
-    return column.astype(model.dtype)
+    with np.errstate(over="ignore"):
+        targets = column.astype(model.dtype)
+    overflow = np.isfinite(column) & ~np.isfinite(targets)
+    if overflow.any():
+        raise ValueError(
+            f"y holds values too large for {model.dtype} (e.g. "
+            f"{column[overflow][0]:g}); rescale the targets or use dtype='float64'"
+        )
+    return targets
 
 
 def labels_from_targets(model, Y) -> np.ndarray:

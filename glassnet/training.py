@@ -274,7 +274,13 @@ def fit(
     if checkpoint is not None:
         from glassnet.io import clean_stale_temporaries
 
-        clean_stale_temporaries(Path(checkpoint).parent or ".", min_age_seconds=0)
+        checkpoint = Path(checkpoint)
+        clean_stale_temporaries(  # left by a killed run; a live writer's are kept
+            checkpoint.parent,
+            min_age_seconds=0,
+            target=checkpoint.name,
+            dead_writers_only=True,
+        )
     history.params = {
         "epochs": epochs,
         "batch_size": batch_size,

@@ -41,12 +41,12 @@ def check_array(
         )
     try:
         array = np.asarray(X)
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, OverflowError) as error:
         raise ValueError(f"{name} could not be read as an array: {error}") from None
     if array.dtype == object or array.dtype.kind in "USV":
         try:
             array = array.astype(np.float64)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ValueError(
                 f"{name} must be numeric; received an array of dtype {array.dtype} "
                 "with non-numeric entries"

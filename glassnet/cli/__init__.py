@@ -2,12 +2,15 @@
 
 Expected errors (bad options, missing files, unsafe model files, diverging runs)
 print one line on stderr and exit with status 2; ``--debug`` shows the traceback.
+Warnings raised while a command runs are printed afterwards, one line each, and only
+when the command succeeds (a failing command prints its one error line alone).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 from glassnet.cli import commands, train
 
@@ -46,7 +49,12 @@ def main(argv=None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        return int(args.handler(args) or 0)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("default")
+            status = int(args.handler(args) or 0)
+        for message in dict.fromkeys(str(w.message).splitlines()[0] for w in caught):
+            print(f"glassnet: warning: {message}", file=sys.stderr)
+        return status
     except KeyboardInterrupt:
         print("glassnet: interrupted", file=sys.stderr)
         return 130

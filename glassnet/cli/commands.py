@@ -10,7 +10,11 @@ import numpy as np
 
 def register(sub) -> None:
     search = sub.add_parser("search", help="random hyperparameter search")
-    search.add_argument("--data", default="digits", metavar="NAME_OR_PATH")
+    search.add_argument(
+        "--data",
+        metavar="NAME_OR_PATH",
+        help="dataset (default: the space's, or digits)",
+    )
     search.add_argument("--trials", type=int, default=16, help="trials per round")
     search.add_argument("--jobs", type=int, default=1, help="local worker processes")
     search.add_argument("--seed", type=int, default=0)
@@ -52,7 +56,8 @@ def register(sub) -> None:
             f"--{name}",
             type=float,
             metavar="ERROR",
-            help=f"{name} error (fraction or percent)",
+            help=f"{name} error in percent (read as fractions when every value "
+            "given is <= 1; with RUN_OR_MODEL, --human is in percent)",
         )
     diagnose.set_defaults(handler=run_diagnose)
 
@@ -99,23 +104,21 @@ def run_search(args) -> int:
 
     names = known_names()
     if args.space:
-        space = load_space(args.space, known_names=names)
-        values = {**dict(space.fixed)}
-        space = SearchSpace(
-            {**space.dimensions, **values, "data": args.data}, known_names=names
-        )
+        loaded = load_space(args.space, known_names=names)
+        values = {**loaded.dimensions, **loaded.fixed}
     else:
-        space = SearchSpace({**default_space(), "data": args.data}, known_names=names)
+        values = default_space()
+    if args.data is not None:  # the command line wins over the space file
+        values["data"] = args.data
+    values.setdefault("data", "digits")
     if args.epochs is not None:
-        space = SearchSpace(
-            {**space.dimensions, **space.fixed, "epochs": args.epochs},
-            known_names=names,
-        )
+        values["epochs"] = args.epochs
+    space = SearchSpace(values, known_names=names)
     RunConfig.from_dict(dict(space.fixed))  # fixed values are checked up front
     backend = "dask" if args.scheduler else ("loky" if args.jobs > 1 else "serial")
     options = (
         {"scheduler": args.scheduler, "timeout": args.timeout}
-        if (args.scheduler)
+        if args.scheduler
         else {"n_jobs": args.jobs}
     )
     result = random_search(
@@ -132,7 +135,9 @@ def run_search(args) -> int:
     )
     out = Path(args.out)
     print(result.table(limit=10))
-    best = result.save_best(out / "best_config.json")
+    best = out / "best_config.json"
+    config = {**result.best_config, "seed": int(result.best["seed"]) % (2**32)}
+    best.write_text(json.dumps(config, indent=2))  # train --config reproduces it
     plot_trials(result, out / "trials.png")
     plot_best_so_far(result, out / "best_so_far.png")
     print(
@@ -168,29 +173,29 @@ def run_diagnose(args) -> int:
         print(diagnose(**given))
         return 0
     source = Path(args.source)
+    human = given.get("human", 0.0)  # with a run or a model, --human is in percent
     if source.is_dir():
         if not (source / "results.json").exists():
             raise FileNotFoundError(f"{source} is not a run folder (no results.json)")
-        errors = _errors_from_run(source)
-        percent = None if given.get("human", 0) <= 1 else True
-        human = given.get("human", 0.0)
-        if percent:
-            errors = {k: 100 * v for k, v in errors.items()}
-        print(
-            diagnose(human=human, **{k: v for k, v in errors.items()}, percent=percent)
-        )
+        errors = {k: 100 * v for k, v in _errors_from_run(source).items()}
+        print(diagnose(human=human, **errors, percent=True))
         return 0
     if args.data is None:
         raise ValueError("a model file needs --data to compute its errors")
     from glassnet.cli.train import _load_model_and_extra, _preprocess
-    from glassnet.data import load_dataset
+    from glassnet.runs import RunConfig, prepare_data
 
     model, extra = _load_model_and_extra(source)
-    dataset = load_dataset(args.data)
-    splits = {"dev": (_preprocess(dataset.X, extra), dataset.y)}
-    if dataset.X_test is not None:
-        splits["test"] = (_preprocess(dataset.X_test, extra), dataset.y_test)
-    print(diagnose_model(model, splits, human=given.get("human")))
+    saved = dict(extra.get("run_config") or {})
+    saved.update(data=args.data, standardize=False, checkpoint_every=None)
+    saved = {k: v for k, v in saved.items() if k in RunConfig.field_names()}
+    # the run's own train/dev/test split (same split_seed), scaled the model's way
+    prepared = prepare_data(RunConfig.from_dict(saved))
+    splits = {
+        name: (_preprocess(X, extra, model.n_x), y)
+        for name, (X, y) in prepared["splits"].items()
+    }
+    print(diagnose_model(model, splits, human=human / 100))
     return 0
 
 

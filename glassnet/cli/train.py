@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
@@ -13,7 +14,14 @@ from glassnet.runs import RunConfig, parse_layers, train_run
 
 
 def _float_or_list(text: str):
-    values = [float(v) for v in text.split(",")]
+    """``0.9`` -> 0.9, ``0.9,0.8`` -> (0.9, 0.8) (one value per hidden layer)."""
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number or comma-separated numbers like 0.9,0.8; received "
+            f"{text!r}"
+        ) from None
     return values[0] if len(values) == 1 else tuple(values)
 
 
@@ -21,7 +29,6 @@ def register(sub) -> None:
     train = sub.add_parser("train", help="train a network and write a run folder")
     train.add_argument(
         "--data",
-        default="digits",
         metavar="NAME_OR_PATH",
         help="bundled name (digits, breast_cancer, iris, wine, "
         "diabetes, moons, circles, flower, mnist) or a .csv/.npz/.h5/"
@@ -84,7 +91,8 @@ def register(sub) -> None:
     train.add_argument(
         "--human-error",
         type=float,
-        help="human-level error for the diagnosis (default 0)",
+        metavar="PERCENT",
+        help="human-level error in percent for the diagnosis, e.g. 1 (default 0)",
     )
     train.add_argument("--seed", type=int)
     train.add_argument("--dtype", choices=["float32", "float64"])
@@ -137,7 +145,21 @@ def register(sub) -> None:
     check.set_defaults(handler=run_gradcheck)
 
 
+def _read_json(path: str, what: str) -> dict:
+    file = Path(path)
+    if not file.exists():
+        raise FileNotFoundError(f"no such {what}: {path}")
+    try:
+        values = json.loads(file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path} is not valid JSON ({error})") from None
+    if not isinstance(values, dict):
+        raise ValueError(f"{path} must hold a JSON object of run settings")
+    return values
+
+
 def config_from_args(args) -> RunConfig:
+    """Settings: a resumed run's config, then --config, then the options given."""
     values = {}
     if getattr(args, "resume", None):
         saved = Path(args.resume) / "config.json"
@@ -145,14 +167,16 @@ def config_from_args(args) -> RunConfig:
             raise FileNotFoundError(
                 f"{args.resume} is not a run folder (no config.json)"
             )
-        values.update(json.loads(saved.read_text()))
+        values.update(_read_json(saved, "run config"))
     if args.config:
-        loaded = json.loads(Path(args.config).read_text())
+        loaded = _read_json(args.config, "config file")
         values.update(loaded.get("config", loaded))
     for name in RunConfig.field_names():
         value = getattr(args, name, None)
         if value is not None:
             values[name] = value
+    if getattr(args, "human_error", None) is not None:
+        values["human_error"] = args.human_error / 100  # the option is in percent
     return RunConfig.from_dict(values)
 
 
@@ -175,53 +199,102 @@ def run_train(args) -> int:
 
 
 def _load_model_and_extra(path):
-    from glassnet.io import read_archive
-    from glassnet.persistence import load_model
+    from glassnet.persistence import read_model_file
 
-    model = load_model(path)
-    manifest, _ = read_archive(path)
+    model, manifest = read_model_file(path)
     return model, manifest.get("extra", {}) or {}
 
 
-def _preprocess(X, extra):
-    scaler = extra.get("standardizer")
+def _preprocess(X, extra, n_x=None):
+    """Flatten rows, check the feature count, apply the saved standardization."""
     X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
+    if n_x is not None and X.shape[1] != n_x:
+        raise ValueError(
+            f"the data has {X.shape[1]} features per example but the model takes {n_x}"
+        )
+    scaler = extra.get("standardizer")
     if scaler:
         X = (X - np.asarray(scaler["mean"])) / np.asarray(scaler["std"])
     return X
 
 
-def _read_features(path: str, n_x: int) -> np.ndarray:
+def _read_features(path: str, n_x: int, feature_names=None) -> np.ndarray:
+    """Feature rows from a .npy, .npz (key X) or CSV file (see _read_csv)."""
+    import zipfile
+
     from glassnet.validation import check_array
 
     file = Path(path)
     if not file.exists():
         raise FileNotFoundError(f"no such file: {path}")
-    if file.suffix == ".npy":
-        X = np.load(file, allow_pickle=False)
-    elif file.suffix == ".npz":
-        with np.load(file, allow_pickle=False) as archive:
-            key = next((k for k in ("X", "x") if k in archive.files), None)
-            if key is None:
-                raise ValueError(f"{path} has no array named X; found {archive.files}")
-            X = archive[key]
-    else:
-        text = file.read_text().splitlines()
-        first = text[0].split(",") if text else []
-        header = any(_not_number(cell) for cell in first)
+    if file.suffix in (".npy", ".npz"):
         try:
-            X = np.loadtxt(file, delimiter=",", skiprows=int(header), ndmin=2)
-        except ValueError as error:
-            raise ValueError(f"{path}: non-numeric value ({error})") from None
-    X = check_array(X, name=f"features in {path}", ndim=(2, 3, 4))
-    X = X.reshape(len(X), -1)
-    if X.shape[1] == n_x + 1:
-        X = X[:, :-1]
+            loaded = np.load(file, allow_pickle=False)
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+            raise ValueError(f"cannot read {path}: {error}") from None
+        if isinstance(loaded, np.lib.npyio.NpzFile):
+            with loaded:
+                key = next((k for k in ("X", "x") if k in loaded.files), None)
+                if key is None:
+                    raise ValueError(
+                        f"{path} has no array named X; found {loaded.files}"
+                    )
+                loaded = loaded[key]
+        X = check_array(loaded, name=f"features in {path}", ndim=(2, 3, 4))
+        X = X.reshape(len(X), -1)
+    else:
+        X = _read_csv(file, n_x, feature_names)
     if X.shape[1] != n_x:
         raise ValueError(
-            f"{path} has {X.shape[1]} columns but the model takes {n_x} features"
+            f"{path} has {X.shape[1]} feature columns but the model takes {n_x}"
         )
     return X
+
+
+def _read_csv(file: Path, n_x: int, feature_names) -> np.ndarray:
+    """CSV rows -> features. With a header naming the training features, those
+    columns are taken (the label column may be anywhere, even text); otherwise the
+    file holds n_x columns, or n_x + 1 with the label last."""
+    import csv
+    import gzip
+
+    from glassnet.validation import check_array
+
+    opener = gzip.open if file.suffix == ".gz" else open
+    try:
+        with opener(file, "rt", newline="") as handle:
+            rows = [row for row in csv.reader(handle) if any(c.strip() for c in row)]
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise ValueError(f"cannot read {file} as CSV: {error}") from None
+    if not rows:
+        raise ValueError(f"{file} holds no rows")
+    header = rows[0] if any(_not_number(cell) for cell in rows[0]) else None
+    body = rows[1:] if header else rows
+    if not body:
+        raise ValueError(f"{file} holds a header but no examples")
+    names = [name.strip() for name in header] if header else []
+    if feature_names and all(name in names for name in feature_names):
+        columns = [names.index(name) for name in feature_names]
+    elif len(body[0]) in (n_x, n_x + 1):
+        columns = list(range(n_x))
+    else:
+        raise ValueError(
+            f"{file} has {len(body[0])} columns but the model takes {n_x} features "
+            f"(plus, optionally, the label column last)"
+        )
+    X = np.empty((len(body), len(columns)))
+    for i, row in enumerate(body):
+        for j, column in enumerate(columns):
+            try:
+                X[i, j] = float(row[column])
+            except (ValueError, IndexError):
+                shown = row[column] if column < len(row) else "(missing)"
+                label = names[column] if names else f"column {column}"
+                raise ValueError(
+                    f"{file} line {i + 1 + bool(header)}: {label} holds "
+                    f"{shown!r}, not a number"
+                ) from None
+    return check_array(X, name=f"features in {file}")
 
 
 def _not_number(cell: str) -> bool:
@@ -234,7 +307,8 @@ def _not_number(cell: str) -> bool:
 
 def run_predict(args) -> int:
     model, extra = _load_model_and_extra(args.model)
-    X = _preprocess(_read_features(args.file, model.n_x), extra)
+    features = _read_features(args.file, model.n_x, extra.get("feature_names"))
+    X = _preprocess(features, extra, model.n_x)
     classes = extra.get("classes")
     if args.proba:
         for row in model.predict_proba(X):
@@ -260,7 +334,7 @@ def run_evaluate(args) -> int:
     classes = extra.get("classes")
     print(f"{'split':<8}{'examples':>10}{'cost':>12}{'accuracy':>12}")
     for name, (X, y) in splits.items():
-        X = _preprocess(X, extra)
+        X = _preprocess(X, extra, model.n_x)
         if (
             classes
             and dataset.classes is not None

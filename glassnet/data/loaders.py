@@ -27,6 +27,7 @@ import inspect
 import io
 import re
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -314,7 +315,7 @@ def load_npz(
     path = Path(path)
     try:
         archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise ValueError(f"cannot read {path} as .npz: {error}") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise ValueError(f"{path} is a single .npy array, not an .npz archive")

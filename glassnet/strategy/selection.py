@@ -33,7 +33,7 @@ OPERATORS = {
     ">": operator.gt,
     "==": operator.eq,
 }
-LOWER_IS_BETTER_WORDS = ("error", "loss", "latency", "size")
+LOWER_IS_BETTER_WORDS = ("error", "loss", "cost", "latency", "size")
 _CONSTRAINT = re.compile(r"^\s*([^<>=!\s]+)\s*(<=|>=|==|<|>)\s*(\S+)\s*$")
 
 
