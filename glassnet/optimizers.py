@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet import _kernels
 from glassnet.validation import check_in_range
 
 _TINY = {np.dtype(np.float32): np.float32(1e-30)}
@@ -83,6 +84,8 @@ class Optimizer:
     chunk_size = 32768
     #: how often (in steps) float32 moments are flushed out of the denormal range
     flush_every = 64
+    #: use the compiled one-pass kernels when numba is installed (same numbers)
+    use_kernels = True
 
     def __init__(self, learning_rate: float, *, flush_denormals: bool = True):
         self.learning_rate = check_in_range("learning_rate", learning_rate, 0, None)
@@ -134,6 +137,17 @@ class Optimizer:
             and dW.flags.c_contiguous
             and all(s.flags.c_contiguous for s in slots)
         )
+        if contiguous and self.use_kernels and W.size >= _kernels.MIN_SIZE:
+            shared = W.dtype == dW.dtype and all(s.dtype == W.dtype for s in slots)
+            if _kernels.AVAILABLE and shared:
+                scalar = W.dtype.type  # constants in the arrays' precision, as NumPy
+                self._kernel(
+                    W.reshape(-1),
+                    dW.reshape(-1),
+                    [s.reshape(-1) for s in slots],
+                    scalar,
+                )
+                return
         if not contiguous or W.size <= self.chunk_size:
             temp1, temp2 = np.empty_like(W), np.empty_like(W)
             self._step(W, dW, slots, temp1, temp2)
@@ -188,6 +202,9 @@ class Optimizer:
         return self._flat
 
     def _step(self, W, dW, slots, temp1, temp2) -> None:
+        raise NotImplementedError
+
+    def _kernel(self, W, dW, slots, scalar) -> None:
         raise NotImplementedError
 
     # -- configuration and state ------------------------------------------------
@@ -256,6 +273,9 @@ class GradientDescent(Optimizer):
         np.multiply(dW, self.learning_rate, out=temp1)  # alpha dW
         W -= temp1
 
+    def _kernel(self, W, dW, slots, scalar) -> None:
+        _kernels.gradient_descent(W, dW, scalar(self.learning_rate))
+
 
 class Momentum(Optimizer):
     """v = beta v + (1 - beta) dW; W = W - learning_rate * v."""
@@ -274,6 +294,17 @@ class Momentum(Optimizer):
         v += temp1
         np.multiply(v, self.learning_rate, out=temp1)  # W = W - alpha v
         W -= temp1
+
+    def _kernel(self, W, dW, slots, scalar) -> None:
+        (v,) = slots
+        _kernels.momentum(
+            W,
+            dW,
+            v,
+            scalar(self.beta),
+            scalar(1 - self.beta),
+            scalar(self.learning_rate),
+        )
 
     def get_config(self) -> dict:
         return {**super().get_config(), "beta": self.beta}
@@ -307,6 +338,18 @@ class RMSprop(Optimizer):
         temp2 += self.epsilon
         temp1 /= temp2
         W -= temp1
+
+    def _kernel(self, W, dW, slots, scalar) -> None:
+        (s,) = slots
+        _kernels.rmsprop(
+            W,
+            dW,
+            s,
+            scalar(self.beta2),
+            scalar(1 - self.beta2),
+            scalar(self.learning_rate),
+            scalar(self.epsilon),
+        )
 
     def get_config(self) -> dict:
         return {**super().get_config(), "beta2": self.beta2, "epsilon": self.epsilon}
@@ -347,6 +390,23 @@ class Adam(Optimizer):
         temp2 += self.epsilon
         temp1 /= temp2  # alpha v_hat / (sqrt(s_hat) + eps)
         W -= temp1
+
+    def _kernel(self, W, dW, slots, scalar) -> None:
+        v, s = slots
+        _kernels.adam(
+            W,
+            dW,
+            v,
+            s,
+            scalar(self.beta1),
+            scalar(1 - self.beta1),
+            scalar(self.beta2),
+            scalar(1 - self.beta2),
+            scalar(1 - self.beta1**self.t),
+            scalar(self.learning_rate),
+            scalar(1 - self.beta2**self.t),
+            scalar(self.epsilon),
+        )
 
     def get_config(self) -> dict:
         return {

@@ -343,3 +343,33 @@ def test_model_state_round_trip_is_bitwise(cls, reference, hyper):
     steps(original, model, sequence[5:])
     steps(fresh, twin, sequence[5:])
     np.testing.assert_array_equal(twin.flat_params, model.flat_params)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: gn.GradientDescent(0.01),
+        lambda: gn.Momentum(0.01, beta=0.9),
+        lambda: gn.RMSprop(0.01),
+        lambda: gn.Adam(0.01),
+    ],
+)
+def test_compiled_kernels_give_the_numpy_numbers_bitwise(make, dtype):
+    from glassnet import _kernels
+
+    if not _kernels.AVAILABLE:
+        pytest.skip("numba is not installed (pip install glassnet[fast])")
+    rng = np.random.default_rng(0)
+    size = 2 * _kernels.MIN_SIZE + 3  # large enough to take the compiled path
+    compiled, plain = make(), make()
+    plain.use_kernels = False
+    W1 = rng.standard_normal(size).astype(dtype)
+    W2 = W1.copy()
+    for _ in range(10):
+        g = rng.standard_normal(size).astype(dtype)
+        compiled.update({"W": W1}, {"W": g})
+        plain.update({"W": W2}, {"W": g})
+    np.testing.assert_array_equal(W1, W2)
+    for name in compiled.slots:
+        np.testing.assert_array_equal(compiled.slots[name]["W"], plain.slots[name]["W"])
