@@ -6,9 +6,9 @@ buffer, with the same floating-point operations in the same order as the NumPy
 equal (``tests/test_optimizers.py`` checks it). The loop runs on all cores
 (``numba.prange``; ``NUMBA_NUM_THREADS`` limits it) in one pass over memory instead
 of a dozen NumPy passes, on numba's "workqueue" thread pool unless
-``NUMBA_THREADING_LAYER`` says otherwise. Without numba, or with ``GLASSNET_NO_NUMBA=1``, the NumPy
-path runs; small buffers (below ``MIN_SIZE``) always take it, since starting the
-threads costs more than the work.
+``NUMBA_THREADING_LAYER`` says otherwise. Without numba, or with
+``GLASSNET_NO_NUMBA=1``, the NumPy path runs; small buffers (below ``MIN_SIZE``)
+always take it, since starting the threads costs more than the work.
 """
 
 from __future__ import annotations

@@ -24,13 +24,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet.backend import get_namespace
 from glassnet.validation import check_in_range
 
 
 def sigmoid(Z):
     """A = 1 / (1 + exp(-Z)), elementwise, shape of Z."""
+    xp = get_namespace(Z)
     with np.errstate(over="ignore"):
-        return 1.0 / (1.0 + np.exp(-Z))
+        return 1.0 / (1.0 + xp.exp(-Z))
 
 
 def sigmoid_backward(dA, Z, A):
@@ -40,7 +42,7 @@ def sigmoid_backward(dA, Z, A):
 
 def tanh(Z):
     """A = tanh(Z), elementwise."""
-    return np.tanh(Z)
+    return get_namespace(Z).tanh(Z)
 
 
 def tanh_backward(dA, Z, A):
@@ -50,7 +52,9 @@ def tanh_backward(dA, Z, A):
 
 def relu(Z):
     """A = max(0, Z), elementwise."""
-    return np.maximum(Z, 0)
+    if isinstance(Z, np.ndarray):
+        return np.maximum(Z, 0)
+    return Z * (Z > 0)
 
 
 def relu_backward(dA, Z, A):
@@ -60,12 +64,12 @@ def relu_backward(dA, Z, A):
 
 def leaky_relu(Z, slope=0.01):
     """A = max(slope * Z, Z) for 0 <= slope < 1."""
-    return np.where(Z > 0, Z, slope * Z)
+    return get_namespace(Z).where(Z > 0, Z, slope * Z)
 
 
 def leaky_relu_backward(dA, Z, A, slope=0.01):
     """dZ = dA where Z > 0, else slope * dA."""
-    return np.where(Z > 0, dA, slope * dA)
+    return get_namespace(Z).where(Z > 0, dA, slope * dA)
 
 
 def linear(Z):
@@ -80,17 +84,18 @@ def linear_backward(dA, Z, A):
 
 def softmax(Z):
     """A[:, i] = exp(Z[:, i] - max) / sum(exp(Z[:, i] - max)); each column sums to 1."""
-    shifted = Z - Z.max(axis=0, keepdims=True)
-    E = np.exp(shifted)
-    return E / E.sum(axis=0, keepdims=True)
+    xp = get_namespace(Z)
+    shifted = Z - xp.max(Z, axis=0, keepdims=True)
+    E = xp.exp(shifted)
+    return E / xp.sum(E, axis=0, keepdims=True)
 
 
 def softmax_backward(dA, Z, A):
     """dZ = A * (dA - sum_j(dA_j A_j)), the Jacobian-vector product per column."""
-    return A * (dA - (dA * A).sum(axis=0, keepdims=True))
+    return A * (dA - get_namespace(A).sum(dA * A, axis=0, keepdims=True))
 
 
-# -- in-place kernels for the training fast path ------------------------------------
+# -- in-place kernels for the training fast path (NumPy) ----------------------------
 # Same arithmetic as the functions above, written into the input's memory; the
 # derivatives are computed from the output A alone (A > 0 exactly where Z > 0), so a
 # layer need not keep Z. Results are bitwise equal to the allocating versions.

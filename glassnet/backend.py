@@ -140,3 +140,141 @@ def _unjsonable(value):
             return np.asarray(value["__array__"], dtype=value["dtype"])
         return {key: _unjsonable(item) for key, item in value.items()}
     return value
+
+
+# -- array backends --------------------------------------------------------------------
+# The engine's kernels are written once against the array API: ``xp =
+# get_namespace(array)`` gives NumPy for NumPy arrays, and array-api-compat's wrapped
+# torch or cupy namespace for their arrays. The training fast path (buffers, ``out=``)
+# is NumPy-only; on other backends the same kernels allocate (their device allocators
+# make that cheap).
+
+BACKENDS = ("numpy", "torch", "cupy")
+
+
+def get_namespace(*arrays):
+    """The array namespace of ``arrays`` (NumPy unless they are torch/cupy arrays)."""
+    for array in arrays:
+        if isinstance(array, np.ndarray) or np.isscalar(array) or array is None:
+            continue
+        import array_api_compat
+
+        return array_api_compat.array_namespace(array)
+    return np
+
+
+def is_numpy(xp) -> bool:
+    """True for the NumPy namespace (the fast path's home)."""
+    return xp is np
+
+
+def namespace_for(backend: str):
+    """The namespace of a backend name: "numpy", "torch" or "cupy"."""
+    if backend not in BACKENDS:
+        raise ValueError(
+            f"unknown backend {backend!r}; allowed: {', '.join(map(repr, BACKENDS))}"
+        )
+    if backend == "numpy":
+        return np
+    try:
+        import array_api_compat  # noqa: F401
+    except ImportError:
+        raise ImportError(
+            f"the {backend} backend needs array-api-compat: pip install "
+            f"'glassnet[{backend}]'"
+        ) from None
+    try:
+        if backend == "torch":
+            from array_api_compat import torch as xp
+        else:
+            from array_api_compat import cupy as xp
+    except ImportError:
+        raise ImportError(
+            f"the {backend} backend needs {backend} installed: pip install "
+            f"'glassnet[{backend}]'"
+        ) from None
+    return xp
+
+
+def backend_name(xp) -> str:
+    """ "numpy", "torch" or "cupy" for a namespace."""
+    if xp is np:
+        return "numpy"
+    name = xp.__name__.rsplit(".", 1)[-1]
+    return name if name in BACKENDS else name
+
+
+def default_device(backend: str):
+    """The device a backend uses when none is named: CUDA when there is one."""
+    if backend == "torch":
+        import torch
+
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if backend == "cupy":
+        import cupy
+
+        return cupy.cuda.Device()
+    return None
+
+
+def to_namespace(array, xp, device=None, dtype=None):
+    """``array`` (NumPy or any backend) as an array of ``xp`` on ``device``."""
+    if xp is np:
+        return np.asarray(to_numpy(array), dtype=dtype)
+    if get_namespace(array) is not xp:
+        array = to_numpy(array)
+    return xp.asarray(array, device=device, dtype=_dtype_of(xp, dtype))
+
+
+def _dtype_of(xp, dtype):
+    if dtype is None:
+        return None
+    return getattr(xp, np.dtype(dtype).name)
+
+
+def to_numpy(array) -> np.ndarray:
+    """A NumPy copy (or view) of an array from any backend."""
+    if isinstance(array, np.ndarray):
+        return array
+    if hasattr(array, "detach"):  # torch
+        return array.detach().cpu().numpy()
+    if hasattr(array, "get"):  # cupy
+        return array.get()
+    return np.asarray(array)
+
+
+def device_of(array):
+    """The device an array lives on (None for NumPy)."""
+    if isinstance(array, np.ndarray):
+        return None
+    import array_api_compat
+
+    return array_api_compat.device(array)
+
+
+def make_device_generator(xp, device, rng):
+    """A generator on ``device`` seeded once from the NumPy generator ``rng``."""
+    seed = int(
+        rng.randint(0, 2**31 - 1)
+        if isinstance(rng, np.random.RandomState)
+        else rng.integers(0, 2**63 - 1)
+    )
+    if backend_name(xp) == "torch":
+        import torch
+
+        generator = torch.Generator(device=device)
+        generator.manual_seed(seed)
+        return generator
+    import cupy
+
+    return cupy.random.default_rng(seed)
+
+
+def device_uniform(xp, generator, shape, dtype, device):
+    """Uniform [0, 1) numbers of ``dtype`` on ``device`` from ``generator``."""
+    if backend_name(xp) == "torch":
+        import torch
+
+        torch_dtype = getattr(torch, np.dtype(dtype).name)
+        return torch.rand(shape, generator=generator, device=device, dtype=torch_dtype)
+    return generator.random(shape, dtype=np.dtype(dtype))

@@ -21,6 +21,7 @@ import numpy as np
 
 from glassnet import losses as losses_module
 from glassnet import regularizers as regularizers_module
+from glassnet.backend import get_namespace, to_namespace, to_numpy
 from glassnet.layers import Dense, Dropout
 
 THRESHOLD = 1e-7
@@ -41,12 +42,13 @@ def numerical_gradient(cost_function, theta, epsilon: float = 1e-7) -> np.ndarra
 
     ``theta`` (any shape, float64) is perturbed in place and restored.
     """
-    theta = np.asarray(theta)
-    approximation = np.zeros(theta.shape, dtype=np.float64)
-    flat = theta.reshape(-1)
+    if isinstance(theta, (list, tuple, float, int)) or np.isscalar(theta):
+        theta = np.asarray(theta)
+    approximation = np.zeros(tuple(theta.shape), dtype=np.float64)
+    flat = get_namespace(theta).reshape(theta, (-1,))  # a view, in any backend
     out = approximation.reshape(-1)
-    for i in range(flat.size):
-        original = flat[i]
+    for i in range(out.size):
+        original = float(flat[i])
         flat[i] = original + epsilon
         J_plus = cost_function(theta)
         flat[i] = original - epsilon
@@ -114,7 +116,9 @@ def _float64_copy(model):
     copy = Sequential.from_config(
         {**model.get_config(), "dtype": "float64"}, build=False
     )
-    copy.build(model.n_x, rng=0, dtype="float64")
+    copy.build(
+        model.n_x, rng=0, dtype="float64", backend=model.backend, device=model.device
+    )
     copy.set_weights({k: v.astype(np.float64) for k, v in model.get_weights().items()})
     for original, new in zip(model.layers, copy.layers, strict=False):
         if isinstance(original, Dense):
@@ -152,8 +156,8 @@ def gradient_check(
         if isinstance(layer, Dense) and regularizer is not None:
             layer.active_regularizer = layer.regularizer or regularizer
     loss = checked.default_loss() if loss is None else losses_module.get(loss)
-    X = np.asarray(X, dtype=np.float64)
-    Y = np.asarray(Y, dtype=np.float64)
+    X = to_namespace(to_numpy(X), checked.xp, checked.device, np.float64)
+    Y = to_namespace(to_numpy(Y), checked.xp, checked.device, np.float64)
     if X.ndim != 2 or X.shape[0] != model.n_x:
         raise ValueError(
             f"X must be (n[0], m) = ({model.n_x}, m) in the engine's column layout; "
@@ -165,13 +169,15 @@ def gradient_check(
 
     AL = checked.forward(X, training=True)
     checked.backward(AL, Y, loss)
-    analytic = {k: v.copy() for k, v in checked.grads.items()}
+    analytic = {k: np.array(to_numpy(v), copy=True) for k, v in checked.grads.items()}
     if gradients is not None:
         missing = set(analytic) - set(gradients)
         if missing:
             raise ValueError(f"gradients is missing {sorted(missing)}")
-        analytic = {k: np.asarray(gradients[k], dtype=np.float64) for k in analytic}
-    running = {k: v.copy() for k, v in checked.state.items()}
+        analytic = {
+            k: np.asarray(to_numpy(gradients[k]), dtype=np.float64) for k in analytic
+        }
+    running = {k: v * 1 for k, v in checked.state.items()}
     approximations = {
         key: numerical_gradient(cost, theta, epsilon)
         for key, theta in checked.params.items()

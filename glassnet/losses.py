@@ -23,7 +23,26 @@ right costs nothing and one that is wrong costs ``inf`` rather than ``nan``.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import xlogy
+from scipy.special import xlogy as _scipy_xlogy
+
+from glassnet.backend import device_of, get_namespace
+
+
+def xlogy(x, y):
+    """x log(y), with 0 where x == 0 (also when y == 0)."""
+    if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+        return _scipy_xlogy(x, y)
+    xp = get_namespace(x, y)
+    return xp.where(x == 0, xp.zeros_like(y), x * xp.log(y))
+
+
+def _label_indices(AL, Y):
+    """(rows, columns) picking A[y_i, i] for integer labels Y (1, m)."""
+    xp = get_namespace(AL)
+    if xp is np:
+        return Y[0].astype(np.intp), np.arange(AL.shape[1])
+    rows = xp.astype(Y[0], xp.int64)
+    return rows, xp.arange(AL.shape[1], device=device_of(AL))
 
 
 class Loss:
@@ -33,6 +52,11 @@ class Loss:
     matching_activation = None
 
     def cost(self, AL, Y) -> float:
+        """J as a Python float."""
+        return float(self.cost_array(AL, Y))
+
+    def cost_array(self, AL, Y):
+        """J as a 0-d array of AL's backend (no device-to-host copy)."""
         raise NotImplementedError
 
     def dA(self, AL, Y):
@@ -61,11 +85,11 @@ class BinaryCrossEntropy(Loss):
     name = "binary_cross_entropy"
     matching_activation = "sigmoid"
 
-    def cost(self, AL, Y) -> float:
+    def cost_array(self, AL, Y):
         m = AL.shape[1]
         with np.errstate(divide="ignore", invalid="ignore"):
             logprobs = xlogy(Y, AL) + xlogy(1 - Y, 1 - AL)
-        return float(-np.sum(logprobs) / m)
+        return -get_namespace(AL).sum(logprobs) / m
 
     def dA(self, AL, Y):
         """dA = -(Y / A - (1 - Y) / (1 - A))."""
@@ -84,26 +108,33 @@ class MultiLabel(BinaryCrossEntropy):
 
     @staticmethod
     def _present(Y):
-        return np.isfinite(Y) & (Y != -1)
+        return get_namespace(Y).isfinite(Y) & (Y != -1)
 
-    def cost(self, AL, Y) -> float:
+    def cost_array(self, AL, Y):
+        xp = get_namespace(AL)
         present = self._present(Y)
-        Y0 = np.where(present, Y, 0)
+        Y0 = xp.where(present, Y, xp.zeros_like(Y))
         m = AL.shape[1]
         with np.errstate(divide="ignore", invalid="ignore"):
             logprobs = xlogy(Y0, AL) + xlogy(1 - Y0, 1 - AL)
-        return float(-np.sum(logprobs, where=present) / m)
+        if xp is np:
+            return -np.sum(logprobs, where=present) / m
+        return -xp.sum(xp.where(present, logprobs, xp.zeros_like(logprobs))) / m
 
     def dA(self, AL, Y):
+        xp = get_namespace(AL)
         present = self._present(Y)
-        return np.where(present, super().dA(AL, np.where(present, Y, 0)), 0)
+        zeros = xp.zeros_like(AL)
+        return xp.where(present, super().dA(AL, xp.where(present, Y, zeros)), zeros)
 
     def output_dZ_inplace(self, AL, Y):
         return self.output_dZ(AL, Y)
 
     def output_dZ(self, AL, Y):
+        xp = get_namespace(AL)
         present = self._present(Y)
-        return np.where(present, AL - np.where(present, Y, 0), 0).astype(AL.dtype)
+        zeros = xp.zeros_like(AL)
+        return xp.where(present, AL - xp.where(present, Y, zeros), zeros)
 
 
 class SoftmaxCrossEntropy(Loss):
@@ -116,31 +147,33 @@ class SoftmaxCrossEntropy(Loss):
     def _is_integer_labels(AL, Y):
         return Y.shape[0] == 1 and AL.shape[0] > 1
 
-    def cost(self, AL, Y) -> float:
+    def cost_array(self, AL, Y):
         m = AL.shape[1]
         with np.errstate(divide="ignore"):
+            xp = get_namespace(AL)
             if self._is_integer_labels(AL, Y):
-                picked = AL[Y[0].astype(np.intp), np.arange(m)]
-                return float(-np.sum(np.log(picked)) / m)
-            return float(-np.sum(xlogy(Y, AL)) / m)
+                picked = AL[_label_indices(AL, Y)]
+                return -xp.sum(xp.log(picked)) / m
+            return -xp.sum(xlogy(Y, AL)) / m
 
     def dA(self, AL, Y):
         """dA = -Y / A."""
         Y = self._one_hot(AL, Y)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return -np.where(Y != 0, Y / AL, 0)
+            xp = get_namespace(AL)
+            return -xp.where(Y != 0, Y / AL, xp.zeros_like(AL))
 
     def output_dZ(self, AL, Y):
         """dZ = A - Y (Y one-hot)."""
         if self._is_integer_labels(AL, Y):
-            dZ = AL.copy()
-            dZ[Y[0].astype(np.intp), np.arange(AL.shape[1])] -= 1
+            dZ = AL * 1  # a copy, in any backend
+            dZ[_label_indices(AL, Y)] -= 1
             return dZ
         return AL - Y
 
     def output_dZ_inplace(self, AL, Y):
         if self._is_integer_labels(AL, Y):
-            AL[Y[0].astype(np.intp), np.arange(AL.shape[1])] -= 1
+            AL[_label_indices(AL, Y)] -= 1
             return AL
         AL -= Y
         return AL
@@ -148,8 +181,8 @@ class SoftmaxCrossEntropy(Loss):
     def _one_hot(self, AL, Y):
         if not self._is_integer_labels(AL, Y):
             return Y
-        one_hot = np.zeros_like(AL)
-        one_hot[Y[0].astype(np.intp), np.arange(AL.shape[1])] = 1
+        one_hot = get_namespace(AL).zeros_like(AL)
+        one_hot[_label_indices(AL, Y)] = 1
         return one_hot
 
 
@@ -159,10 +192,10 @@ class MeanSquaredError(Loss):
     name = "mean_squared_error"
     matching_activation = "linear"
 
-    def cost(self, AL, Y) -> float:
+    def cost_array(self, AL, Y):
         m = AL.shape[1]
         difference = AL - Y
-        return float(np.sum(difference * difference) / (2 * m))
+        return get_namespace(AL).sum(difference * difference) / (2 * m)
 
     def dA(self, AL, Y):
         return AL - Y

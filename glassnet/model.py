@@ -10,10 +10,20 @@ so an optimizer can sweep all of them in a few passes over memory.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from glassnet import losses as losses_module
-from glassnet.backend import resolve_dtype, resolve_rng
+from glassnet.backend import (
+    backend_name,
+    default_device,
+    namespace_for,
+    resolve_dtype,
+    resolve_rng,
+    to_namespace,
+    to_numpy,
+)
 from glassnet.layers import BatchNorm, Dense, Layer, layer_from_config
 from glassnet.validation import check_array
 
@@ -33,6 +43,9 @@ class Sequential:
         self.built = False
         self.n_x: int | None = None
         self.dtype: np.dtype | None = None
+        #: the array namespace holding the parameters (NumPy unless moved with .to)
+        self.xp = np
+        self.device = None
         self.stop_training = False
         for layer in layers:
             self.add(layer)
@@ -48,13 +61,18 @@ class Sequential:
         self.layers.append(layer)
 
     # -- building ---------------------------------------------------------------
-    def build(self, n_x: int, *, rng=None, dtype="float32") -> Sequential:
+    def build(
+        self, n_x: int, *, rng=None, dtype="float32", backend="numpy", device=None
+    ) -> Sequential:
         """Create every layer's parameters for ``n_x`` input features.
 
         Weights are drawn from ``rng`` layer by layer, W[1] first (int, Generator
         or RandomState; ``RandomState(s)`` reproduces the course's
-        ``np.random.seed(s)``).
+        ``np.random.seed(s)``), then placed on ``backend`` ("numpy", "torch",
+        "cupy") and ``device`` (default: CUDA when available for torch/cupy).
         """
+        self.xp = namespace_for(backend)
+        self.device = default_device(backend) if device is None else device
         if not self.layers:
             raise ValueError("a Sequential model needs at least one layer")
         rng = resolve_rng(rng)
@@ -116,25 +134,72 @@ class Sequential:
                     table[key] = (layer, name)
 
     def _consolidate(self) -> None:
-        """Re-home every parameter and gradient as a view of one flat buffer."""
-        sizes = [layer.params[name].size for layer, name in self._param_keys.values()]
+        """Re-home every parameter and gradient as a view of one flat buffer (in
+        the model's namespace and on its device), and the state arrays with them."""
+        xp, device = self.xp, self.device
+        shapes = [
+            tuple(layer.params[name].shape) for layer, name in self._param_keys.values()
+        ]
+        sizes = [math.prod(shape) for shape in shapes]
         total = int(sum(sizes))
-        self.flat_params = np.zeros(total, dtype=self.dtype)
-        self.flat_grads = np.zeros(total, dtype=self.dtype)
+        dtype = getattr(xp, self.dtype.name)
+        self.flat_params = xp.zeros(total, dtype=dtype, device=device)
+        self.flat_grads = xp.zeros(total, dtype=dtype, device=device)
         offset = 0
-        for (layer, name), size in zip(self._param_keys.values(), sizes, strict=False):
-            shape = layer.params[name].shape
+        for (layer, name), size, shape in zip(
+            self._param_keys.values(), sizes, shapes, strict=True
+        ):
             for flat, table in (
                 (self.flat_params, layer.params),
                 (self.flat_grads, layer.grads),
             ):
-                view = flat[offset : offset + size].reshape(shape)
-                view[...] = table[name]
+                view = xp.reshape(flat[offset : offset + size], shape)
+                view[...] = to_namespace(table[name], xp, device, self.dtype)
                 table[name] = view
             offset += size
+        for layer, name in self._state_keys.values():
+            layer.state[name] = to_namespace(layer.state[name], xp, device, self.dtype)
+
+    def to(self, backend: str = "numpy", device=None) -> Sequential:
+        """Move the parameters to another backend / device (weights unchanged)."""
+        self._require_built()
+        weights = self.get_weights()
+        self.xp = namespace_for(backend)
+        self.device = default_device(backend) if device is None else device
+        for layer, name in self._param_keys.values():
+            layer.params[name] = weights[self._key_of(layer, name)]
+            layer.grads[name] = np.zeros_like(weights[self._key_of(layer, name)])
+        for layer, name in self._state_keys.values():
+            layer.state[name] = weights[self._key_of(layer, name)]
+        for layer in self.layers:
+            layer.clear_cache()
+            if hasattr(layer, "_device_generator"):
+                layer._device_generator = None
+        self._consolidate()
+        return self
+
+    def _key_of(self, layer, name) -> str:
+        for table in (self._param_keys, self._state_keys):
+            for key, (owner, owned) in table.items():
+                if owner is layer and owned == name:
+                    return key
+        raise KeyError(name)
+
+    @property
+    def backend(self) -> str:
+        """ "numpy", "torch" or "cupy"."""
+        return backend_name(self.xp)
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["xp"] = backend_name(self.xp)  # a module does not pickle; its name does
+        return state
 
     def __setstate__(self, state) -> None:
         """Unpickling / deepcopy: re-home the copied arrays in new flat buffers."""
+        state = dict(state)
+        if isinstance(state.get("xp"), str):
+            state["xp"] = namespace_for(state["xp"])
         self.__dict__.update(state)
         if self.built:
             self._consolidate()
@@ -176,7 +241,10 @@ class Sequential:
 
     def get_weights(self) -> dict[str, np.ndarray]:
         """Copies of every parameter and state array."""
-        return {k: v.copy() for k, v in {**self.params, **self.state}.items()}
+        return {
+            k: np.array(to_numpy(v), copy=True)
+            for k, v in {**self.params, **self.state}.items()
+        }
 
     def set_weights(self, weights: dict[str, np.ndarray]) -> None:
         """Copy arrays into the model (same keys and shapes as ``get_weights``)."""
@@ -189,13 +257,13 @@ class Sequential:
                 f"unexpected {sorted(extra)}"
             )
         for key, target in current.items():
-            value = np.asarray(weights[key])
-            if value.shape != target.shape:
+            value = np.asarray(to_numpy(weights[key]))
+            if value.shape != tuple(target.shape):
                 raise ValueError(
                     f"weight {key!r} must have shape {target.shape}; "
                     f"received {value.shape}"
                 )
-            target[...] = value
+            target[...] = to_namespace(value, self.xp, self.device, self.dtype)
 
     # -- passes (engine layout: columns are examples) ------------------------------
     def forward(self, X, training: bool = False):
@@ -254,6 +322,17 @@ class Sequential:
                 cost += layer.regularization_cost(m)
         return cost
 
+    def cost_array(self, AL, Y, loss=None):
+        """J as a 0-d array of the model's backend (no device-to-host copy; the
+        whole-step capture accumulates it on the device)."""
+        loss = self.default_loss() if loss is None else loss
+        m = AL.shape[1]
+        cost = loss.cost_array(AL, Y)
+        for layer in self.layers:
+            if isinstance(layer, Dense) and layer.active_regularizer is not None:
+                cost = cost + layer.active_regularizer.cost_array(layer.params["W"], m)
+        return cost
+
     # -- public, row-major API ---------------------------------------------------
     def _check_input(self, X) -> np.ndarray:
         self._require_built()
@@ -269,10 +348,20 @@ class Sequential:
         """Output activations for ``X (m, n[0])``, shape ``(m, n[L])``."""
         X = self._check_input(X)
         outputs = [
-            self.forward(X[start : start + _PREDICT_CHUNK].T, training=False).T
+            to_numpy(
+                self.forward(
+                    self._on_device(X[start : start + _PREDICT_CHUNK].T), training=False
+                )
+            ).T
             for start in range(0, X.shape[0], _PREDICT_CHUNK)
         ]
         return np.ascontiguousarray(np.concatenate(outputs, axis=0))
+
+    def _on_device(self, array):
+        """A NumPy array in the model's namespace and on its device."""
+        if self.xp is np:
+            return array
+        return to_namespace(np.ascontiguousarray(array), self.xp, self.device)
 
     def predict(self, X) -> np.ndarray:
         """Labels (classification: 1 where a > 0.5, or the argmax) or values."""
@@ -294,10 +383,10 @@ class Sequential:
         last hidden layer), e.g. to cluster what the network learned."""
         X = self._check_input(X)
         upto = layer % len(self.layers)
-        A = X.T
+        A = self._on_device(X.T)
         for item in self.layers[: upto + 1]:
             A = item.forward(A, training=False)
-        return np.ascontiguousarray(A.T)
+        return np.ascontiguousarray(to_numpy(A).T)
 
     def fit(self, X, y, **options):
         """Train on rows ``X (m, n[0])``, ``y (m,)``: :func:`glassnet.training.fit`."""
@@ -320,10 +409,11 @@ class Sequential:
             frozen = "" if layer.trainable else "  (frozen)"
             lines.append(f"  {type(layer).__name__}{frozen}")
             lines.extend(f"    {text}" for text in layer.describe_shapes(l))
-        total = self.flat_params.size
-        trainable = sum(self.params[k].size for k in self.trainable_keys())
+        total = math.prod(self.flat_params.shape)
+        trainable = sum(math.prod(self.params[k].shape) for k in self.trainable_keys())
         lines.append(
-            f"  parameters: {total} ({trainable} trainable), dtype {self.dtype}"
+            f"  parameters: {total} ({trainable} trainable), dtype {self.dtype}, "
+            f"backend {self.backend}"
         )
         text = "\n".join(lines)
         if print_fn is not None:

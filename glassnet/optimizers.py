@@ -31,15 +31,21 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet import _kernels
+from glassnet.backend import device_of, get_namespace, to_namespace, to_numpy
 from glassnet.validation import check_in_range
 
-_TINY = {np.dtype(np.float32): np.float32(1e-30)}
+_TINY = 1e-30
 
 
 def _flush(array) -> None:
-    tiny = _TINY.get(array.dtype)
-    if tiny is not None:
-        array[np.abs(array) < tiny] = 0
+    """Set float32 values below 1e-30 in magnitude to exactly 0 (any backend)."""
+    if not str(array.dtype).endswith("float32"):
+        return
+    if isinstance(array, np.ndarray):
+        array[np.abs(array) < _TINY] = 0
+        return
+    xp = get_namespace(array)  # no boolean indexing: it would wait for the device
+    array[...] = xp.where(xp.abs(array) < _TINY, xp.zeros_like(array), array)
 
 
 class ExponentialAverage:
@@ -118,7 +124,13 @@ class Optimizer:
                     slots = []
                     for slot in self.slots.values():
                         if key not in slot:
-                            slot[key] = np.zeros_like(W)
+                            slot[key] = get_namespace(W).zeros_like(W)
+                        elif not isinstance(W, np.ndarray) and isinstance(
+                            slot[key], np.ndarray
+                        ):  # restored state meets device parameters
+                            slot[key] = to_namespace(
+                                slot[key], get_namespace(W), device_of(W)
+                            )
                         slots.append(slot[key])
                     if multipliers:
                         self.learning_rate = base * multipliers.get(key, 1.0)
@@ -131,7 +143,11 @@ class Optimizer:
                     _flush(array)
 
     def _sweep(self, W, dW, slots) -> None:
-        """Run ``_step`` over blocks of contiguous arrays (or once, if strided)."""
+        """Run ``_step`` over blocks of contiguous arrays (or once, if strided);
+        arrays of another backend take ``_step_generic``."""
+        if not isinstance(W, np.ndarray):
+            self._step_generic(W, dW, slots)
+            return
         contiguous = (
             W.flags.c_contiguous
             and dW.flags.c_contiguous
@@ -207,7 +223,28 @@ class Optimizer:
     def _kernel(self, W, dW, slots, scalar) -> None:
         raise NotImplementedError
 
+    def _step_generic(self, W, dW, slots, alpha=None, t=None) -> None:
+        """The same update with array operators only (torch, cupy arrays).
+
+        ``alpha`` and ``t`` may be 0-d device arrays (the captured step keeps the
+        learning rate and the step count on the device); by default they are the
+        optimizer's own ``learning_rate`` and ``t``.
+        """
+        raise NotImplementedError
+
     # -- configuration and state ------------------------------------------------
+    def update_on_device(self, params: dict, grads: dict, alpha, t) -> None:
+        """One step with the learning rate ``alpha`` and step count ``t`` as 0-d
+        device arrays (``t`` already counting this step); Python state untouched,
+        so a CUDA graph can capture it once and replay it every step."""
+        for key, W in params.items():
+            slots = []
+            for slot in self.slots.values():
+                if key not in slot:
+                    slot[key] = get_namespace(W).zeros_like(W)
+                slots.append(slot[key])
+            self._step_generic(W, grads[key], slots, alpha=alpha, t=t)
+
     def get_config(self) -> dict:
         return {"name": self.name, "learning_rate": self.initial_learning_rate}
 
@@ -215,7 +252,7 @@ class Optimizer:
         """``(meta, arrays)``: the step count and learning rate, and the moments."""
         meta = {"t": self.t, "learning_rate": self.learning_rate}
         arrays = {
-            f"{slot_name}.{key}": array.copy()
+            f"{slot_name}.{key}": np.array(to_numpy(array), copy=True)
             for slot_name, slot in self.slots.items()
             for key, array in slot.items()
         }
@@ -245,7 +282,7 @@ class Optimizer:
 
 def _tiled_base(arrays):
     """The 1-D buffer that ``arrays`` tile in order, exactly, or None."""
-    if not arrays:
+    if not arrays or not isinstance(arrays[0], np.ndarray):
         return None
     base = arrays[0].base
     if base is None or base.ndim != 1 or not base.flags.c_contiguous:
@@ -276,6 +313,9 @@ class GradientDescent(Optimizer):
     def _kernel(self, W, dW, slots, scalar) -> None:
         _kernels.gradient_descent(W, dW, scalar(self.learning_rate))
 
+    def _step_generic(self, W, dW, slots, alpha=None, t=None) -> None:
+        W -= dW * (self.learning_rate if alpha is None else alpha)
+
 
 class Momentum(Optimizer):
     """v = beta v + (1 - beta) dW; W = W - learning_rate * v."""
@@ -305,6 +345,12 @@ class Momentum(Optimizer):
             scalar(1 - self.beta),
             scalar(self.learning_rate),
         )
+
+    def _step_generic(self, W, dW, slots, alpha=None, t=None) -> None:
+        (v,) = slots
+        v *= self.beta
+        v += dW * (1 - self.beta)
+        W -= v * (self.learning_rate if alpha is None else alpha)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "beta": self.beta}
@@ -350,6 +396,13 @@ class RMSprop(Optimizer):
             scalar(self.learning_rate),
             scalar(self.epsilon),
         )
+
+    def _step_generic(self, W, dW, slots, alpha=None, t=None) -> None:
+        (s,) = slots
+        alpha = self.learning_rate if alpha is None else alpha
+        s *= self.beta2
+        s += (dW * dW) * (1 - self.beta2)
+        W -= (dW * alpha) / (get_namespace(s).sqrt(s) + self.epsilon)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "beta2": self.beta2, "epsilon": self.epsilon}
@@ -407,6 +460,19 @@ class Adam(Optimizer):
             scalar(1 - self.beta2**self.t),
             scalar(self.epsilon),
         )
+
+    def _step_generic(self, W, dW, slots, alpha=None, t=None) -> None:
+        v, s = slots
+        xp = get_namespace(W)
+        alpha = self.learning_rate if alpha is None else alpha
+        t = self.t if t is None else t
+        v *= self.beta1
+        v += dW * (1 - self.beta1)
+        s *= self.beta2
+        s += (dW * dW) * (1 - self.beta2)
+        v_hat = v / (1 - self.beta1**t)
+        s_hat = s / (1 - self.beta2**t)
+        W -= (v_hat * alpha) / (xp.sqrt(s_hat) + self.epsilon)
 
     def get_config(self) -> dict:
         return {

@@ -20,9 +20,10 @@ CHECKPOINT_KIND = "checkpoint"
 
 
 def _model_arrays(model) -> dict[str, np.ndarray]:
-    arrays = {f"param.{k}": v for k, v in model.params.items()}
-    arrays.update({f"state.{k}": v for k, v in model.state.items()})
-    return arrays
+    return {  # NumPy copies, whatever the backend: files are backend-independent
+        f"{'param' if k in model.params else 'state'}.{k}": v
+        for k, v in model.get_weights().items()
+    }
 
 
 def save_model(model, path, *, checksums: bool = True, extra: dict | None = None):

@@ -14,8 +14,7 @@ A regularizer is given to ``fit(regularizer=...)`` for every Dense layer, or to 
 
 from __future__ import annotations
 
-import numpy as np
-
+from glassnet.backend import get_namespace
 from glassnet.validation import check_in_range
 
 
@@ -28,6 +27,11 @@ class Regularizer:
         self.lambd = check_in_range("lambd", lambd, 0, None)
 
     def cost(self, W, m: int) -> float:
+        """The cost term as a Python float."""
+        return float(self.cost_array(W, m))
+
+    def cost_array(self, W, m: int):
+        """The cost term as a 0-d array of W's backend."""
         raise NotImplementedError
 
     def add_gradient(self, dW, W, m: int) -> None:
@@ -45,8 +49,8 @@ class L2(Regularizer):
 
     name = "l2"
 
-    def cost(self, W, m: int) -> float:
-        return float(self.lambd / (2 * m) * np.sum(np.square(W)))
+    def cost_array(self, W, m: int):
+        return self.lambd / (2 * m) * get_namespace(W).sum(W * W)
 
     def add_gradient(self, dW, W, m: int) -> None:
         dW += (self.lambd / m) * W
@@ -57,11 +61,11 @@ class L1(Regularizer):
 
     name = "l1"
 
-    def cost(self, W, m: int) -> float:
-        return float(self.lambd / m * np.sum(np.abs(W)))
+    def cost_array(self, W, m: int):
+        return self.lambd / m * get_namespace(W).sum(get_namespace(W).abs(W))
 
     def add_gradient(self, dW, W, m: int) -> None:
-        dW += (self.lambd / m) * np.sign(W)
+        dW += (self.lambd / m) * get_namespace(W).sign(W)
 
 
 _REGISTRY = {"l2": L2, "l1": L1}

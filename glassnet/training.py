@@ -26,7 +26,16 @@ from glassnet import losses as losses_module
 from glassnet import optimizers as optimizers_module
 from glassnet import regularizers as regularizers_module
 from glassnet import schedules as schedules_module
-from glassnet.backend import permutation, resolve_rng, rng_from_state, rng_state
+from glassnet.backend import (
+    get_namespace,
+    is_numpy,
+    permutation,
+    resolve_rng,
+    rng_from_state,
+    rng_state,
+    to_namespace,
+    to_numpy,
+)
 from glassnet.callbacks import Callback, History, ProgressBar
 from glassnet.layers import Dense, Dropout
 from glassnet.targets import labels_from_targets, prepare_targets
@@ -157,12 +166,24 @@ def _end_fast_path(model) -> None:
             layer.reuse_buffers = False
 
 
+def _all_finite(array) -> bool:
+    return bool(get_namespace(array).all(get_namespace(array).isfinite(array)))
+
+
+def _norm(array) -> float:
+    """||array||_2 (NumPy's BLAS norm on NumPy arrays)."""
+    if isinstance(array, np.ndarray):
+        return float(np.linalg.norm(array))
+    xp = get_namespace(array)
+    return float(xp.sqrt(xp.sum(array * array)))
+
+
 def _find_nonfinite(model) -> str:
     for key, array in model.params.items():
-        if not np.isfinite(array).all():
+        if not _all_finite(array):
             return f"parameter {key}"
     for key, array in model.grads.items():
-        if not np.isfinite(array).all():
+        if not _all_finite(array):
             return f"gradient d{key}"
     return "the cost (parameters still finite)"
 
@@ -190,6 +211,9 @@ def fit(
     checkpoint=None,
     checkpoint_every: int = 1,
     resume=None,
+    backend: str | None = None,
+    device=None,
+    capture: bool = False,
 ) -> History:
     """Train ``model`` on rows ``X (m, n[0])``, ``y``; return the History.
 
@@ -212,6 +236,12 @@ def fit(
     The optimizer given here supplies the hyperparameters (resume with a new
     learning rate, the "babysitting" workflow); its moments and step count come from
     the checkpoint when it is of the same kind.
+
+    ``backend`` ("numpy", "torch", "cupy") and ``device`` move the model there first
+    (it is built there if new); the data then go to the device once, mini-batches
+    are gathered there, and dropout masks are drawn there. ``capture=True`` (torch
+    on CUDA) records one whole step as a CUDA graph and replays it
+    (:mod:`glassnet.capture`); training metrics are then measured after each epoch.
     """
     epochs = check_positive_int("epochs", epochs)
     checkpoint_every = check_positive_int("checkpoint_every", checkpoint_every)
@@ -221,7 +251,17 @@ def fit(
         restored = _restore(model, resume, dtype)
     if not model.built:
         X_checked = check_array(X, name="X", ndim=2)
-        model.build(X_checked.shape[1], rng=rng, dtype=dtype or "float32")
+        model.build(
+            X_checked.shape[1],
+            rng=rng,
+            dtype=dtype or "float32",
+            backend=backend or "numpy",
+            device=device,
+        )
+    elif backend is not None and (backend != model.backend or device is not None):
+        model.to(backend, device)
+    xp = model.xp
+    on_numpy = is_numpy(xp)
     X, y = _validate_data(model, X, y)
     m = X.shape[0]
     if batch_size is None:
@@ -265,7 +305,7 @@ def fit(
         if isinstance(layer, Dense):
             layer.active_regularizer = layer.regularizer or regularizer
             layer.need_input_gradient = index > first_trainable
-            layer.reuse_buffers = True
+            layer.reuse_buffers = on_numpy  # the buffered fast path is NumPy's
 
     history = History()
     if restored is not None:
@@ -304,14 +344,28 @@ def fit(
         callback.set_model(model)
     model.stop_training = False
 
-    X_buffer = np.empty((batch_size, X.shape[1]), dtype=X.dtype)
-    Y_buffer = np.empty((batch_size, Y.shape[1]), dtype=Y.dtype)
+    if on_numpy:
+        X_buffer = np.empty((batch_size, X.shape[1]), dtype=X.dtype)
+        Y_buffer = np.empty((batch_size, Y.shape[1]), dtype=Y.dtype)
+    else:  # the data go to the device once; batches are gathered there
+        X_device = to_namespace(X, xp, model.device)
+        Y_device = to_namespace(Y, xp, model.device)
     keep_labels = bool(metrics)
     labels_true = labels_from_targets(model, Y) if keep_labels else None
-    snapshot = np.empty_like(model.flat_params) if nan_guard else None
+    snapshot = xp.zeros_like(model.flat_params) if nan_guard else None
     warned_inf = False
     step = optimizer.t
 
+    captured = None
+    if capture:
+        from glassnet.capture import CapturedStep, check_capturable
+
+        check_capturable(model, augment=augment, multipliers=multipliers)
+        if m >= batch_size:
+            captured = CapturedStep(
+                model, loss, optimizer, params, grads, X_device, Y_device, batch_size
+            )
+            all_rows = xp.arange(m, device=model.device)
     for callback in all_callbacks:
         callback.on_train_begin({})
     for epoch in range(initial_epoch, epochs):
@@ -320,8 +374,10 @@ def fit(
             callback.on_epoch_begin(epoch, logs)
         if nan_guard:
             snapshot[...] = model.flat_params
-            state_snapshot = {k: v.copy() for k, v in model.state.items()}
+            state_snapshot = {k: v * 1 for k, v in model.state.items()}
         order = _batch_orders(shuffle, rng, m, epoch)
+        if order is not None and not on_numpy:
+            order_device = to_namespace(order.astype(np.int64), xp, model.device)
         total_cost = 0.0
         predictions = [] if keep_labels else None
         learning_rate = optimizer.learning_rate
@@ -329,13 +385,36 @@ def fit(
             start = batch * batch_size
             stop = min(start + batch_size, m)
             size = stop - start
-            if order is None:
+            if captured is not None and size == batch_size:
+                rows = all_rows if order is None else order_device
+                if schedule is not None:
+                    optimizer.learning_rate = schedule(epoch, step)
+                if batch == 0:
+                    learning_rate = optimizer.learning_rate
+                batch_logs = {"batch": batch, "size": size}
+                for callback in all_callbacks:
+                    callback.on_batch_begin(batch, batch_logs)
+                captured.run(rows[start:stop], optimizer.learning_rate)
+                step += 1
+                for callback in all_callbacks:
+                    callback.on_batch_end(batch, batch_logs)
+                continue
+            if not on_numpy:
+                if order is None:
+                    X_batch, Y_batch = X_device[start:stop], Y_device[start:stop]
+                else:
+                    index = order_device[start:stop]
+                    X_batch, Y_batch = X_device[index], Y_device[index]
+                if augment is not None:
+                    augmented = augment(to_numpy(X_batch), rng)
+                    X_batch = to_namespace(augmented, xp, model.device, X.dtype)
+            elif order is None:
                 X_batch, Y_batch = X[start:stop], Y[start:stop]
             else:
                 index = order[start:stop]
                 X_batch = np.take(X, index, axis=0, out=X_buffer[:size])
                 Y_batch = np.take(Y, index, axis=0, out=Y_buffer[:size])
-            if augment is not None:
+            if augment is not None and on_numpy:
                 X_batch = np.asarray(augment(X_batch, rng), dtype=X.dtype)
             batch_logs = {"batch": batch, "size": size}
             for callback in all_callbacks:
@@ -343,7 +422,7 @@ def fit(
             AL = model.forward(X_batch.T, training=True)
             cost = model.compute_cost(AL, Y_batch.T, loss)
             if keep_labels:
-                predictions.append(model.outputs_to_predictions(AL.T))
+                predictions.append(model.outputs_to_predictions(to_numpy(AL).T))
             model.backward(AL, Y_batch.T, loss, inplace=True)  # AL becomes dZ[L]
             if schedule is not None:
                 optimizer.learning_rate = schedule(epoch, step)
@@ -357,11 +436,14 @@ def fit(
             batch_logs["cost"] = cost
             for callback in all_callbacks:
                 callback.on_batch_end(batch, batch_logs)
+        if captured is not None:
+            total_cost += captured.take_total()  # one device-to-host copy an epoch
+            if keep_labels:  # measured after the epoch: the graph keeps no outputs
+                predictions = [model.outputs_to_predictions(model.predict_proba(X))]
+                order = None
         epoch_cost = total_cost / m
         if nan_guard:
-            diverged = (
-                math.isnan(epoch_cost) or not np.isfinite(model.flat_params).all()
-            )
+            diverged = math.isnan(epoch_cost) or not _all_finite(model.flat_params)
             if diverged:
                 where = _find_nonfinite(model)
                 model.flat_params[...] = snapshot
@@ -396,7 +478,7 @@ def fit(
             logs.update(_metric_values(metrics, seen, np.concatenate(predictions)))
         for key, (layer, name) in model._param_keys.items():
             if name == "W" and layer.trainable:
-                logs[f"grad_norm_{key}"] = float(np.linalg.norm(layer.grads["W"]))
+                logs[f"grad_norm_{key}"] = _norm(layer.grads["W"])
         if validation_data is not None:
             A_val = model.predict_proba(X_val)
             logs["val_cost"] = model.compute_cost(A_val.T, Y_val.T, loss)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet.backend import get_namespace
 from glassnet.layers.base import Layer
 from glassnet.validation import check_in_range
 
@@ -72,16 +73,17 @@ class BatchNorm(Layer):
         batch_statistics = (
             training if self.use_batch_statistics is None else self.use_batch_statistics
         )
+        xp = get_namespace(Z)
         if batch_statistics:
-            mu = Z.mean(axis=1, keepdims=True)
+            mu = xp.mean(Z, axis=1, keepdims=True)
             centered = Z - mu
-            var = np.mean(centered * centered, axis=1, keepdims=True)
+            var = xp.mean(centered * centered, axis=1, keepdims=True)
             if training and self.trainable:
                 self._update_running(mu, var)
         else:
             mu, var = self.state["running_mean"], self.state["running_var"]
             centered = Z - mu
-        inverse_std = 1.0 / np.sqrt(var + self.epsilon)
+        inverse_std = 1.0 / xp.sqrt(var + self.epsilon)
         Z_norm = centered * inverse_std
         out = self.params["gamma"] * Z_norm + self.params["beta"]
         if training:
@@ -98,8 +100,9 @@ class BatchNorm(Layer):
     def backward(self, dA):
         Z_norm, inverse_std, batch_statistics = self._require_cache()
         gamma = self.params["gamma"]
-        mean_d = dA.mean(axis=1, keepdims=True)
-        mean_d_znorm = np.mean(dA * Z_norm, axis=1, keepdims=True)
+        xp = get_namespace(dA)
+        mean_d = xp.mean(dA, axis=1, keepdims=True)
+        mean_d_znorm = xp.mean(dA * Z_norm, axis=1, keepdims=True)
         self.grads["gamma"][...] = mean_d_znorm
         self.grads["beta"][...] = mean_d
         if not batch_statistics:

@@ -16,6 +16,7 @@ import numpy as np
 
 from glassnet import activations, initializers
 from glassnet import regularizers as regularizers_module
+from glassnet.backend import get_namespace
 from glassnet.layers.base import Layer
 from glassnet.validation import check_positive_int
 
@@ -107,11 +108,17 @@ class Dense(Layer):
                 dZ = self.activation.backward(dA, Z, A)
         m = A_prev.shape[1]
         dW = self.grads["W"]
-        np.matmul(dZ, A_prev.T, out=dW)
+        if isinstance(dW, np.ndarray):
+            np.matmul(dZ, A_prev.T, out=dW)
+        else:  # another backend: same formula, written into the gradient's memory
+            dW[...] = dZ @ A_prev.T
         dW *= 1.0 / m
         if self.use_bias:
             db = self.grads["b"]
-            np.sum(dZ, axis=1, keepdims=True, out=db)
+            if isinstance(db, np.ndarray):
+                np.sum(dZ, axis=1, keepdims=True, out=db)
+            else:
+                db[...] = get_namespace(dZ).sum(dZ, axis=1, keepdims=True)
             db *= 1.0 / m
         if self.active_regularizer is not None:
             self.active_regularizer.add_gradient(dW, self.params["W"], m)

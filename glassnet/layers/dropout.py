@@ -16,7 +16,17 @@ reseeded before each pass reproduces the course's ``np.random.seed(1)`` masks.
 
 from __future__ import annotations
 
-from glassnet.backend import resolve_rng, spawn_rng, uniform
+import numpy as np
+
+from glassnet.backend import (
+    device_of,
+    device_uniform,
+    get_namespace,
+    make_device_generator,
+    resolve_rng,
+    spawn_rng,
+    uniform,
+)
 from glassnet.layers.base import Layer
 from glassnet.validation import check_in_range
 
@@ -30,6 +40,7 @@ class Dropout(Layer):
             "keep_prob", keep_prob, 0, 1, low_inclusive=False
         )
         self.rng = None if rng is None else resolve_rng(rng)
+        self._device_generator = None
 
     def build(self, n_prev: int, rng, dtype) -> int:
         if self.rng is None:  # a stream of its own, split off the model's rng
@@ -46,7 +57,18 @@ class Dropout(Layer):
             if training:
                 self._cache = None, A_prev
             return A_prev
-        D = uniform(self.rng, A_prev.shape) < self.keep_prob
+        if isinstance(A_prev, np.ndarray):
+            D = uniform(self.rng, A_prev.shape) < self.keep_prob
+        else:  # masks drawn on the device, from a generator seeded by self.rng
+            xp, device = get_namespace(A_prev), device_of(A_prev)
+            if self._device_generator is None:
+                self._device_generator = make_device_generator(xp, device, self.rng)
+            D = (
+                device_uniform(
+                    xp, self._device_generator, tuple(A_prev.shape), "float32", device
+                )
+                < self.keep_prob
+            )
         A = A_prev * D
         A /= self.keep_prob
         self._cache = D, A_prev
