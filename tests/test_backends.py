@@ -183,3 +183,35 @@ def test_cuda_training_matches_the_cpu_within_float32_tolerance():
         results[device] = (history["cost"], model.predict_proba(X_test))
     np.testing.assert_allclose(results["cuda"][0], results["cpu"][0], rtol=1e-3)
     np.testing.assert_allclose(results["cuda"][1], results["cpu"][1], atol=1e-3)
+
+
+def test_capture_needs_torch_on_cuda():
+    X, y, _, _ = digits()
+    with pytest.raises(ValueError, match="capture=True needs the torch backend"):
+        network().fit(X, y, epochs=1, verbose=False, capture=True)
+
+
+@gpu
+def test_captured_steps_train_like_eager_steps_on_cuda():
+    X, y, X_test, _ = digits()
+    results = {}
+    for capture in (False, True):
+        model = network()
+        model.build(64, rng=0, backend="torch", device="cuda")
+        history = model.fit(
+            X,
+            y,
+            epochs=4,
+            batch_size=64,
+            optimizer=gn.Adam(1e-3),
+            rng=1,
+            verbose=False,
+            capture=capture,
+            schedule=gn.InverseTime(1e-3, 0.5),
+            metrics=["accuracy"],
+        )
+        results[capture] = (history, model.predict_proba(X_test))
+    eager, captured = results[False][0], results[True][0]
+    np.testing.assert_allclose(captured["cost"], eager["cost"], rtol=1e-4)
+    assert captured["learning_rate"] == eager["learning_rate"]
+    np.testing.assert_allclose(results[True][1], results[False][1], atol=1e-4)
