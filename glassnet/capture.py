@@ -9,7 +9,7 @@ capture=True)`` records one step, exactly the engine's code for a step::
     AL     = model.forward(X.T, training=True)
     total += model.cost_array(AL, Y.T) * batch_size  # the epoch's cost, on the GPU
     model.backward(AL, Y.T, inplace=True)
-    t     += 1                                       # Adam's step count, on the GPU
+    t     += 1                          # Adam's step count (set from the host first)
     optimizer.update_on_device(params, grads, alpha, t)
 
 into a ``torch.cuda.CUDAGraph`` once, then replays it for every full mini-batch:
@@ -84,6 +84,7 @@ class CapturedStep:
         """Replay the step on the mini-batch ``index`` (a device int64 tensor)."""
         self.index.copy_(index)
         self.alpha.fill_(learning_rate)
+        self.t.fill_(float(self.optimizer.t))  # eager steps may have run in between
         self.graph.replay()
         self.optimizer.t += 1
 

@@ -28,6 +28,8 @@ representable to the update. Set
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from glassnet import _kernels
@@ -203,18 +205,29 @@ class Optimizer:
         dW_base = _tiled_base([grads[k] for k in params])
         if W_base is None or dW_base is None:
             return None
+        return self.bind(params, grads, W_base, dW_base)
+
+    def bind(self, params: dict, grads: dict, flat_W, flat_dW):
+        """Declare that ``params``/``grads`` tile ``flat_W``/``flat_dW`` in order (a
+        built model's flat buffers, in any backend): updates then sweep the flat
+        buffers, and the moments become views of flat buffers too."""
+        xp = get_namespace(flat_W)
         flat_slots = []
         for slot in self.slots.values():
-            flat = np.zeros_like(W_base)
+            flat = xp.zeros_like(flat_W)
             offset = 0
             for name, W in params.items():
-                view = flat[offset : offset + W.size].reshape(W.shape)
+                size = math.prod(W.shape)
+                view = xp.reshape(flat[offset : offset + size], tuple(W.shape))
                 if name in slot:
-                    view[...] = slot[name]
+                    view[...] = to_namespace(slot[name], xp, device_of(flat_W))
                 slot[name] = view
-                offset += W.size
+                offset += size
             flat_slots.append(flat)
-        self._flat = (W_base, dW_base, flat_slots)
+        self._flat_key = tuple(id(v) for v in params.values()) + tuple(
+            id(v) for v in grads.values()
+        )
+        self._flat = (flat_W, flat_dW, flat_slots)
         return self._flat
 
     def _step(self, W, dW, slots, temp1, temp2) -> None:
@@ -237,6 +250,11 @@ class Optimizer:
         """One step with the learning rate ``alpha`` and step count ``t`` as 0-d
         device arrays (``t`` already counting this step); Python state untouched,
         so a CUDA graph can capture it once and replay it every step."""
+        flat = self._flat_buffers(params, grads)
+        if flat is not None:
+            W, dW, slots = flat
+            self._step_generic(W, dW, slots, alpha=alpha, t=t)
+            return
         for key, W in params.items():
             slots = []
             for slot in self.slots.values():

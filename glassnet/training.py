@@ -356,6 +356,9 @@ def fit(
     warned_inf = False
     step = optimizer.t
 
+    if not on_numpy and not multipliers and len(params) == len(model.params):
+        # every parameter trains: the optimizer sweeps the model's flat buffers
+        optimizer.bind(params, grads, model.flat_params, model.flat_grads)
     captured = None
     if capture:
         from glassnet.capture import CapturedStep, check_capturable
