@@ -382,6 +382,7 @@ def fit(
         if order is not None and not on_numpy:
             order_device = to_namespace(order.astype(np.int64), xp, model.device)
         total_cost = 0.0
+        device_total = 0.0
         predictions = [] if keep_labels else None
         learning_rate = optimizer.learning_rate
         for batch in range(n_batches):
@@ -423,7 +424,13 @@ def fit(
             for callback in all_callbacks:
                 callback.on_batch_begin(batch, batch_logs)
             AL = model.forward(X_batch.T, training=True)
-            cost = model.compute_cost(AL, Y_batch.T, loss)
+            if on_numpy:
+                cost = model.compute_cost(AL, Y_batch.T, loss)
+            else:  # summed on the device: no device-to-host wait per step
+                device_total = (
+                    device_total + model.cost_array(AL, Y_batch.T, loss) * size
+                )
+                cost = None
             if keep_labels:
                 predictions.append(model.outputs_to_predictions(to_numpy(AL).T))
             model.backward(AL, Y_batch.T, loss, inplace=True)  # AL becomes dZ[L]
@@ -433,14 +440,17 @@ def fit(
                 learning_rate = optimizer.learning_rate
             optimizer.update(params, grads, multipliers=multipliers)
             step += 1
-            total_cost += cost * size
-            if nan_guard and math.isnan(cost):
-                break
-            batch_logs["cost"] = cost
+            if cost is not None:
+                total_cost += cost * size
+                if nan_guard and math.isnan(cost):
+                    break
+                batch_logs["cost"] = cost
             for callback in all_callbacks:
                 callback.on_batch_end(batch, batch_logs)
+        if not on_numpy:
+            total_cost += float(device_total)  # one device-to-host copy an epoch
         if captured is not None:
-            total_cost += captured.take_total()  # one device-to-host copy an epoch
+            total_cost += captured.take_total()
             if keep_labels:  # measured after the epoch: the graph keeps no outputs
                 predictions = [model.outputs_to_predictions(model.predict_proba(X))]
                 order = None
