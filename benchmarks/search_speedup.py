@@ -5,7 +5,7 @@ drawn before anything runs), once with ``n_jobs=1`` and once with ``n_jobs=2`` (
 worker processes, one BLAS thread each). Prints both wall times and the ratio; the
 goal on a 2-core machine is >= 1.8x. Both runs must find the same best trial.
 
-    python benchmarks/search_speedup.py [--trials 16] [--epochs 10]
+    python benchmarks/search_speedup.py [--trials 16] [--epochs 200]
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def timed_search(trials: int, epochs: int, n_jobs: int):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=16)
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=200)
     args = parser.parse_args(argv)
     from threadpoolctl import threadpool_limits
 

@@ -114,12 +114,15 @@ class LokyExecutor:
             delayed(run_trial)(objective, task, metric, limit_threads) for task in tasks
         )
         try:
-            parallel = Parallel(
-                n_jobs=self.n_jobs, backend="loky", return_as="generator_unordered"
+            parallel = Parallel(  # one trial per dispatch: trials differ in cost
+                n_jobs=self.n_jobs,
+                backend="loky",
+                return_as="generator_unordered",
+                batch_size=1,
             )
         except (TypeError, ValueError):  # joblib < 1.4: in order, still streamed
             parallel = Parallel(
-                n_jobs=self.n_jobs, backend="loky", return_as="generator"
+                n_jobs=self.n_jobs, backend="loky", return_as="generator", batch_size=1
             )
         yield from parallel(calls)
 
