@@ -31,13 +31,12 @@ from glassnet.backend import (
     is_numpy,
     permutation,
     resolve_rng,
-    rng_from_state,
-    rng_state,
     to_namespace,
     to_numpy,
 )
 from glassnet.callbacks import Callback, History, ProgressBar
-from glassnet.layers import Dense, Dropout
+from glassnet.checkpointing import restore_checkpoint, resume_state, write_checkpoint
+from glassnet.layers import Dense
 from glassnet.targets import labels_from_targets, prepare_targets
 from glassnet.validation import (
     check_array,
@@ -102,60 +101,6 @@ def _batch_orders(shuffle, rng, m, epoch):
     if shuffle:
         return permutation(rng, m)
     return None
-
-
-def _layer_rngs(model) -> list:
-    return [layer.rng for layer in model.layers if isinstance(layer, Dropout)]
-
-
-def _write_checkpoint(model, path, optimizer, history, rng, epoch) -> None:
-    from glassnet.persistence import save_checkpoint
-
-    extra = {
-        "epoch": epoch,
-        "rng": rng_state(rng),
-        "layer_rngs": [rng_state(r) for r in _layer_rngs(model)],
-    }
-    save_checkpoint(model, path, optimizer=optimizer, history=history, extra=extra)
-
-
-def _restore(model, path, dtype) -> dict:
-    """Load a checkpoint; build ``model`` from it if needed and copy its weights."""
-    from glassnet.persistence import load_checkpoint
-
-    state = load_checkpoint(path)
-    saved = state["model"]
-    if not model.built:
-        model.build(saved.n_x, rng=0, dtype=dtype or saved.dtype)
-    if [r["type"] for r in model.get_config()["layers"]] != [
-        r["type"] for r in saved.get_config()["layers"]
-    ] or model.n_x != saved.n_x:
-        raise ValueError(
-            f"the checkpoint {str(path)!r} holds a different architecture than the "
-            "model being trained; resume with the same layers"
-        )
-    model.set_weights(saved.get_weights())
-    return state
-
-
-def _resume_state(model, optimizer, state, rng):
-    """Restore optimizer moments, rng streams; return (first epoch, rng)."""
-    extra = state["extra"]
-    saved = state["optimizer"]
-    if saved is not None and type(saved) is type(optimizer):
-        learning_rate = optimizer.learning_rate
-        meta, arrays = saved.get_state()
-        optimizer.set_state(meta, arrays)
-        optimizer.learning_rate = learning_rate
-    if "rng" in extra:
-        rng = rng_from_state(extra["rng"])
-    for layer, record in zip(
-        [layer for layer in model.layers if isinstance(layer, Dropout)],
-        extra.get("layer_rngs", []),
-        strict=False,
-    ):
-        layer.rng = rng_from_state(record)
-    return int(extra.get("epoch", -1)) + 1, rng
 
 
 def _end_fast_path(model) -> None:
@@ -248,7 +193,7 @@ def fit(
     rng = resolve_rng(rng)
     restored = None
     if resume is not None:
-        restored = _restore(model, resume, dtype)
+        restored = restore_checkpoint(model, resume, dtype)
     if not model.built:
         X_checked = check_array(X, name="X", ndim=2)
         model.build(
@@ -272,7 +217,7 @@ def fit(
     optimizer = optimizers_module.get(optimizer)
     initial_epoch = 0
     if restored is not None:
-        initial_epoch, rng = _resume_state(model, optimizer, restored, rng)
+        initial_epoch, rng = resume_state(model, optimizer, restored, rng)
     regularizer = regularizers_module.get(regularizer)
     schedule = schedules_module.get(schedule)
     metrics = list(metrics)
@@ -506,7 +451,7 @@ def fit(
             callback.on_epoch_end(epoch, logs)
         last = epoch == epochs - 1 or model.stop_training
         if checkpoint is not None and ((epoch + 1) % checkpoint_every == 0 or last):
-            _write_checkpoint(model, checkpoint, optimizer, history, rng, epoch)
+            write_checkpoint(model, checkpoint, optimizer, history, rng, epoch)
         if model.stop_training:
             break
     _end_fast_path(model)
