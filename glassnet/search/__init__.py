@@ -17,7 +17,8 @@ Example::
     print(result.table(limit=5))
     result.save_best("best.json")
 
-Modules: :mod:`~glassnet.search.spaces` (dimensions, :class:`SearchSpace`, TOML),
+Modules: :mod:`~glassnet.search.dimensions` (the dimensions, on their scales),
+:mod:`~glassnet.search.spaces` (:class:`SearchSpace`, grids, TOML),
 :mod:`~glassnet.search.runner` (:func:`random_search`, :class:`SearchResult`),
 :mod:`~glassnet.search.journal` (resumable ``trials.jsonl``),
 :mod:`~glassnet.search.executors` (serial, loky, dask) and
