@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from glassnet.runs import RunConfig, prepare_data, train_run
+from glassnet.runs import RunConfig, parse_layers, prepare_data, train_run
 from glassnet.search.spaces import Choice, LogUniform, OneMinusLogUniform, PowersOfTwo
 
 _PREPARED: dict = {}
@@ -50,6 +50,17 @@ def _prepared(config: RunConfig) -> dict:
     return _PREPARED[key]
 
 
+def _cost_estimate(config: dict, budget: int | None = None) -> float:
+    """Relative training cost of a config: epochs x steps per example x units."""
+    epochs = budget if budget is not None else config.get("epochs", 30)
+    batch_size = config.get("batch_size", 32)
+    try:
+        units = sum(parse_layers(config.get("layers", (64,))))
+    except (TypeError, ValueError):
+        units = 64
+    return float(epochs) * (1.0 + 64.0 / float(batch_size)) * (1.0 + units / 64.0)
+
+
 def train_objective(config: dict, seed: int, budget: int | None = None) -> dict:
     """Train the run described by ``config``; return its train and dev metrics."""
     values = dict(config)
@@ -66,3 +77,6 @@ def train_objective(config: dict, seed: int, budget: int | None = None) -> dict:
                 value = float(row[name])
                 metrics[f"{split}_{name}"] = value if math.isfinite(value) else math.nan
     return metrics
+
+
+train_objective.cost_estimate = _cost_estimate

@@ -338,7 +338,12 @@ def _task(round_index, rung, index, config, seed, budget) -> dict:
 
 
 class _Runner:
-    """Runs batches of tasks: reuses journaled records, journals new ones."""
+    """Runs batches of tasks: reuses journaled records, journals new ones.
+
+    An objective may carry ``cost_estimate(config, budget) -> float`` (relative
+    cost); pending trials are then dispatched longest first, which keeps parallel
+    workers busy until the end. Results never depend on the order.
+    """
 
     def __init__(self, objective, metric, finished, out, executor_arguments):
         self.objective = objective
@@ -366,6 +371,12 @@ class _Runner:
             if self.executor is None:
                 self.executor = make_executor(**self.executor_arguments)
             by_id = {task["trial_id"]: task for task in pending}
+            estimate = getattr(self.objective, "cost_estimate", None)
+            if estimate is not None:  # longest first: workers finish together
+                pending = sorted(
+                    pending,
+                    key=lambda task: -estimate(task["config"], task["budget"]),
+                )
             for outcome in self.executor.run(self.objective, pending, self.metric):
                 task = by_id[outcome["trial_id"]]
                 record = {
