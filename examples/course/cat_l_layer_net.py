@@ -14,7 +14,7 @@ Run: ``python examples/course/cat_l_layer_net.py [--data-dir DIR]``.
 from __future__ import annotations
 
 import numpy as np
-from course_common import Timer, accuracy, data_file, main, print_costs
+from course_common import data_file, main, print_costs, train_full_batch
 
 import glassnet as gn
 
@@ -27,29 +27,12 @@ def run(data_dir=None, *, verbose: bool = True) -> dict:
     hidden = [gn.Dense(n, "relu", initializer="xavier") for n in LAYERS_DIMS[1:-1]]
     model = gn.Sequential([*hidden, gn.Dense(1, "sigmoid", initializer="xavier")])
     model.build(LAYERS_DIMS[0], rng=np.random.RandomState(1), dtype="float64")
-    with Timer() as timer:
-        history = model.fit(
-            data.X,
-            data.y,
-            epochs=2500,
-            batch_size=None,
-            optimizer=gn.GradientDescent(0.0075),
-            shuffle=False,
-            verbose=False,
-        )
-    costs = list(history["cost"])
-    train = accuracy(model.predict(data.X), data.y)
-    test = accuracy(model.predict(data.X_test), data.y_test)
-    print_costs(costs, 100, "Cost after iteration {}: {:f}", verbose)
+    result = train_full_batch(model, data, iterations=2500, learning_rate=0.0075)
+    print_costs(result["costs"], 100, "Cost after iteration {}: {:f}", verbose)
     if verbose:
-        print(f"train accuracy: {train!r}")
-        print(f"test accuracy: {test!r}")
-    return {
-        "costs": costs,
-        "train_accuracy": train,
-        "test_accuracy": test,
-        "seconds": timer.seconds,
-    }
+        print(f"train accuracy: {result['train_accuracy']!r}")
+        print(f"test accuracy: {result['test_accuracy']!r}")
+    return result
 
 
 if __name__ == "__main__":

@@ -13,7 +13,13 @@ Run: ``python examples/course/cat_logistic_regression.py [--data-dir DIR]``.
 from __future__ import annotations
 
 import numpy as np
-from course_common import Timer, course_accuracy_percent, data_file, main, print_costs
+from course_common import (
+    course_accuracy_percent,
+    data_file,
+    main,
+    print_costs,
+    train_full_batch,
+)
 
 import glassnet as gn
 
@@ -23,29 +29,14 @@ def run(data_dir=None, *, verbose: bool = True) -> dict:
     data = gn.data.load_dataset(data_file(data_dir, "catvnoncat/train_catvnoncat.h5"))
     model = gn.Sequential([gn.Dense(1, "sigmoid", initializer="zeros")])
     model.build(data.X.shape[1], rng=np.random.RandomState(1), dtype="float64")
-    with Timer() as timer:
-        history = model.fit(
-            data.X,
-            data.y,
-            epochs=2000,
-            batch_size=None,
-            optimizer=gn.GradientDescent(0.005),
-            shuffle=False,
-            verbose=False,
-        )
-    costs = list(history["cost"])
-    train = course_accuracy_percent(model.predict(data.X), data.y)
-    test = course_accuracy_percent(model.predict(data.X_test), data.y_test)
-    print_costs(costs, 100, "Cost after iteration {}: {:f}", verbose)
+    result = train_full_batch(
+        model, data, iterations=2000, learning_rate=0.005, score=course_accuracy_percent
+    )
+    print_costs(result["costs"], 100, "Cost after iteration {}: {:f}", verbose)
     if verbose:
-        print(f"train accuracy: {train} %")
-        print(f"test accuracy: {test} %")
-    return {
-        "costs": costs,
-        "train_accuracy": train,
-        "test_accuracy": test,
-        "seconds": timer.seconds,
-    }
+        print(f"train accuracy: {result['train_accuracy']} %")
+        print(f"test accuracy: {result['test_accuracy']} %")
+    return result
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
-"""Helpers shared by the course scripts: where the data is, the command line, printing.
+"""Helpers shared by the course scripts: where the data is, the command line, printing,
+and the notebooks' full-batch training loop as one call of the public API.
 
-Nothing here trains anything: every script builds and fits its model through the
-public glassnet API. The data folder is, in order of preference, the ``data_dir``
+Every script builds its model through the public glassnet API; ``train_full_batch``
+fits it the way the notebooks do (batch gradient descent, no shuffling). The data
+folder is, in order of preference, the ``data_dir``
 argument (``--data-dir`` on the command line), ``$GLASSNET_DATA``, then
 ``../shared/data`` relative to the project root (the layout of the course checkout).
 """
@@ -71,6 +73,33 @@ class Timer:
     def __exit__(self, *exc):
         self.seconds = time.perf_counter() - self.start
         return False
+
+
+def train_full_batch(model, data, *, iterations, learning_rate, score=None, **options):
+    """``model.fit`` as the notebooks train: full-batch gradient descent at
+    ``learning_rate`` for ``iterations`` steps, no shuffling (``options`` go to fit,
+    e.g. ``regularizer=``). Returns the costs, the train and test ``score``
+    (``accuracy`` by default) and the seconds taken."""
+    import glassnet as gn
+
+    score = accuracy if score is None else score
+    with Timer() as timer:
+        history = model.fit(
+            data.X,
+            data.y,
+            epochs=iterations,
+            batch_size=None,
+            optimizer=gn.GradientDescent(learning_rate),
+            shuffle=False,
+            verbose=False,
+            **options,
+        )
+    return {
+        "costs": list(history["cost"]),
+        "train_accuracy": score(model.predict(data.X), data.y),
+        "test_accuracy": score(model.predict(data.X_test), data.y_test),
+        "seconds": timer.seconds,
+    }
 
 
 def main(run, description: str) -> dict:

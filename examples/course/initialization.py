@@ -23,7 +23,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from course_common import Timer, accuracy, main, print_costs
+from course_common import main, print_costs, train_full_batch
 
 import glassnet as gn
 
@@ -46,32 +46,16 @@ def train(name: str, data, *, verbose: bool = True) -> dict:
         ]
     )
     model.build(2, rng=np.random.RandomState(3), dtype="float64")
-    with Timer() as timer, warnings.catch_warnings():
+    with warnings.catch_warnings():
         # large random init: the cost is inf for a while (reported by fit)
         warnings.simplefilter("ignore", RuntimeWarning)
-        history = model.fit(
-            data.X,
-            data.y,
-            epochs=15000,
-            batch_size=None,
-            optimizer=gn.GradientDescent(0.01),
-            shuffle=False,
-            verbose=False,
-        )
-    costs = list(history["cost"])
-    train_accuracy = accuracy(model.predict(data.X), data.y)
-    test_accuracy = accuracy(model.predict(data.X_test), data.y_test)
+        result = train_full_batch(model, data, iterations=15000, learning_rate=0.01)
     if verbose:
         print(f"--- initialization = {name!r}")
-        print_costs(costs, 1000, "Cost after iteration {}: {!r}", verbose)
-        print(f"On the train set: Accuracy: {train_accuracy!r}")
-        print(f"On the test set: Accuracy: {test_accuracy!r}")
-    return {
-        "costs": costs,
-        "train_accuracy": train_accuracy,
-        "test_accuracy": test_accuracy,
-        "seconds": timer.seconds,
-    }
+        print_costs(result["costs"], 1000, "Cost after iteration {}: {!r}", verbose)
+        print(f"On the train set: Accuracy: {result['train_accuracy']!r}")
+        print(f"On the test set: Accuracy: {result['test_accuracy']!r}")
+    return result
 
 
 def run(data_dir=None, *, verbose: bool = True, initializations=INITIALIZATIONS):

@@ -24,7 +24,7 @@ Run: ``python examples/course/regularization.py [--data-dir DIR]``.
 from __future__ import annotations
 
 import numpy as np
-from course_common import Timer, accuracy, data_file, main, print_costs
+from course_common import data_file, main, print_costs, train_full_batch
 
 import glassnet as gn
 
@@ -66,31 +66,15 @@ def train(variant: str, data, *, verbose: bool = True) -> dict:
             raise ValueError(f"variant must be one of {VARIANTS}; received {variant!r}")
     model = gn.Sequential(layers)
     model.build(2, rng=np.random.RandomState(3), dtype="float64")
-    with Timer() as timer:
-        history = model.fit(
-            data.X,
-            data.y,
-            epochs=30000,
-            batch_size=None,
-            optimizer=gn.GradientDescent(0.3),
-            shuffle=False,
-            verbose=False,
-            **options,
-        )
-    costs = list(history["cost"])
-    train_accuracy = accuracy(model.predict(data.X), data.y)
-    test_accuracy = accuracy(model.predict(data.X_test), data.y_test)
+    result = train_full_batch(
+        model, data, iterations=30000, learning_rate=0.3, **options
+    )
     if verbose:
         print(f"--- regularization = {variant!r}")
-        print_costs(costs, 10000, "Cost after iteration {}: {!r}", verbose)
-        print(f"On the training set: Accuracy: {train_accuracy!r}")
-        print(f"On the test set: Accuracy: {test_accuracy!r}")
-    return {
-        "costs": costs,
-        "train_accuracy": train_accuracy,
-        "test_accuracy": test_accuracy,
-        "seconds": timer.seconds,
-    }
+        print_costs(result["costs"], 10000, "Cost after iteration {}: {!r}", verbose)
+        print(f"On the training set: Accuracy: {result['train_accuracy']!r}")
+        print(f"On the test set: Accuracy: {result['test_accuracy']!r}")
+    return result
 
 
 def run(data_dir=None, *, verbose: bool = True, variants=VARIANTS) -> dict:
