@@ -68,75 +68,63 @@ def _jsonable(value):
     return json.loads(json.dumps(value, default=repr))
 
 
-def _rebuild(manifest: dict, arrays: dict, shown: str):
-    from glassnet.model import Sequential
+def _architecture_check(built: dict):
+    """A ``check_declared`` callback for :func:`read_archive`: it builds the
+    architecture from the manifest (closed layer registry only) and refuses, before
+    any array is read, a file whose declared arrays are not exactly what that
+    architecture needs, so a huge declared array is never inflated. The model it
+    built is left in ``built["model"]`` for the weights to be copied into."""
 
-    config = manifest.get("model")
-    if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
-        raise ModelFileError(f"cannot load model file {shown!r}: no model description")
-    try:
-        model = Sequential.from_config(config)
-    except (ValueError, TypeError, KeyError) as error:
-        raise ModelFileError(
-            f"cannot load model file {shown!r}: invalid architecture ({error})"
-        ) from None
-    if not model.built:
-        raise ModelFileError(f"cannot load model file {shown!r}: no input size")
-    weights = {}
-    for key, target in {**model.params, **model.state}.items():
-        kind = "param" if key in model.params else "state"
-        name = f"{kind}.{key}"
-        if name not in arrays:
-            raise ModelFileError(f"cannot load model file {shown!r}: missing {name}")
-        value = arrays[name]
-        if value.shape != target.shape or value.dtype != target.dtype:
-            raise ModelFileError(
-                f"cannot load model file {shown!r}: {name} is {value.dtype}"
-                f"{value.shape} but the architecture needs {target.dtype}"
-                f"{target.shape}"
-            )
-        weights[key] = value
-    expected = {f"param.{k}" for k in model.params} | {
-        f"state.{k}" for k in model.state
-    }
-    unexpected = {n for n in arrays if not n.startswith("optimizer.")} - expected
-    if unexpected:
-        raise ModelFileError(
-            f"cannot load model file {shown!r}: unexpected arrays {sorted(unexpected)}"
-        )
-    model.set_weights(weights)
-    return model
+    def check(manifest: dict, declared: dict) -> None:
+        from glassnet.model import Sequential
+
+        config = manifest.get("model")
+        if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+            raise ValueError("no model description")
+        try:
+            model = Sequential.from_config(config)
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            raise ValueError(f"invalid architecture ({error})") from None
+        if not model.built:
+            raise ValueError("no input size")
+        expected = {f"param.{k}": v for k, v in model.params.items()}
+        expected.update({f"state.{k}": v for k, v in model.state.items()})
+        for name, (shape, dtype) in declared.items():
+            if name.startswith("optimizer."):  # moments are shaped like their param
+                target = model.params.get(name.split(".", 2)[-1])
+            else:
+                target = expected.get(name)
+            if target is None:
+                raise ValueError(f"unexpected array {name}")
+            if tuple(shape) != target.shape or dtype != target.dtype.name:
+                raise ValueError(
+                    f"{name} is declared {dtype}{tuple(shape)} but the architecture "
+                    f"needs {target.dtype}{target.shape}"
+                )
+        missing = sorted(set(expected) - set(declared))
+        if missing:
+            raise ValueError(f"missing {', '.join(missing)}")
+        built["model"] = model
+
+    return check
 
 
-def _declared_fits_architecture(manifest: dict, declared: dict) -> None:
-    """Refuse, before reading any array, a file whose arrays are not what its
-    architecture needs (so a huge declared array is never inflated)."""
-    from glassnet.model import Sequential
-
-    config = manifest.get("model")
-    if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
-        raise ValueError("no model description")
-    try:
-        model = Sequential.from_config(config)
-    except (ValueError, TypeError, KeyError, AttributeError) as error:
-        raise ValueError(f"invalid architecture ({error})") from None
-    if not model.built:
-        raise ValueError("no input size")
-    expected = {f"param.{k}": v for k, v in model.params.items()}
-    expected.update({f"state.{k}": v for k, v in model.state.items()})
-    for name, (shape, dtype) in declared.items():
-        if name.startswith("optimizer."):
-            key = name.split(".", 2)[-1]
-            target = model.params.get(key)
-        else:
-            target = expected.get(name)
-        if target is None:
-            raise ValueError(f"unexpected array {name}")
-        if tuple(shape) != target.shape or dtype != target.dtype.name:
-            raise ValueError(
-                f"{name} is declared {dtype}{tuple(shape)} but the architecture needs "
-                f"{target.dtype}{target.shape}"
-            )
+def _read(path, limits: dict):
+    """``(manifest, arrays, model)``: the archive, checked against its architecture
+    before any array is read, and that architecture holding the file's weights."""
+    built: dict = {}
+    manifest, arrays = read_archive(
+        path, check_declared=_architecture_check(built), **limits
+    )
+    model = built["model"]
+    model.set_weights(
+        {
+            name.split(".", 1)[1]: value
+            for name, value in arrays.items()
+            if not name.startswith("optimizer.")
+        }
+    )
+    return manifest, arrays, model
 
 
 def load_model(path, **limits):
@@ -148,15 +136,13 @@ def read_model_file(path, **limits):
     """``(model, manifest)``: the model and its manifest (``extra`` holds what was
     saved with it, e.g. the preprocessing of a ``glassnet train`` run)."""
     shown = str(path)
-    manifest, arrays = read_archive(
-        path, check_declared=_declared_fits_architecture, **limits
-    )
+    manifest, _, model = _read(path, limits)
     if manifest.get("kind") not in (MODEL_KIND, CHECKPOINT_KIND):
         raise ModelFileError(
             f"cannot load model file {shown!r}: kind {manifest.get('kind')!r} is not "
             "a glassnet model"
         )
-    return _rebuild(manifest, arrays, shown), manifest
+    return model, manifest
 
 
 def load_checkpoint(path, **limits) -> dict:
@@ -165,12 +151,9 @@ def load_checkpoint(path, **limits) -> dict:
     from glassnet.callbacks import History
 
     shown = str(path)
-    manifest, arrays = read_archive(
-        path, check_declared=_declared_fits_architecture, **limits
-    )
+    manifest, arrays, model = _read(path, limits)
     if manifest.get("kind") != CHECKPOINT_KIND:
         raise ModelFileError(f"cannot load checkpoint {shown!r}: not a checkpoint")
-    model = _rebuild(manifest, arrays, shown)
     optimizer = None
     record = manifest.get("optimizer")
     try:
@@ -180,17 +163,7 @@ def load_checkpoint(path, **limits) -> dict:
             moments = {
                 k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)
             }
-            params = model.params
-            for name, value in moments.items():
-                key = name.partition(".")[2]
-                if key not in params or value.shape != params[key].shape:
-                    expected = (
-                        params[key].shape if key in params else "no such parameter"
-                    )
-                    raise ModelFileError(
-                        f"cannot load checkpoint {shown!r}: optimizer state {name} has "
-                        f"shape {value.shape}; the model needs {expected}"
-                    )
+            # their shapes were checked against the parameters before reading
             optimizer.set_state(record["meta"], moments)
         history = History.from_dict(manifest.get("history", {}))
         history.params = manifest.get("history_params", {})
