@@ -311,7 +311,7 @@ def register_transfer(sub) -> None:
 
 def run_transfer(args) -> int:
     from glassnet import transfer
-    from glassnet.cli.train import _load_model_and_extra
+    from glassnet.cli.train import _load_model_and_extra, _preprocess
     from glassnet.data import Standardizer, load_dataset, train_dev_test_split
     from glassnet.layers import Dense
     from glassnet.optimizers import Adam
@@ -330,13 +330,17 @@ def run_transfer(args) -> int:
     X_train, X_dev, X_test, y_train, y_dev, y_test = train_dev_test_split(
         X, dataset.y, rng=args.seed
     )
-    saved = extra.get("standardizer")
-    if saved:  # the body learned on inputs scaled the source's way
-        mean, std = np.asarray(saved["mean"]), np.asarray(saved["std"])
-        scale = lambda Z: ((Z - mean) / std).astype(source.dtype)  # noqa: E731
+    if extra.get("standardizer"):  # the body learned on inputs scaled its way
+
+        def scale(Z):
+            return _preprocess(Z, extra, source.n_x).astype(source.dtype)
+
     else:
         scaler = Standardizer().fit(X_train)
-        scale = lambda Z: scaler.transform(Z).astype(source.dtype)  # noqa: E731
+
+        def scale(Z):
+            return scaler.transform(Z).astype(source.dtype)
+
     classes = len(dataset.classes)
     head = [Dense(units, args.activation) for units in parse_layers(args.layers)]
     head.append(Dense(1, "sigmoid") if classes == 2 else Dense(classes, "softmax"))

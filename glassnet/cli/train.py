@@ -254,22 +254,16 @@ def _read_features(path: str, n_x: int, feature_names=None) -> np.ndarray:
 def _read_csv(file: Path, n_x: int, feature_names) -> np.ndarray:
     """CSV rows -> features. With a header naming the training features, those
     columns are taken (the label column may be anywhere, even text); otherwise the
-    file holds n_x columns, or n_x + 1 with the label last."""
-    import csv
-    import gzip
-
+    file holds n_x columns, or n_x + 1 with the label last. Reading, header
+    detection and line numbers are the data loader's (glassnet.data.csv_files)."""
+    from glassnet.data.csv_files import _csv_rows, _looks_like_header, _read_csv_text
     from glassnet.validation import check_array
 
-    opener = gzip.open if file.suffix == ".gz" else open
-    try:
-        with opener(file, "rt", newline="") as handle:
-            rows = [row for row in csv.reader(handle) if any(c.strip() for c in row)]
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise ValueError(f"cannot read {file} as CSV: {error}") from None
+    rows, lines = _csv_rows(_read_csv_text(file), ",")
     if not rows:
         raise ValueError(f"{file} holds no rows")
-    header = rows[0] if any(_not_number(cell) for cell in rows[0]) else None
-    body = rows[1:] if header else rows
+    header = rows[0] if _looks_like_header(rows) else None
+    body, lines = (rows[1:], lines[1:]) if header else (rows, lines)
     if not body:
         raise ValueError(f"{file} holds a header but no examples")
     names = [name.strip() for name in header] if header else []
@@ -283,7 +277,7 @@ def _read_csv(file: Path, n_x: int, feature_names) -> np.ndarray:
             f"(plus, optionally, the label column last)"
         )
     X = np.empty((len(body), len(columns)))
-    for i, row in enumerate(body):
+    for i, (row, line) in enumerate(zip(body, lines, strict=True)):
         for j, column in enumerate(columns):
             try:
                 X[i, j] = float(row[column])
@@ -291,18 +285,9 @@ def _read_csv(file: Path, n_x: int, feature_names) -> np.ndarray:
                 shown = row[column] if column < len(row) else "(missing)"
                 label = names[column] if names else f"column {column}"
                 raise ValueError(
-                    f"{file} line {i + 1 + bool(header)}: {label} holds "
-                    f"{shown!r}, not a number"
+                    f"{file} line {line}: {label} holds {shown!r}, not a number"
                 ) from None
     return check_array(X, name=f"features in {file}")
-
-
-def _not_number(cell: str) -> bool:
-    try:
-        float(cell)
-        return False
-    except ValueError:
-        return True
 
 
 def run_predict(args) -> int:
