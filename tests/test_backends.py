@@ -124,41 +124,14 @@ def test_fit_moves_data_and_draws_dropout_masks_on_the_backend():
 def test_checkpoint_and_resume_on_the_torch_backend(tmp_path):
     X, y, _, _ = digits()
     path = tmp_path / "c.glassnet"
-    first = network()
-    first.fit(
-        X,
-        y,
-        epochs=2,
-        rng=0,
-        verbose=False,
-        backend="torch",
-        device="cpu",
-        optimizer=gn.Adam(1e-3),
-        checkpoint=path,
+    common = dict(
+        rng=0, verbose=False, backend="torch", device="cpu", optimizer=gn.Adam(1e-3)
     )
+    network().fit(X, y, epochs=2, checkpoint=path, **common)
     resumed = network()
-    resumed.fit(
-        X,
-        y,
-        epochs=3,
-        rng=0,
-        verbose=False,
-        backend="torch",
-        device="cpu",
-        optimizer=gn.Adam(1e-3),
-        resume=path,
-    )
+    resumed.fit(X, y, epochs=3, resume=path, **{**common, "optimizer": gn.Adam(1e-3)})
     straight = network()
-    straight.fit(
-        X,
-        y,
-        epochs=3,
-        rng=0,
-        verbose=False,
-        backend="torch",
-        device="cpu",
-        optimizer=gn.Adam(1e-3),
-    )
+    straight.fit(X, y, epochs=3, **{**common, "optimizer": gn.Adam(1e-3)})
     for key, value in straight.get_weights().items():
         np.testing.assert_allclose(
             resumed.get_weights()[key], value, rtol=1e-5, atol=1e-6
