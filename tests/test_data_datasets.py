@@ -165,6 +165,20 @@ def test_digits_stay_raw_and_carry_image_shape():
     assert load_dataset("breast_cancer").classes == ["malignant", "benign"]
 
 
+def test_digits_read_from_the_file_equal_scikit_learns_loader():
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    data = load_dataset("digits")
+    np.testing.assert_array_equal(data.X, bunch.data)
+    np.testing.assert_array_equal(data.y, bunch.target)
+    assert data.y.dtype == np.int64 and data.X.dtype == np.float64
+    assert data.feature_names == bunch.feature_names
+    assert data.classes == bunch.target_names.tolist()
+    # options the file reader does not handle go to scikit-learn's loader
+    assert set(np.unique(load_dataset("digits", n_class=3).y)) == {0, 1, 2}
+
+
 # ---------------------------------------------------------------- generated sets
 
 

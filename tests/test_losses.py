@@ -176,6 +176,19 @@ def test_zero_log_zero_is_zero():
         np.testing.assert_array_equal(dZ, [[0.0, 0.0]])
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_xlogy_matches_scipy(dtype):
+    from scipy.special import xlogy as scipy_xlogy
+
+    rng = np.random.default_rng(0)
+    x, y = rng.random((2, 1000)).astype(dtype)
+    x[:10], y[5:15], y[20], x[20], y[21] = 0, 0, np.nan, 0, np.inf
+    ours, theirs = losses.xlogy(x, y), scipy_xlogy(x, y)
+    assert ours.dtype == theirs.dtype == dtype
+    np.testing.assert_array_equal(np.isnan(ours), np.isnan(theirs))
+    np.testing.assert_array_max_ulp(ours, theirs, maxulp=2)
+
+
 def test_saturated_wrong_output_costs_inf_not_nan():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
