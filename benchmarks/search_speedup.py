@@ -2,13 +2,13 @@
 
 16 trials of the default ``glassnet search`` space on digits (the same trials, seeds
 drawn before anything runs), once with ``n_jobs=1`` and once with ``n_jobs=2`` (loky
-worker processes, one BLAS thread each), alternating, ``--repeats`` times (the
+worker processes started cold for every run, one BLAS thread each), alternating, ``--repeats`` times (the
 machine's speed drifts by tens of percent between minutes, so one pair proves
 little). Prints every pair, and the median of the wall times and of the per-pair
 ratios; the goal on a 2-core machine is >= 1.8x. Every run must find the same best
 trial.
 
-    python benchmarks/search_speedup.py [--trials 16] [--epochs 200] [--repeats 3]
+    python benchmarks/search_speedup.py [--trials 16] [--epochs 200] [--repeats 5]
 """
 
 from __future__ import annotations
@@ -41,11 +41,18 @@ def timed_search(trials: int, epochs: int, n_jobs: int):
         return time.perf_counter() - start, result
 
 
+def stop_workers() -> None:
+    """Shut joblib's reusable loky workers down (they would stay warm for 300 s)."""
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor(max_workers=2).shutdown(wait=True)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=16)
     parser.add_argument("--epochs", type=int, default=200)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
     from threadpoolctl import threadpool_limits
 
@@ -55,6 +62,7 @@ def main(argv=None) -> int:
         with threadpool_limits(1):  # the serial run gets the same one thread per trial
             serial, first = timed_search(args.trials, args.epochs, 1)
         parallel, second = timed_search(args.trials, args.epochs, 2)
+        stop_workers()  # every pair starts its workers cold, as one search would
         serial_times.append(serial)
         parallel_times.append(parallel)
         bests += [(r.best["trial_id"], r.best["metrics"]) for r in (first, second)]
