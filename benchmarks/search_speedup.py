@@ -2,11 +2,11 @@
 
 16 trials of the default ``glassnet search`` space on digits (the same trials, seeds
 drawn before anything runs), once with ``n_jobs=1`` and once with ``n_jobs=2`` (loky
-worker processes started cold for every run, one BLAS thread each), alternating, ``--repeats`` times (the
-machine's speed drifts by tens of percent between minutes, so one pair proves
-little). Prints every pair, and the median of the wall times and of the per-pair
-ratios; the goal on a 2-core machine is >= 1.8x. Every run must find the same best
-trial.
+worker processes, started cold for every run, one BLAS thread each), alternating,
+``--repeats`` times (the machine's speed drifts by tens of percent between minutes,
+so one pair proves little). Prints every pair, and the median of the wall times and
+of the per-pair ratios; the goal on a 2-core machine is >= 1.8x. Every run must find
+the same best trial.
 
     python benchmarks/search_speedup.py [--trials 16] [--epochs 200] [--repeats 5]
 """

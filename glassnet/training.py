@@ -92,10 +92,19 @@ def evaluate(model, X, y, *, metrics=("accuracy",), loss=None) -> dict:
 def _batch_orders(shuffle, rng, m, epoch):
     if callable(shuffle):
         order = np.asarray(shuffle(epoch, m))
+        problem = None
         if order.shape != (m,):
+            problem = f"shape {order.shape}"
+        elif order.dtype.kind not in "iu":
+            problem = f"dtype {order.dtype}"
+        elif m and (order.min() < 0 or order.max() >= m):
+            problem = f"values from {order.min()} to {order.max()}"
+        elif m and not np.all(np.bincount(order, minlength=m) == 1):
+            problem = "repeated indices"
+        if problem is not None:
             raise ValueError(
                 f"shuffle(epoch, m) must return a permutation of range({m}); "
-                f"received shape {order.shape}"
+                f"received {problem} in epoch {epoch}"
             )
         return order
     if shuffle:
@@ -361,8 +370,10 @@ def fit(
                 X_batch, Y_batch = X[start:stop], Y[start:stop]
             else:
                 index = order[start:stop]
-                X_batch = np.take(X, index, axis=0, out=X_buffer[:size])
-                Y_batch = np.take(Y, index, axis=0, out=Y_buffer[:size])
+                # mode="clip": the order is a checked permutation, and "raise"
+                # with out= gathers through a temporary (twice the time)
+                X_batch = np.take(X, index, axis=0, out=X_buffer[:size], mode="clip")
+                Y_batch = np.take(Y, index, axis=0, out=Y_buffer[:size], mode="clip")
             if augment is not None and on_numpy:
                 X_batch = np.asarray(augment(X_batch, rng), dtype=X.dtype)
             batch_logs = {"batch": batch, "size": size}

@@ -303,10 +303,21 @@ def test_a_callable_order_is_followed():
     np.testing.assert_allclose(model.flat_params, twin.flat_params, rtol=1e-12)
 
 
-def test_a_bad_order_callable_is_refused():
+@pytest.mark.parametrize(
+    "order, problem",
+    [
+        (np.arange(11), "shape"),
+        (np.arange(12.0), "dtype float64"),
+        (np.arange(1, 13), "values from 1 to 12"),
+        (np.arange(-1, 11), "values from -1 to 10"),
+        (np.r_[0, np.arange(11)], "repeated indices"),
+    ],
+)
+def test_a_bad_order_callable_is_refused(order, problem):
     X, y = blobs(12)
-    with pytest.raises(ValueError, match=r"permutation of range\(12\)"):
-        net().fit(X, y, shuffle=lambda e, m: np.arange(m - 1), **FIT)
+    with pytest.raises(ValueError, match=r"permutation of range\(12\)") as error:
+        net().fit(X, y, shuffle=lambda e, m: order, **FIT)
+    assert problem in str(error.value) and "epoch 0" in str(error.value)
 
 
 def test_shuffling_is_reproducible_from_rng_and_changes_the_run():
