@@ -20,6 +20,7 @@ from glassnet.gradcheck import (
     numerical_gradient,
     relative_difference,
 )
+from glassnet.guard import DivergenceError
 from glassnet.layers import Activation, BatchNorm, Dense, Dropout, Layer
 from glassnet.losses import (
     BinaryCrossEntropy,
@@ -42,7 +43,7 @@ from glassnet.schedules import (
     InverseSqrtStep,
     InverseTime,
 )
-from glassnet.training import DivergenceError, evaluate, fit
+from glassnet.training import evaluate, fit
 
 __version__ = "0.1.0"
 

@@ -17,7 +17,6 @@ cost at that iteration, computed before the update).
 from __future__ import annotations
 
 import math
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +35,7 @@ from glassnet.backend import (
 )
 from glassnet.callbacks import Callback, History, ProgressBar
 from glassnet.checkpointing import restore_checkpoint, resume_state, write_checkpoint
+from glassnet.guard import DivergenceError, DivergenceGuard
 from glassnet.layers import Dense
 from glassnet.targets import labels_from_targets, prepare_targets
 from glassnet.validation import (
@@ -44,14 +44,7 @@ from glassnet.validation import (
     check_positive_int,
 )
 
-
-class DivergenceError(RuntimeError):
-    """Training produced NaN or infinite parameters; the model keeps the last finite
-    weights. ``history`` holds the epochs completed before it happened."""
-
-    def __init__(self, message, *, epoch, layer, history):
-        super().__init__(message)
-        self.epoch, self.layer, self.history = epoch, layer, history
+__all__ = ["DivergenceError", "evaluate", "fit"]  # DivergenceError: from guard.py
 
 
 def _validate_data(model, X, y, *, name=""):
@@ -120,26 +113,12 @@ def _end_fast_path(model) -> None:
             layer.reuse_buffers = False
 
 
-def _all_finite(array) -> bool:
-    return bool(get_namespace(array).all(get_namespace(array).isfinite(array)))
-
-
 def _norm(array) -> float:
     """||array||_2 (NumPy's BLAS norm on NumPy arrays)."""
     if isinstance(array, np.ndarray):
         return float(np.linalg.norm(array))
     xp = get_namespace(array)
     return float(xp.sqrt(xp.sum(array * array)))
-
-
-def _find_nonfinite(model) -> str:
-    for key, array in model.params.items():
-        if not _all_finite(array):
-            return f"parameter {key}"
-    for key, array in model.grads.items():
-        if not _all_finite(array):
-            return f"gradient d{key}"
-    return "the cost (parameters still finite)"
 
 
 def fit(
@@ -306,8 +285,7 @@ def fit(
         Y_device = to_namespace(Y, xp, model.device)
     keep_labels = bool(metrics)
     labels_true = labels_from_targets(model, Y) if keep_labels else None
-    snapshot = xp.zeros_like(model.flat_params) if nan_guard else None
-    warned_inf = False
+    guard = DivergenceGuard(model) if nan_guard else None
     step = optimizer.t
 
     if not on_numpy and not multipliers and len(params) == len(model.params):
@@ -329,9 +307,8 @@ def fit(
         logs: dict = {}
         for callback in all_callbacks:
             callback.on_epoch_begin(epoch, logs)
-        if nan_guard:
-            snapshot[...] = model.flat_params
-            state_snapshot = {k: v * 1 for k, v in model.state.items()}
+        if guard is not None:
+            guard.start_epoch()
         order = _batch_orders(shuffle, rng, m, epoch)
         if order is not None and not on_numpy:
             order_device = to_namespace(order.astype(np.int64), xp, model.device)
@@ -411,35 +388,17 @@ def fit(
                 predictions = [model.outputs_to_predictions(model.predict_proba(X))]
                 order = None
         epoch_cost = total_cost / m
-        if nan_guard:
-            diverged = math.isnan(epoch_cost) or not _all_finite(model.flat_params)
-            if diverged:
-                where = _find_nonfinite(model)
-                model.flat_params[...] = snapshot
-                for key, value in state_snapshot.items():
-                    model.state[key][...] = value
-                _end_fast_path(model)
-                for callback in all_callbacks:
-                    if isinstance(callback, ProgressBar):
-                        callback.on_train_end({})
-                raise DivergenceError(
-                    f"training diverged in epoch {epoch}: non-finite values first "
-                    f"appeared in {where} (learning rate {learning_rate:g}); the "
-                    f"weights from the start of epoch {epoch} were kept. Lower the "
-                    "learning rate or normalize the inputs",
-                    epoch=epoch,
-                    layer=where,
-                    history=history,
-                )
-            if math.isinf(epoch_cost) and not warned_inf:
-                warnings.warn(
-                    f"the cost is infinite in epoch {epoch} (an output saturated at "
-                    "exactly 0 or 1 on a wrong label); the gradients are finite, so "
-                    "training goes on",
-                    RuntimeWarning,
-                    stacklevel=2,
-                )
-                warned_inf = True
+        error = (
+            None
+            if guard is None
+            else guard.check(epoch, epoch_cost, learning_rate, history)
+        )
+        if error is not None:
+            _end_fast_path(model)
+            for callback in all_callbacks:
+                if isinstance(callback, ProgressBar):
+                    callback.on_train_end({})
+            raise error
         logs["cost"] = epoch_cost
         logs["learning_rate"] = learning_rate
         if keep_labels:
