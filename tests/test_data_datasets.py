@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import glassnet.data.datasets as datasets_module
+import glassnet.data.registry as registry_module
 from glassnet.data import (
     Dataset,
     DatasetNotFoundError,
@@ -109,8 +109,8 @@ def test_registry_lists_names_and_rejects_unknown_options():
 
 def test_register_custom_dataset_and_alias(monkeypatch):
     # work on copies so the global registry is unchanged after the test
-    monkeypatch.setattr(datasets_module, "_REGISTRY", dict(datasets_module._REGISTRY))
-    monkeypatch.setattr(datasets_module, "_ALIASES", dict(datasets_module._ALIASES))
+    monkeypatch.setattr(registry_module, "_REGISTRY", dict(registry_module._REGISTRY))
+    monkeypatch.setattr(registry_module, "_ALIASES", dict(registry_module._ALIASES))
 
     def tiny(*, m=3):
         return Dataset(X=np.ones((m, 1)), y=np.zeros(m, dtype=int), task="binary")

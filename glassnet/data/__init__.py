@@ -17,16 +17,8 @@ from glassnet.data.augmentation import (
     RandomShift,
     augmentation_from_config,
 )
-from glassnet.data.datasets import (
-    TASKS,
-    Dataset,
-    DatasetNotFoundError,
-    available_datasets,
-    data_search_paths,
-    infer_task,
-    load_dataset,
-    register_dataset,
-)
+from glassnet.data.builtin import data_search_paths
+from glassnet.data.datasets import TASKS, Dataset, DatasetNotFoundError, infer_task
 from glassnet.data.generated import make_circles, make_flower, make_moons
 from glassnet.data.images import load_image_folder
 from glassnet.data.loaders import load_csv, load_file, load_h5, load_mat, load_npz
@@ -36,6 +28,7 @@ from glassnet.data.preprocessing import (
     encode_labels,
     one_hot,
 )
+from glassnet.data.registry import available_datasets, load_dataset, register_dataset
 from glassnet.data.splits import (
     mismatched_split,
     recommend_ratios,

@@ -1,6 +1,6 @@
-"""The datasets :func:`~glassnet.data.datasets.load_dataset` knows by name.
+"""The datasets :func:`~glassnet.data.registry.load_dataset` knows by name.
 
-Importing this module registers them (:mod:`glassnet.data.datasets` imports it):
+Importing this module registers them (:mod:`glassnet.data.registry` imports it):
 
 * scikit-learn's bundled sets: ``digits`` (raw pixels 0..16), ``breast_cancer``,
   ``iris``, ``wine``, ``diabetes`` (regression);
@@ -18,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from glassnet.data.datasets import Dataset, DatasetNotFoundError, register_dataset
+from glassnet.data.datasets import Dataset, DatasetNotFoundError
 from glassnet.data.generated import _legacy_rng, make_circles, make_flower, make_moons
+from glassnet.data.registry import register_dataset
 
 __all__ = ["ENV_VAR", "data_search_paths", "find_data_file"]
 

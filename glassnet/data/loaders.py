@@ -34,7 +34,8 @@ from glassnet.data.csv_files import (
     _suffix,
     load_csv,
 )
-from glassnet.data.datasets import Dataset, _call_loader
+from glassnet.data.datasets import Dataset
+from glassnet.data.registry import _call_loader
 
 __all__ = ["load_file", "load_h5", "load_mat", "load_npz", "load_csv"]
 
