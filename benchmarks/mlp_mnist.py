@@ -282,9 +282,11 @@ def spawn(framework, workload, batch, args) -> dict:
 
 def summarize(name, runs):
     times = [t for run in runs for t in run["times"]]
+    later = [t for run in runs for t in run["times"][1:]]  # warm-up epochs left out
     return {
         "framework": name,
         "median": statistics.median(times),
+        "steady": statistics.median(later) if later else None,
         "min": min(times),
         "max": max(times),
         "peak_mb": max(run["peak_mb"] for run in runs),
@@ -305,6 +307,17 @@ def report(workload, batch, results) -> list[str]:
             if other in results:
                 ratio = glass["median"] / results[other]["median"]
                 lines.append(f"  glassnet / {other:<14}{ratio:6.2f}x")
+        steady = {
+            name: item["steady"]
+            for name, item in results.items()
+            if item["steady"] is not None
+        }
+        if "glassnet" in steady and len(steady) > 1:
+            text = ", ".join(f"{name} {value:.3f} s" for name, value in steady.items())
+            lines.append(f"  after each process's first epoch: {text}")
+            if "pytorch" in steady:
+                ratio = steady["glassnet"] / steady["pytorch"]
+                lines.append(f"  glassnet / pytorch after the first epoch {ratio:.2f}x")
         if "numpy-matmul" in results:
             share = results["numpy-matmul"]["median"] / glass["median"]
             lines.append(
