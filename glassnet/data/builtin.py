@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -116,15 +117,7 @@ def _sklearn_data_file(file_name: str) -> Path | None:
     return None
 
 
-class _Bunch:
-    """The fields of scikit-learn's Bunch that :func:`_sklearn_loader` reads."""
-
-    def __init__(self, data, target, target_names, feature_names):
-        self.data, self.target = data, target
-        self.target_names, self.feature_names = target_names, feature_names
-
-
-def _read_digits(**options) -> _Bunch | None:
+def _read_digits(**options) -> SimpleNamespace | None:
     """``sklearn.datasets.load_digits()`` read straight from its ``digits.csv.gz``.
 
     The same arrays as scikit-learn's loader (tested); None (use scikit-learn) when
@@ -135,7 +128,12 @@ def _read_digits(**options) -> _Bunch | None:
         return None
     data = np.loadtxt(path, delimiter=",", dtype=np.float64)
     names = [f"pixel_{row}_{column}" for row in range(8) for column in range(8)]
-    return _Bunch(data[:, :-1], data[:, -1].astype(int), np.arange(10), names)
+    return SimpleNamespace(  # the fields of scikit-learn's Bunch that load() reads
+        data=data[:, :-1],
+        target=data[:, -1].astype(int),
+        target_names=np.arange(10),
+        feature_names=names,
+    )
 
 
 _FAST_READERS = {"load_digits": _read_digits}
