@@ -174,18 +174,29 @@ def _sklearn_loader(function_name: str, task: str, text: str, *, image_shape=Non
     return load
 
 
-def _load_moons(*, n_samples: int = 300, noise: float = 0.2, rng=None) -> Dataset:
-    seed = "random_state=3" if rng is None else "the given rng"
-    X, y = make_moons(n_samples, noise=noise, rng=3 if rng is None else rng)
+def _planar(name: str, description: str, X, y, **test_set) -> Dataset:
+    """A course 2-D binary set: features x1, x2 and classes 0, 1."""
     return Dataset(
         X=X,
         y=y,
         task="binary",
         classes=[0, 1],
         feature_names=["x1", "x2"],
-        name="moons",
-        description=f"make_moons({n_samples}, noise={noise}) with {seed} (course "
-        "C2W2 'Optimization methods')",
+        name=name,
+        description=description,
+        **test_set,
+    )
+
+
+def _load_moons(*, n_samples: int = 300, noise: float = 0.2, rng=None) -> Dataset:
+    seed = "random_state=3" if rng is None else "the given rng"
+    X, y = make_moons(n_samples, noise=noise, rng=3 if rng is None else rng)
+    return _planar(
+        "moons",
+        f"make_moons({n_samples}, noise={noise}) with {seed} (course C2W2 "
+        "'Optimization methods')",
+        X,
+        y,
     )
 
 
@@ -204,17 +215,14 @@ def _load_circles(
         seed = "the given rng (train drawn first, then test)"
     X, y = make_circles(n_samples, noise=noise, factor=factor, rng=train_rng)
     X_test, y_test = make_circles(n_test, noise=noise, factor=factor, rng=test_rng)
-    return Dataset(
-        X=X,
-        y=y,
+    return _planar(
+        "circles",
+        f"make_circles({n_samples}/{n_test}, noise={noise}) with {seed} (course "
+        "C2W1 'Initialization')",
+        X,
+        y,
         X_test=X_test,
         y_test=y_test,
-        task="binary",
-        classes=[0, 1],
-        feature_names=["x1", "x2"],
-        name="circles",
-        description=f"make_circles({n_samples}/{n_test}, noise={noise}) with {seed}"
-        " (course C2W1 'Initialization')",
     )
 
 
@@ -232,15 +240,12 @@ def _load_flower(
         petal_length=petal_length,
         rng=1 if rng is None else rng,
     )
-    return Dataset(
-        X=X,
-        y=y,
-        task="binary",
-        classes=[0, 1],
-        feature_names=["x1", "x2"],
-        name="flower",
-        description=f"planar flower, {n_samples} points, drawn with {seed} (course "
-        "C1W3 'Planar data classification')",
+    return _planar(
+        "flower",
+        f"planar flower, {n_samples} points, drawn with {seed} (course C1W3 "
+        "'Planar data classification')",
+        X,
+        y,
     )
 
 
