@@ -10,6 +10,15 @@ from glassnet.search.objective import default_space, known_names, train_objectiv
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def run_python(*arguments: str, timeout: float = 300) -> str:
+    """Run ``python *arguments`` in a fresh process; return its stdout (exit 0)."""
+    done = subprocess.run(
+        [sys.executable, *arguments], capture_output=True, text=True, timeout=timeout
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def test_search_on_digits_finds_dev_accuracy_of_097(tmp_path):
     space = SearchSpace({**default_space(), "epochs": 15}, known_names=known_names())
     result = random_search(
@@ -20,23 +29,11 @@ def test_search_on_digits_finds_dev_accuracy_of_097(tmp_path):
 
 
 def test_search_speedup_benchmark_runs_in_a_tiny_configuration():
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "search_speedup.py"),
-            "--trials",
-            "2",
-            "--epochs",
-            "1",
-            "--repeats",
-            "1",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    output = run_python(
+        str(ROOT / "benchmarks" / "search_speedup.py"),
+        *("--trials", "2", "--epochs", "1", "--repeats", "1"),
     )
-    assert done.returncode == 0, done.stderr
-    assert "speed-up" in done.stdout
+    assert "speed-up" in output
 
 
 def test_a_search_trial_on_digits_imports_neither_scipy_nor_sklearn():
@@ -48,34 +45,15 @@ def test_a_search_trial_on_digits_imports_neither_scipy_nor_sklearn():
         "assert 'dev_accuracy' in metrics; "
         "print(sorted(m for m in ('scipy', 'sklearn') if m in sys.modules))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
+    assert run_python("-c", code, timeout=120).strip() == "[]"
 
 
 def test_mlp_benchmark_runs_in_a_tiny_configuration():
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "mlp_mnist.py"),
-            "--examples",
-            "512",
-            "--epochs",
-            "1",
-            "--rounds",
-            "1",
-            "--batch-sizes",
-            "128",
-            "--no-tiny",
-            "--frameworks",
-            "glassnet,reference,numpy-matmul,sklearn",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    output = run_python(
+        str(ROOT / "benchmarks" / "mlp_mnist.py"),
+        *("--examples", "512", "--epochs", "1", "--rounds", "1"),
+        *("--batch-sizes", "128", "--no-tiny"),
+        *("--frameworks", "glassnet,reference,numpy-matmul,sklearn"),
     )
-    assert done.returncode == 0, done.stderr
-    assert "glassnet / reference" in done.stdout
-    assert "(ok)" in done.stdout  # same loss as the float32 reference loop
+    assert "glassnet / reference" in output
+    assert "(ok)" in output  # same loss as the float32 reference loop
