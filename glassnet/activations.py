@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet import _kernels
 from glassnet.backend import get_namespace
 from glassnet.validation import check_in_range
 
@@ -154,6 +155,9 @@ def tanh_backward_inplace(dA, A):
 
 def relu_backward_inplace(dA, A):
     """dA <- dA where A > 0, else 0."""
+    if _kernels.usable(dA, A):  # the same product in one compiled pass
+        _kernels.relu_backward(dA, A)
+        return dA
     return np.multiply(dA, A > 0, out=dA)
 
 

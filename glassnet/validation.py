@@ -21,6 +21,18 @@ def _describe(value) -> str:
     return repr(value)
 
 
+def _all_finite(array: np.ndarray) -> bool:
+    """True when no element is NaN or infinite. A finite sum proves it in one pass
+    without a boolean temporary (NaN and inf propagate into the sum); only a sum
+    that overflows or is NaN takes the elementwise check."""
+    if array.dtype.kind in "biu":
+        return True
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.sum(array)):
+            return True
+    return bool(np.isfinite(array).all())
+
+
 def check_array(
     X,
     *,
@@ -76,7 +88,7 @@ def check_array(
         array = array.astype(dtype, copy=False)
     elif array.dtype.kind in "biu" or array.dtype == np.float16:
         array = array.astype(np.float64)
-    if not allow_nonfinite and array.size and not np.isfinite(array).all():
+    if not allow_nonfinite and array.size and not _all_finite(array):
         bad = np.argwhere(~np.isfinite(array))[0]
         value = array[tuple(bad)]
         raise ValueError(

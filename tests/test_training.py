@@ -571,6 +571,20 @@ def test_nonfinite_X(bad):
         net().fit(X, y, **FIT)
 
 
+def test_nonfinite_X_is_found_when_infinities_of_both_signs_cancel_in_a_sum():
+    X, y = _xy()
+    X[2, 0], X[5, 1] = np.inf, -np.inf  # the sum is NaN, not inf
+    with pytest.raises(ValueError, match=r"X contains NaN or infinity.*\(2, 0\)"):
+        net().fit(X, y, **FIT)
+
+
+def test_finite_X_whose_sum_overflows_is_accepted():
+    from glassnet.validation import check_array
+
+    X = np.full((10, 2), 3e38, dtype=np.float32)  # finite; the float32 sum is inf
+    assert check_array(X) is X
+
+
 def test_one_dimensional_X():
     with pytest.raises(
         ValueError,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassnet import activations, initializers
+from glassnet import _kernels, activations, initializers
 from glassnet import regularizers as regularizers_module
 from glassnet.backend import get_namespace
 from glassnet.layers.base import Layer
@@ -85,9 +85,13 @@ class Dense(Layer):
         if training and self.reuse_buffers:
             Z = self._buffer("Z", (self.units, A_prev.shape[1]))
             np.matmul(self.params["W"], A_prev, out=Z)
-            if self.use_bias:
-                Z += self.params["b"]
-            A = self.activation.forward_inplace(Z)
+            if self.use_bias and self.activation.name == "relu" and _kernels.AVAILABLE:
+                _kernels.bias_relu(Z, self.params["b"])  # Z = max(Z + b, 0), one pass
+                A = Z
+            else:
+                if self.use_bias:
+                    Z += self.params["b"]
+                A = self.activation.forward_inplace(Z)
             self._cache = (A_prev, None, A)
             return A
         Z = self.params["W"] @ A_prev

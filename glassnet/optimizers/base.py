@@ -37,7 +37,7 @@ class Optimizer:
     chunk_size = 32768
     #: how often (in steps) float32 moments are flushed out of the denormal range
     flush_every = 64
-    #: use the compiled one-pass kernels when numba is installed (same numbers)
+    #: use the compiled one-pass loops when they are built (the same numbers)
     use_kernels = True
 
     def __init__(self, learning_rate: float, *, flush_denormals: bool = True):
@@ -100,17 +100,10 @@ class Optimizer:
             and dW.flags.c_contiguous
             and all(s.flags.c_contiguous for s in slots)
         )
-        if contiguous and self.use_kernels and W.size >= _kernels.MIN_SIZE:
-            shared = W.dtype == dW.dtype and all(s.dtype == W.dtype for s in slots)
-            if _kernels.AVAILABLE and shared:
-                scalar = W.dtype.type  # constants in the arrays' precision, as NumPy
-                self._kernel(
-                    W.reshape(-1),
-                    dW.reshape(-1),
-                    [s.reshape(-1) for s in slots],
-                    scalar,
-                )
-                return
+        if contiguous and self.use_kernels and _kernels.usable(W, dW, *slots):
+            scalar = W.dtype.type  # constants in the arrays' precision, as NumPy
+            self._kernel(W, dW, slots, scalar)
+            return
         if not contiguous or W.size <= self.chunk_size:
             temp1, temp2 = np.empty_like(W), np.empty_like(W)
             self._step(W, dW, slots, temp1, temp2)

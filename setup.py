@@ -1,0 +1,25 @@
+"""Builds the optional compiled loops (glassnet/_fastops.c); everything else is in
+pyproject.toml. Without a C compiler the build is skipped and glassnet runs its pure
+NumPy path, which gives the same numbers (docs/architecture.md, D16)."""
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+# no fused multiply-adds (bitwise equal to NumPy); sqrt without errno so it vectorizes
+UNIX_FLAGS = ["-O3", "-ffp-contract=off", "-fno-math-errno", "-std=c99"]
+
+
+class BuildOptionalExtensions(build_ext):
+    def build_extensions(self):
+        if self.compiler.compiler_type == "unix":
+            for extension in self.extensions:
+                extension.extra_compile_args = [*UNIX_FLAGS]
+        super().build_extensions()
+
+
+setup(
+    ext_modules=[
+        Extension("glassnet._fastops", ["glassnet/_fastops.c"], optional=True)
+    ],
+    cmdclass={"build_ext": BuildOptionalExtensions},
+)

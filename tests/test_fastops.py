@@ -1,0 +1,178 @@
+"""The optional compiled loops (glassnet/_fastops.c) give NumPy's numbers bitwise,
+refuse what they cannot take, and leave training results unchanged."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet import _kernels
+
+needs_fastops = pytest.mark.skipif(
+    not _kernels.AVAILABLE, reason="glassnet._fastops was not built (no C compiler)"
+)
+
+
+def special_values(dtype, shape, rng):
+    """Random values with zeros of both signs, infinities and NaNs mixed in."""
+    values = rng.standard_normal(shape).astype(dtype)
+    flat = values.reshape(-1)
+    specials = np.array([0.0, -0.0, np.inf, -np.inf, np.nan], dtype=dtype)
+    count = min(40, flat.size // 2)
+    flat[rng.choice(flat.size, count, replace=False)] = rng.choice(specials, count)
+    return values
+
+
+@pytest.mark.skipif(
+    shutil.which("cc") is None and shutil.which("gcc") is None,
+    reason="no C compiler on this machine, so the extension is not expected",
+)
+def test_the_extension_is_built_where_a_compiler_exists():
+    if os.environ.get("GLASSNET_NO_COMPILED"):
+        pytest.skip("GLASSNET_NO_COMPILED is set")
+    assert _kernels.AVAILABLE, "pip install should have built glassnet._fastops"
+
+
+@needs_fastops
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(512, 128), (7, 3), (1, 1), (10, 1000)])
+def test_bias_relu_equals_numpy(dtype, shape):
+    rng = np.random.default_rng(0)
+    Z = special_values(dtype, shape, rng)
+    b = rng.standard_normal((shape[0], 1)).astype(dtype)
+    expected = np.maximum(Z + b, 0)
+    _kernels.bias_relu(Z, b)
+    np.testing.assert_array_equal(Z, expected)
+
+
+@needs_fastops
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_relu_backward_equals_numpy(dtype):
+    rng = np.random.default_rng(1)
+    dA = special_values(dtype, (300, 67), rng)
+    A = special_values(dtype, (300, 67), rng)
+    with np.errstate(invalid="ignore"):  # inf * 0
+        expected = np.multiply(dA, A > 0)
+    result = gn.activations.relu_backward_inplace(dA, A)
+    assert result is dA
+    np.testing.assert_array_equal(dA, expected)
+
+
+@needs_fastops
+def test_relu_backward_of_strided_arrays_takes_the_numpy_path():
+    rng = np.random.default_rng(2)
+    dA = rng.standard_normal((6, 8)).astype("float32")
+    A = rng.standard_normal((8, 6)).astype("float32").T  # not C-contiguous
+    expected = dA * (A > 0)
+    np.testing.assert_array_equal(gn.activations.relu_backward_inplace(dA, A), expected)
+
+
+@needs_fastops
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (
+            lambda: _kernels.adam(*[np.zeros(4, "int32")] * 4, *[0.5] * 8),
+            TypeError,
+            "format 'i'",
+        ),
+        (
+            lambda: _kernels.gradient_descent(
+                np.zeros(4, "float32"), np.zeros(4, "float64"), 0.1
+            ),
+            TypeError,
+            "one dtype",
+        ),
+        (
+            lambda: _kernels.gradient_descent(
+                np.zeros(4, "float32"), np.zeros(5, "float32"), 0.1
+            ),
+            ValueError,
+            "has 5 elements; array 0 has 4",
+        ),
+        (
+            lambda: _kernels.relu_backward(
+                np.zeros((4, 4), "float32"), np.zeros((4, 4), "float32").T[::2]
+            ),
+            ValueError,
+            "not C-contiguous",
+        ),
+        (
+            lambda: _kernels.bias_relu(
+                np.zeros((4, 3), "float32"), np.zeros((3, 1), "float32")
+            ),
+            ValueError,
+            "received Z with 2 dimensions and b with 3 elements",
+        ),
+        (
+            lambda: _kernels.gradient_descent(np.zeros(4, "float32")),
+            TypeError,
+            "takes 3 arguments",
+        ),
+        (
+            lambda: _kernels.gradient_descent(
+                np.zeros(4, "float32"), np.zeros(4, "float32"), "fast"
+            ),
+            TypeError,
+            "must be real number",
+        ),
+    ],
+)
+def test_bad_arguments_are_refused_with_a_clear_error(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+@needs_fastops
+def test_read_only_parameters_are_refused():
+    W = np.zeros(4, "float32")
+    W.flags.writeable = False
+    with pytest.raises((BufferError, ValueError)):
+        _kernels.gradient_descent(W, np.zeros(4, "float32"), 0.1)
+
+
+def _train(dtype):
+    data = gn.data.load_dataset("digits")
+    X, y = data.X, data.y
+    model = gn.Sequential(
+        [gn.Dense(32, "relu"), gn.Dense(16, "relu"), gn.Dense(10, "softmax")]
+    )
+    model.fit(
+        X[:600],
+        y[:600],
+        epochs=3,
+        batch_size=64,
+        optimizer="adam",
+        rng=0,
+        dtype=dtype,
+        verbose=False,
+    )
+    return model.flat_params.copy()
+
+
+@needs_fastops
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_training_gives_the_same_weights_without_the_compiled_loops(dtype, monkeypatch):
+    compiled = _train(dtype)
+    monkeypatch.setattr(_kernels, "AVAILABLE", False)
+    plain = _train(dtype)
+    np.testing.assert_array_equal(compiled, plain)
+
+
+def test_glassnet_no_compiled_turns_the_loops_off():
+    code = "import glassnet._kernels as k; print(k.AVAILABLE)"
+    environment = {**os.environ, "GLASSNET_NO_COMPILED": "1"}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == "False"
