@@ -21,6 +21,8 @@
  *                                           W = W - ((v / k1) alpha) / (sqrt(s / k2) + eps)
  *   bias_relu(Z, b)                         Z = max(Z + b, 0)      Z (n, m), b (n, 1)
  *   relu_backward(dA, A)                    dA = dA * (A > 0)
+ *   relu_backward_sum(dA, A, db)            dA = dA * (A > 0); db = sum(dA, axis=1)
+ *                                           (NumPy's pairwise summation of each row)
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -164,6 +166,40 @@ static int check_count(Py_ssize_t nargs, Py_ssize_t expected, const char *name) 
     CLONES static void relu_backward_##SUFFIX(T *restrict dA, const T *restrict A, \
                                               Py_ssize_t n) {                      \
         for (Py_ssize_t i = 0; i < n; i++) dA[i] = dA[i] * (T)(A[i] > 0);          \
+    }                                                                              \
+    /* NumPy's pairwise sum (loops_utils.h.src): blocks of at most 128 elements    \
+       summed with 8 accumulators, halves added recursively */                    \
+    static T pairwise_sum_##SUFFIX(const T *a, Py_ssize_t n) {                     \
+        if (n < 8) {                                                               \
+            T res = 0;                                                             \
+            for (Py_ssize_t i = 0; i < n; i++) res += a[i];                        \
+            return res;                                                            \
+        }                                                                          \
+        if (n <= 128) {                                                            \
+            T r[8];                                                                \
+            Py_ssize_t i;                                                          \
+            for (int k = 0; k < 8; k++) r[k] = a[k];                               \
+            for (i = 8; i < n - (n % 8); i += 8)                                   \
+                for (int k = 0; k < 8; k++) r[k] += a[i + k];                      \
+            T res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7])); \
+            for (; i < n; i++) res += a[i];                                        \
+            return res;                                                            \
+        }                                                                          \
+        Py_ssize_t n2 = n / 2;                                                     \
+        n2 -= n2 % 8;                                                              \
+        return pairwise_sum_##SUFFIX(a, n2) + pairwise_sum_##SUFFIX(a + n2, n - n2); \
+    }                                                                              \
+    CLONES static void relu_backward_sum_##SUFFIX(                                 \
+        T *restrict dA, const T *restrict A, T *restrict db, Py_ssize_t rows,      \
+        Py_ssize_t columns) {                                                      \
+        for (Py_ssize_t r = 0; r < rows; r++) {                                    \
+            T *restrict row = dA + r * columns;                                    \
+            const T *restrict mask = A + r * columns;                              \
+            for (Py_ssize_t j = 0; j < columns; j++)                               \
+                row[j] = row[j] * (T)(mask[j] > 0);                                \
+            /* np.sum(dA, axis=1) starts from 0 (so -0.0 sums to +0.0) */          \
+            db[r] = (T)0 + pairwise_sum_##SUFFIX(row, columns);                    \
+        }                                                                          \
     }
 
 DEFINE_LOOPS(float, sqrtf, f32)
@@ -287,6 +323,34 @@ static PyObject *py_relu_backward(PyObject *self, PyObject *const *args,
     Py_RETURN_NONE;
 }
 
+static PyObject *py_relu_backward_sum(PyObject *self, PyObject *const *args,
+                                      Py_ssize_t nargs) {
+    Arrays arrays;
+    if (check_count(nargs, 3, "relu_backward_sum") < 0) return NULL;
+    PyObject *order[3] = {args[0], args[2], args[1]}; /* dA, db written; A read */
+    if (acquire(&arrays, order, 3, 2, 0) < 0) return NULL;
+    Py_buffer *dA = &arrays.views[0], *db = &arrays.views[1], *A = &arrays.views[2];
+    Py_ssize_t rows = db->len / db->itemsize;
+    if (dA->ndim != 2 || dA->shape[0] != rows || A->len != dA->len) {
+        PyErr_Format(PyExc_ValueError,
+                     "relu_backward_sum needs dA and A of one shape (n, m) and db of "
+                     "n elements; received dA with %d dimensions, %zd and %zd "
+                     "elements in dA and A, and db with %zd elements",
+                     dA->ndim, dA->len / dA->itemsize, A->len / A->itemsize, rows);
+        release(&arrays);
+        return NULL;
+    }
+    Py_ssize_t columns = dA->shape[1];
+    Py_BEGIN_ALLOW_THREADS;
+    if (arrays.is_double)
+        relu_backward_sum_f64(dA->buf, A->buf, db->buf, rows, columns);
+    else
+        relu_backward_sum_f32(dA->buf, A->buf, db->buf, rows, columns);
+    Py_END_ALLOW_THREADS;
+    release(&arrays);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"gradient_descent", (PyCFunction)(void (*)(void))py_gradient_descent,
      METH_FASTCALL, "gradient_descent(W, dW, alpha): W = W - dW alpha"},
@@ -300,6 +364,9 @@ static PyMethodDef methods[] = {
      "bias_relu(Z, b): Z = max(Z + b, 0) in place; Z (n, m), b (n, 1)"},
     {"relu_backward", (PyCFunction)(void (*)(void))py_relu_backward, METH_FASTCALL,
      "relu_backward(dA, A): dA = dA * (A > 0) in place"},
+    {"relu_backward_sum", (PyCFunction)(void (*)(void))py_relu_backward_sum,
+     METH_FASTCALL,
+     "relu_backward_sum(dA, A, db): dA = dA * (A > 0) in place; db = sum(dA, axis=1)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -12,6 +12,8 @@ multiply-adds), so the results are bitwise equal (``tests/test_fastops.py``,
     adam(W, dW, v, s, beta1, c1, beta2, c2, k1, alpha, k2, eps)   equations)
     bias_relu(Z, b)           Z = max(Z + b, 0), Z (n, m), b (n, 1), in place
     relu_backward(dA, A)      dA = dA * (A > 0), in place
+    relu_backward_sum(dA, A, db)   the same, and db = sum(dA, axis=1) (NumPy's
+                              pairwise summation) in the same pass
 
 Arrays must be C-contiguous and share one dtype, float32 or float64. Without the
 extension, or with ``GLASSNET_NO_COMPILED=1``, ``AVAILABLE`` is False and the callers
@@ -33,10 +35,12 @@ try:
         gradient_descent,
         momentum,
         relu_backward,
+        relu_backward_sum,
         rmsprop,
     )
 except ImportError:  # not built (no C compiler at install) or disabled
-    adam = bias_relu = gradient_descent = momentum = relu_backward = rmsprop = None
+    adam = bias_relu = gradient_descent = momentum = rmsprop = None
+    relu_backward = relu_backward_sum = None
 
 #: whether the compiled loops can be used
 AVAILABLE = adam is not None

@@ -65,6 +65,24 @@ def test_relu_backward_equals_numpy(dtype):
 
 
 @needs_fastops
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(512, 1024), (256, 128), (10, 77), (3, 5), (4, 129)])
+def test_relu_backward_sum_equals_numpy_mask_and_pairwise_sum(dtype, shape):
+    rng = np.random.default_rng(3)
+    dA = special_values(dtype, shape, rng)
+    dA[0] = -0.0  # a row of negative zeros sums to +0.0, as np.sum gives
+    A = special_values(dtype, shape, rng)
+    with np.errstate(invalid="ignore"):
+        expected = np.multiply(dA, A > 0)
+    expected_db = np.sum(expected, axis=1, keepdims=True)
+    db = np.empty((shape[0], 1), dtype)
+    _kernels.relu_backward_sum(dA, A, db)
+    np.testing.assert_array_equal(dA, expected)
+    np.testing.assert_array_equal(db, expected_db)
+    assert not np.signbit(db[0, 0])
+
+
+@needs_fastops
 def test_relu_backward_of_strided_arrays_takes_the_numpy_path():
     rng = np.random.default_rng(2)
     dA = rng.standard_normal((6, 8)).astype("float32")
@@ -109,6 +127,15 @@ def test_relu_backward_of_strided_arrays_takes_the_numpy_path():
             ),
             ValueError,
             "received Z with 2 dimensions and b with 3 elements",
+        ),
+        (
+            lambda: _kernels.relu_backward_sum(
+                np.zeros((4, 3), "float32"),
+                np.zeros((4, 3), "float32"),
+                np.zeros((3, 1), "float32"),
+            ),
+            ValueError,
+            "db with 3 elements",
         ),
         (
             lambda: _kernels.gradient_descent(np.zeros(4, "float32")),

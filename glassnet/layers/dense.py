@@ -105,9 +105,11 @@ class Dense(Layer):
     def backward(self, dA=None, *, dZ=None):
         """Fill dW, db from dA (or from dZ for a fused output); return dA_prev."""
         A_prev, Z, A = self._require_cache()
+        db_summed = False
         if dZ is None:
             if Z is None:  # fast path: dA is a temporary of the backward pass
-                dZ = self.activation.backward_inplace(dA, A)
+                db_summed = self._relu_backward_and_sum(dA, A)
+                dZ = dA if db_summed else self.activation.backward_inplace(dA, A)
             else:
                 dZ = self.activation.backward(dA, Z, A)
         m = A_prev.shape[1]
@@ -119,7 +121,9 @@ class Dense(Layer):
         dW *= 1.0 / m
         if self.use_bias:
             db = self.grads["b"]
-            if isinstance(db, np.ndarray):
+            if db_summed:  # the compiled pass above already summed dZ into db
+                pass
+            elif isinstance(db, np.ndarray):
                 np.sum(dZ, axis=1, keepdims=True, out=db)
             else:
                 db[...] = get_namespace(dZ).sum(dZ, axis=1, keepdims=True)
@@ -132,6 +136,19 @@ class Dense(Layer):
             out = self._buffer("dA_prev", (self.n_in, m))
             return np.matmul(self.params["W"].T, dZ, out=out)
         return self.params["W"].T @ dZ
+
+    def _relu_backward_and_sum(self, dA, A) -> bool:
+        """With the compiled loops: dZ = dA * (A > 0) written over dA and
+        db = sum(dZ, axis=1) (NumPy's pairwise sum) in one pass; False otherwise."""
+        if not (
+            self.use_bias
+            and self.activation.name == "relu"
+            and _kernels.usable(dA, A)
+            and self.grads["b"].dtype == dA.dtype
+        ):
+            return False
+        _kernels.relu_backward_sum(dA, A, self.grads["b"])
+        return True
 
     def regularization_cost(self, m: int) -> float:
         """The active regularizer's cost term for this layer's W (0 without one)."""
