@@ -36,6 +36,10 @@
 #define CLONES
 #endif
 
+#if defined(_MSC_VER)
+#define restrict __restrict
+#endif
+
 #define MAX_ARRAYS 4
 
 typedef struct {
