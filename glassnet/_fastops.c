@@ -162,8 +162,9 @@ static int check_count(Py_ssize_t nargs, Py_ssize_t expected, const char *name) 
             T bias = b[r];                                                         \
             for (Py_ssize_t j = 0; j < columns; j++) {                             \
                 T z = row[j] + bias;                                               \
-                /* NumPy's maximum(z, 0): z when z >= 0 or z is NaN */             \
-                row[j] = (z >= 0 || z != z) ? z : (T)0;                            \
+                /* NumPy's maximum(z, 0): z when z > 0 or NaN, else +0 (as its \
+                   SIMD loops give, -0.0 included) */                              \
+                row[j] = (z > 0 || z != z) ? z : (T)0;                             \
             }                                                                      \
         }                                                                          \
     }                                                                              \

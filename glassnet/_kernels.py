@@ -15,7 +15,8 @@ multiply-adds), so the results are bitwise equal (``tests/test_fastops.py``,
     relu_backward_sum(dA, A, db)   the same, and db = sum(dA, axis=1) (NumPy's
                               pairwise summation) in the same pass
 
-Arrays must be C-contiguous and share one dtype, float32 or float64. Without the
+Arrays must be C-contiguous, must not overlap, and share one dtype, float32 or
+float64. Without the
 extension, or with ``GLASSNET_NO_COMPILED=1``, ``AVAILABLE`` is False and the callers
 run their NumPy code.
 """

@@ -46,9 +46,11 @@ def test_bias_relu_equals_numpy(dtype, shape):
     rng = np.random.default_rng(0)
     Z = special_values(dtype, shape, rng)
     b = rng.standard_normal((shape[0], 1)).astype(dtype)
+    b[0] = -0.0  # -0.0 + -0.0 is -0.0, and NumPy's maximum(-0.0, 0) is +0.0
     expected = np.maximum(Z + b, 0)
     _kernels.bias_relu(Z, b)
     np.testing.assert_array_equal(Z, expected)
+    np.testing.assert_array_equal(np.signbit(Z), np.signbit(expected))
 
 
 @needs_fastops
@@ -62,6 +64,7 @@ def test_relu_backward_equals_numpy(dtype):
     result = gn.activations.relu_backward_inplace(dA, A)
     assert result is dA
     np.testing.assert_array_equal(dA, expected)
+    np.testing.assert_array_equal(np.signbit(dA), np.signbit(expected))
 
 
 @needs_fastops
@@ -78,6 +81,7 @@ def test_relu_backward_sum_equals_numpy_mask_and_pairwise_sum(dtype, shape):
     db = np.empty((shape[0], 1), dtype)
     _kernels.relu_backward_sum(dA, A, db)
     np.testing.assert_array_equal(dA, expected)
+    np.testing.assert_array_equal(np.signbit(dA), np.signbit(expected))
     np.testing.assert_array_equal(db, expected_db)
     assert not np.signbit(db[0, 0])
 
