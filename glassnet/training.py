@@ -121,6 +121,29 @@ def _norm(array) -> float:
     return float(xp.sqrt(xp.sum(array * array)))
 
 
+def _grad_norms(model) -> dict:
+    """``{"grad_norm_W<l>": ||dW[l]||_2}`` (the last batch's) for each trainable W."""
+    return {
+        f"grad_norm_{key}": _norm(layer.grads["W"])
+        for key, (layer, name) in model._param_keys.items()
+        if name == "W" and layer.trainable
+    }
+
+
+def _validation_logs(model, X_val, Y_val, loss, metrics) -> dict:
+    """``val_cost`` and ``val_<metric>`` on the validation set (inference mode)."""
+    A_val = model.predict_proba(X_val)
+    logs = {"val_cost": model.compute_cost(A_val.T, Y_val.T, loss)}
+    if metrics:
+        values = _metric_values(
+            metrics,
+            labels_from_targets(model, Y_val),
+            model.outputs_to_predictions(A_val),
+        )
+        logs.update({f"val_{k}": v for k, v in values.items()})
+    return logs
+
+
 def fit(
     model,
     X,
@@ -404,19 +427,9 @@ def fit(
         if keep_labels:
             seen = labels_true if order is None else labels_true[order]
             logs.update(_metric_values(metrics, seen, np.concatenate(predictions)))
-        for key, (layer, name) in model._param_keys.items():
-            if name == "W" and layer.trainable:
-                logs[f"grad_norm_{key}"] = _norm(layer.grads["W"])
+        logs.update(_grad_norms(model))
         if validation_data is not None:
-            A_val = model.predict_proba(X_val)
-            logs["val_cost"] = model.compute_cost(A_val.T, Y_val.T, loss)
-            if metrics:
-                values = _metric_values(
-                    metrics,
-                    labels_from_targets(model, Y_val),
-                    model.outputs_to_predictions(A_val),
-                )
-                logs.update({f"val_{k}": v for k, v in values.items()})
+            logs.update(_validation_logs(model, X_val, Y_val, loss, metrics))
         for callback in all_callbacks:
             callback.on_epoch_end(epoch, logs)
         last = epoch == epochs - 1 or model.stop_training
