@@ -54,14 +54,15 @@ static void release(Arrays *arrays) {
     arrays->count = 0;
 }
 
-/* Borrow the buffers of `objects` (the first `writable` of them writable); all must
-   be C-contiguous with one float format and, when `same_size`, one length. */
-static int acquire(Arrays *arrays, PyObject *const *objects, int count, int writable,
+/* Borrow the buffers of `objects`: `access` has one letter per array, 'w' (written)
+   or 'r' (read); all must be C-contiguous with one float format and, when
+   `same_size`, one length. */
+static int acquire(Arrays *arrays, PyObject *const *objects, const char *access,
                    int same_size) {
     arrays->count = 0;
-    for (int i = 0; i < count; i++) {
+    for (int i = 0; access[i] != '\0'; i++) {
         int flags = PyBUF_FORMAT | PyBUF_C_CONTIGUOUS;
-        if (i < writable) flags |= PyBUF_WRITABLE;
+        if (access[i] == 'w') flags |= PyBUF_WRITABLE;
         if (PyObject_GetBuffer(objects[i], &arrays->views[i], flags) < 0) {
             release(arrays);
             return -1;
@@ -99,21 +100,22 @@ static int acquire(Arrays *arrays, PyObject *const *objects, int count, int writ
     return 0;
 }
 
-static int read_scalars(PyObject *const *args, int count, double *out) {
-    for (int i = 0; i < count; i++) {
-        out[i] = PyFloat_AsDouble(args[i]);
-        if (out[i] == -1.0 && PyErr_Occurred()) return -1;
-    }
-    return 0;
-}
-
-static int check_count(Py_ssize_t nargs, Py_ssize_t expected, const char *name) {
-    if (nargs != expected) {
+/* Check the argument count, read the scalars that follow the arrays, borrow the
+   arrays. */
+static int take(Arrays *arrays, PyObject *const *args, Py_ssize_t nargs,
+                const char *name, const char *access, int same_size, double *scalars,
+                int n_scalars) {
+    Py_ssize_t n_arrays = (Py_ssize_t)strlen(access);
+    if (nargs != n_arrays + n_scalars) {
         PyErr_Format(PyExc_TypeError, "%s() takes %zd arguments (%zd given)", name,
-                     expected, nargs);
+                     n_arrays + n_scalars, nargs);
         return -1;
     }
-    return 0;
+    for (int i = 0; i < n_scalars; i++) {
+        scalars[i] = PyFloat_AsDouble(args[n_arrays + i]);
+        if (scalars[i] == -1.0 && PyErr_Occurred()) return -1;
+    }
+    return acquire(arrays, args, access, same_size);
 }
 
 /* ---- the loops, written once for float and once for double ------------------ */
@@ -214,127 +216,81 @@ DEFINE_LOOPS(double, sqrt, f64)
 
 #define PTR(k) (arrays.views[k].buf)
 
+/* Run LOOP_f64 or LOOP_f32 without the GIL (scalars convert to the loop's precision
+   as arguments), release the arrays, return None. */
+#define RUN(LOOP, ...)                                                               \
+    do {                                                                             \
+        Py_BEGIN_ALLOW_THREADS;                                                      \
+        if (arrays.is_double)                                                        \
+            LOOP##_f64(__VA_ARGS__);                                                 \
+        else                                                                         \
+            LOOP##_f32(__VA_ARGS__);                                                 \
+        Py_END_ALLOW_THREADS;                                                        \
+        release(&arrays);                                                            \
+        Py_RETURN_NONE;                                                              \
+    } while (0)
+
 static PyObject *py_gradient_descent(PyObject *self, PyObject *const *args,
                                      Py_ssize_t nargs) {
-    double x[1];
     Arrays arrays;
-    if (check_count(nargs, 3, "gradient_descent") < 0) return NULL;
-    if (read_scalars(args + 2, 1, x) < 0) return NULL;
-    if (acquire(&arrays, args, 2, 1, 1) < 0) return NULL;
-    Py_BEGIN_ALLOW_THREADS;
-    if (arrays.is_double)
-        gd_f64(PTR(0), PTR(1), x[0], arrays.n);
-    else
-        gd_f32(PTR(0), PTR(1), (float)x[0], arrays.n);
-    Py_END_ALLOW_THREADS;
-    release(&arrays);
-    Py_RETURN_NONE;
+    double x[1];
+    if (take(&arrays, args, nargs, "gradient_descent", "wr", 1, x, 1) < 0) return NULL;
+    RUN(gd, PTR(0), PTR(1), x[0], arrays.n);
 }
 
 static PyObject *py_momentum(PyObject *self, PyObject *const *args,
                              Py_ssize_t nargs) {
-    double x[3];
     Arrays arrays;
-    if (check_count(nargs, 6, "momentum") < 0) return NULL;
-    if (read_scalars(args + 3, 3, x) < 0) return NULL;
-    PyObject *order[3] = {args[0], args[2], args[1]}; /* W, v written; dW read */
-    if (acquire(&arrays, order, 3, 2, 1) < 0) return NULL;
-    Py_BEGIN_ALLOW_THREADS;
-    if (arrays.is_double)
-        momentum_f64(PTR(0), PTR(2), PTR(1), x[0], x[1], x[2], arrays.n);
-    else
-        momentum_f32(PTR(0), PTR(2), PTR(1), (float)x[0], (float)x[1], (float)x[2],
-                     arrays.n);
-    Py_END_ALLOW_THREADS;
-    release(&arrays);
-    Py_RETURN_NONE;
+    double x[3];
+    if (take(&arrays, args, nargs, "momentum", "wrw", 1, x, 3) < 0) return NULL;
+    RUN(momentum, PTR(0), PTR(1), PTR(2), x[0], x[1], x[2], arrays.n);
 }
 
 static PyObject *py_rmsprop(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    double x[4];
     Arrays arrays;
-    if (check_count(nargs, 7, "rmsprop") < 0) return NULL;
-    if (read_scalars(args + 3, 4, x) < 0) return NULL;
-    PyObject *order[3] = {args[0], args[2], args[1]};
-    if (acquire(&arrays, order, 3, 2, 1) < 0) return NULL;
-    Py_BEGIN_ALLOW_THREADS;
-    if (arrays.is_double)
-        rmsprop_f64(PTR(0), PTR(2), PTR(1), x[0], x[1], x[2], x[3], arrays.n);
-    else
-        rmsprop_f32(PTR(0), PTR(2), PTR(1), (float)x[0], (float)x[1], (float)x[2],
-                    (float)x[3], arrays.n);
-    Py_END_ALLOW_THREADS;
-    release(&arrays);
-    Py_RETURN_NONE;
+    double x[4];
+    if (take(&arrays, args, nargs, "rmsprop", "wrw", 1, x, 4) < 0) return NULL;
+    RUN(rmsprop, PTR(0), PTR(1), PTR(2), x[0], x[1], x[2], x[3], arrays.n);
 }
 
 static PyObject *py_adam(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Arrays arrays;
     double x[8];
-    Arrays arrays;
-    if (check_count(nargs, 12, "adam") < 0) return NULL;
-    if (read_scalars(args + 4, 8, x) < 0) return NULL;
-    PyObject *order[4] = {args[0], args[2], args[3], args[1]};
-    if (acquire(&arrays, order, 4, 3, 1) < 0) return NULL;
-    Py_BEGIN_ALLOW_THREADS;
-    if (arrays.is_double)
-        adam_f64(PTR(0), PTR(3), PTR(1), PTR(2), x[0], x[1], x[2], x[3], x[4], x[5],
-                 x[6], x[7], arrays.n);
-    else
-        adam_f32(PTR(0), PTR(3), PTR(1), PTR(2), (float)x[0], (float)x[1],
-                 (float)x[2], (float)x[3], (float)x[4], (float)x[5], (float)x[6],
-                 (float)x[7], arrays.n);
-    Py_END_ALLOW_THREADS;
-    release(&arrays);
-    Py_RETURN_NONE;
-}
-
-static PyObject *py_bias_relu(PyObject *self, PyObject *const *args,
-                              Py_ssize_t nargs) {
-    Arrays arrays;
-    if (check_count(nargs, 2, "bias_relu") < 0) return NULL;
-    if (acquire(&arrays, args, 2, 1, 0) < 0) return NULL;
-    Py_ssize_t rows = arrays.views[1].len / arrays.views[1].itemsize;
-    if (arrays.views[0].ndim != 2 || arrays.views[0].shape[0] != rows) {
-        PyErr_Format(PyExc_ValueError,
-                     "bias_relu needs Z of shape (n, m) and b of n elements; "
-                     "received Z with %d dimensions and b with %zd elements",
-                     arrays.views[0].ndim, rows);
-        release(&arrays);
-        return NULL;
-    }
-    Py_ssize_t columns = arrays.views[0].shape[1];
-    Py_BEGIN_ALLOW_THREADS;
-    if (arrays.is_double)
-        bias_relu_f64(PTR(0), PTR(1), rows, columns);
-    else
-        bias_relu_f32(PTR(0), PTR(1), rows, columns);
-    Py_END_ALLOW_THREADS;
-    release(&arrays);
-    Py_RETURN_NONE;
+    if (take(&arrays, args, nargs, "adam", "wrww", 1, x, 8) < 0) return NULL;
+    RUN(adam, PTR(0), PTR(1), PTR(2), PTR(3), x[0], x[1], x[2], x[3], x[4], x[5], x[6],
+        x[7], arrays.n);
 }
 
 static PyObject *py_relu_backward(PyObject *self, PyObject *const *args,
                                   Py_ssize_t nargs) {
     Arrays arrays;
-    if (check_count(nargs, 2, "relu_backward") < 0) return NULL;
-    if (acquire(&arrays, args, 2, 1, 1) < 0) return NULL;
-    Py_BEGIN_ALLOW_THREADS;
-    if (arrays.is_double)
-        relu_backward_f64(PTR(0), PTR(1), arrays.n);
-    else
-        relu_backward_f32(PTR(0), PTR(1), arrays.n);
-    Py_END_ALLOW_THREADS;
-    release(&arrays);
-    Py_RETURN_NONE;
+    if (take(&arrays, args, nargs, "relu_backward", "wr", 1, NULL, 0) < 0) return NULL;
+    RUN(relu_backward, PTR(0), PTR(1), arrays.n);
+}
+
+static PyObject *py_bias_relu(PyObject *self, PyObject *const *args,
+                              Py_ssize_t nargs) {
+    Arrays arrays;
+    if (take(&arrays, args, nargs, "bias_relu", "wr", 0, NULL, 0) < 0) return NULL;
+    Py_buffer *Z = &arrays.views[0], *b = &arrays.views[1];
+    Py_ssize_t rows = b->len / b->itemsize;
+    if (Z->ndim != 2 || Z->shape[0] != rows) {
+        PyErr_Format(PyExc_ValueError,
+                     "bias_relu needs Z of shape (n, m) and b of n elements; "
+                     "received Z with %d dimensions and b with %zd elements",
+                     Z->ndim, rows);
+        release(&arrays);
+        return NULL;
+    }
+    RUN(bias_relu, Z->buf, b->buf, rows, Z->shape[1]);
 }
 
 static PyObject *py_relu_backward_sum(PyObject *self, PyObject *const *args,
                                       Py_ssize_t nargs) {
     Arrays arrays;
-    if (check_count(nargs, 3, "relu_backward_sum") < 0) return NULL;
-    PyObject *order[3] = {args[0], args[2], args[1]}; /* dA, db written; A read */
-    if (acquire(&arrays, order, 3, 2, 0) < 0) return NULL;
-    Py_buffer *dA = &arrays.views[0], *db = &arrays.views[1], *A = &arrays.views[2];
+    if (take(&arrays, args, nargs, "relu_backward_sum", "wrw", 0, NULL, 0) < 0)
+        return NULL;
+    Py_buffer *dA = &arrays.views[0], *A = &arrays.views[1], *db = &arrays.views[2];
     Py_ssize_t rows = db->len / db->itemsize;
     if (dA->ndim != 2 || dA->shape[0] != rows || A->len != dA->len) {
         PyErr_Format(PyExc_ValueError,
@@ -345,15 +301,7 @@ static PyObject *py_relu_backward_sum(PyObject *self, PyObject *const *args,
         release(&arrays);
         return NULL;
     }
-    Py_ssize_t columns = dA->shape[1];
-    Py_BEGIN_ALLOW_THREADS;
-    if (arrays.is_double)
-        relu_backward_sum_f64(dA->buf, A->buf, db->buf, rows, columns);
-    else
-        relu_backward_sum_f32(dA->buf, A->buf, db->buf, rows, columns);
-    Py_END_ALLOW_THREADS;
-    release(&arrays);
-    Py_RETURN_NONE;
+    RUN(relu_backward_sum, dA->buf, A->buf, db->buf, rows, dA->shape[1]);
 }
 
 static PyMethodDef methods[] = {
