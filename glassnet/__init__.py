@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 
 from glassnet.callbacks import Callback, CSVLogger, EarlyStopping, History
+from glassnet.evaluation import evaluate
 from glassnet.gradcheck import (
     GradientCheckResult,
     gradient_check,
@@ -43,7 +44,7 @@ from glassnet.schedules import (
     InverseSqrtStep,
     InverseTime,
 )
-from glassnet.training import evaluate, fit
+from glassnet.training import fit
 
 __version__ = "0.1.0"
 

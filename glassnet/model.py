@@ -396,7 +396,7 @@ class Sequential:
 
     def evaluate(self, X, y, *, metrics=("accuracy",), loss=None) -> dict:
         """``{"cost": J, metric: value, ...}`` on rows ``X``, ``y``."""
-        from glassnet.training import evaluate
+        from glassnet.evaluation import evaluate
 
         return evaluate(self, X, y, metrics=metrics, loss=loss)
 

@@ -35,51 +35,17 @@ from glassnet.backend import (
 )
 from glassnet.callbacks import Callback, History, ProgressBar
 from glassnet.checkpointing import restore_checkpoint, resume_state, write_checkpoint
+from glassnet.evaluation import evaluate, metric_values, validate_data, validation_logs
 from glassnet.guard import DivergenceError, DivergenceGuard
 from glassnet.layers import Dense
 from glassnet.targets import labels_from_targets, prepare_targets
 from glassnet.validation import (
     check_array,
-    check_consistent_length,
     check_positive_int,
 )
 
-__all__ = ["DivergenceError", "evaluate", "fit"]  # DivergenceError: from guard.py
-
-
-def _validate_data(model, X, y, *, name=""):
-    X = check_array(X, name=f"X{name}", ndim=2, dtype=model.dtype)
-    y = check_array(y, name=f"y{name}", ndim=(1, 2), allow_nonfinite=True)
-    check_consistent_length(X, y, names=(f"X{name}", f"y{name}"))
-    if X.shape[1] != model.n_x:
-        raise ValueError(
-            f"X{name} has {X.shape[1]} features per example but the model was built "
-            f"for {model.n_x}"
-        )
-    return np.ascontiguousarray(X), y
-
-
-def _metric_values(names, y_true, y_pred) -> dict:
-    from glassnet.metrics import get_metric
-
-    return {name: float(get_metric(name)(y_true, y_pred)) for name in names}
-
-
-def evaluate(model, X, y, *, metrics=("accuracy",), loss=None) -> dict:
-    """``{"cost": J, metric: value}`` for rows ``X``, ``y`` (inference mode)."""
-    model._require_built()
-    X, y = _validate_data(model, X, y)
-    loss = model.default_loss() if loss is None else losses_module.get(loss)
-    Y = prepare_targets(model, y)
-    A = model.predict_proba(X)
-    results = {"cost": model.compute_cost(A.T, Y.T, loss)}
-    if metrics and model.output_activation != "linear":
-        results.update(
-            _metric_values(
-                metrics, labels_from_targets(model, Y), model.outputs_to_predictions(A)
-            )
-        )
-    return results
+# DivergenceError (guard.py) and evaluate (evaluation.py) are re-exported here
+__all__ = ["DivergenceError", "evaluate", "fit"]
 
 
 def _batch_orders(shuffle, rng, m, epoch):
@@ -128,20 +94,6 @@ def _grad_norms(model) -> dict:
         for key, (layer, name) in model._param_keys.items()
         if name == "W" and layer.trainable
     }
-
-
-def _validation_logs(model, X_val, Y_val, loss, metrics) -> dict:
-    """``val_cost`` and ``val_<metric>`` on the validation set (inference mode)."""
-    A_val = model.predict_proba(X_val)
-    logs = {"val_cost": model.compute_cost(A_val.T, Y_val.T, loss)}
-    if metrics:
-        values = _metric_values(
-            metrics,
-            labels_from_targets(model, Y_val),
-            model.outputs_to_predictions(A_val),
-        )
-        logs.update({f"val_{k}": v for k, v in values.items()})
-    return logs
 
 
 def fit(
@@ -218,7 +170,7 @@ def fit(
         model.to(backend, device)
     xp = model.xp
     on_numpy = is_numpy(xp)
-    X, y = _validate_data(model, X, y)
+    X, y = validate_data(model, X, y)
     m = X.shape[0]
     if batch_size is None:
         batch_size = m
@@ -238,7 +190,7 @@ def fit(
         for name in metrics:  # unknown names fail before training starts
             get_metric(name)
     if validation_data is not None:
-        X_val, y_val = _validate_data(model, *validation_data, name="_val")
+        X_val, y_val = validate_data(model, *validation_data, name="_val")
         Y_val = prepare_targets(model, y_val)
 
     trainable = model.trainable_keys()
@@ -426,10 +378,10 @@ def fit(
         logs["learning_rate"] = learning_rate
         if keep_labels:
             seen = labels_true if order is None else labels_true[order]
-            logs.update(_metric_values(metrics, seen, np.concatenate(predictions)))
+            logs.update(metric_values(metrics, seen, np.concatenate(predictions)))
         logs.update(_grad_norms(model))
         if validation_data is not None:
-            logs.update(_validation_logs(model, X_val, Y_val, loss, metrics))
+            logs.update(validation_logs(model, X_val, Y_val, loss, metrics))
         for callback in all_callbacks:
             callback.on_epoch_end(epoch, logs)
         last = epoch == epochs - 1 or model.stop_training

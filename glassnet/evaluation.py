@@ -1,0 +1,71 @@
+"""Scoring a model on rows: the input checks shared with ``fit``, the cost and the
+metrics, ``evaluate`` and the validation scores ``fit`` logs after each epoch.
+
+``evaluate(model, X, y)`` gives ``{"cost": J, metric: value}``, with J the loss at
+``A = model.predict_proba(X)`` plus every active regularizer's term (inference mode:
+no dropout, batch norm with its running statistics).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet import losses as losses_module
+from glassnet.targets import labels_from_targets, prepare_targets
+from glassnet.validation import check_array, check_consistent_length
+
+__all__ = ["evaluate"]
+
+
+def validate_data(model, X, y, *, name=""):
+    """``X`` as a C-contiguous array of the model's dtype and ``y``, checked: ranks,
+    finite values, one example per row in both, the model's number of features."""
+    X = check_array(X, name=f"X{name}", ndim=2, dtype=model.dtype)
+    y = check_array(y, name=f"y{name}", ndim=(1, 2), allow_nonfinite=True)
+    check_consistent_length(X, y, names=(f"X{name}", f"y{name}"))
+    if X.shape[1] != model.n_x:
+        raise ValueError(
+            f"X{name} has {X.shape[1]} features per example but the model was built "
+            f"for {model.n_x}"
+        )
+    return np.ascontiguousarray(X), y
+
+
+def metric_values(names, y_true, y_pred) -> dict:
+    """``{name: metric(y_true, y_pred)}`` for the named metrics."""
+    from glassnet.metrics import get_metric
+
+    return {name: float(get_metric(name)(y_true, y_pred)) for name in names}
+
+
+def _scores(model, X, Y, loss, metrics) -> dict:
+    """Cost and metrics of the model on checked rows ``X`` and targets ``Y``."""
+    A = model.predict_proba(X)
+    results = {"cost": model.compute_cost(A.T, Y.T, loss)}
+    if metrics:
+        results.update(
+            metric_values(
+                metrics, labels_from_targets(model, Y), model.outputs_to_predictions(A)
+            )
+        )
+    return results
+
+
+def evaluate(model, X, y, *, metrics=("accuracy",), loss=None) -> dict:
+    """``{"cost": J, metric: value}`` for rows ``X``, ``y`` (inference mode); a
+    linear output (regression) reports the cost only."""
+    model._require_built()
+    X, y = validate_data(model, X, y)
+    loss = model.default_loss() if loss is None else losses_module.get(loss)
+    Y = prepare_targets(model, y)
+    if model.output_activation == "linear":
+        metrics = ()
+    return _scores(model, X, Y, loss, metrics)
+
+
+def validation_logs(model, X_val, Y_val, loss, metrics) -> dict:
+    """``val_cost`` and ``val_<metric>`` on checked validation rows and targets."""
+    return {
+        f"val_{key}": value
+        for key, value in _scores(model, X_val, Y_val, loss, metrics).items()
+    }
