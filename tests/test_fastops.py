@@ -168,7 +168,7 @@ def test_read_only_parameters_are_refused():
         _kernels.gradient_descent(W, np.zeros(4, "float32"), 0.1)
 
 
-def _train(dtype):
+def _train(dtype, batch_size, epochs):
     data = gn.data.load_dataset("digits")
     X, y = data.X, data.y
     model = gn.Sequential(
@@ -177,8 +177,8 @@ def _train(dtype):
     model.fit(
         X[:600],
         y[:600],
-        epochs=3,
-        batch_size=64,
+        epochs=epochs,
+        batch_size=batch_size,
         optimizer="adam",
         rng=0,
         dtype=dtype,
@@ -189,10 +189,16 @@ def _train(dtype):
 
 @needs_fastops
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_training_gives_the_same_weights_without_the_compiled_loops(dtype, monkeypatch):
-    compiled = _train(dtype)
+@pytest.mark.parametrize(
+    ("batch_size", "epochs"),
+    [(64, 3), (1, 1), (7, 1), (300, 3)],  # db sums of < 8, <= 128 and > 128 terms
+)
+def test_training_gives_the_same_weights_without_the_compiled_loops(
+    dtype, batch_size, epochs, monkeypatch
+):
+    compiled = _train(dtype, batch_size, epochs)
     monkeypatch.setattr(_kernels, "AVAILABLE", False)
-    plain = _train(dtype)
+    plain = _train(dtype, batch_size, epochs)
     np.testing.assert_array_equal(compiled, plain)
 
 
