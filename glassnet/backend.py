@@ -163,6 +163,24 @@ def get_namespace(*arrays):
     return np
 
 
+def all_finite(array) -> bool:
+    """Whether no element of ``array`` (any backend) is NaN or infinite.
+
+    For NumPy a finite sum proves it in one pass without a boolean temporary (NaN
+    and inf propagate into a sum); only a sum that is not finite (a NaN, an inf, or
+    finite values whose sum overflows) takes the elementwise check.
+    """
+    if isinstance(array, np.ndarray):
+        if array.dtype.kind in "biu":
+            return True
+        with np.errstate(over="ignore", invalid="ignore"):
+            if np.isfinite(np.sum(array)):
+                return True
+        return bool(np.isfinite(array).all())
+    xp = get_namespace(array)
+    return bool(xp.all(xp.isfinite(array)))
+
+
 def is_numpy(xp) -> bool:
     """True for the NumPy namespace (the fast path's home)."""
     return xp is np

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import warnings
 
-from glassnet.backend import get_namespace
+from glassnet.backend import all_finite, get_namespace
 
 
 class DivergenceError(RuntimeError):
@@ -25,12 +25,6 @@ class DivergenceError(RuntimeError):
     def __init__(self, message, *, epoch, layer, history):
         super().__init__(message)
         self.epoch, self.layer, self.history = epoch, layer, history
-
-
-def all_finite(array) -> bool:
-    """Whether every element of ``array`` (any backend) is finite."""
-    xp = get_namespace(array)
-    return bool(xp.all(xp.isfinite(array)))
 
 
 def find_nonfinite(model) -> str:

@@ -14,23 +14,13 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from glassnet.backend import all_finite
+
 
 def _describe(value) -> str:
     if isinstance(value, np.ndarray):
         return f"array of shape {value.shape} and dtype {value.dtype}"
     return repr(value)
-
-
-def _all_finite(array: np.ndarray) -> bool:
-    """True when no element is NaN or infinite. A finite sum proves it in one pass
-    without a boolean temporary (NaN and inf propagate into the sum); only a sum
-    that overflows or is NaN takes the elementwise check."""
-    if array.dtype.kind in "biu":
-        return True
-    with np.errstate(over="ignore", invalid="ignore"):
-        if np.isfinite(np.sum(array)):
-            return True
-    return bool(np.isfinite(array).all())
 
 
 def check_array(
@@ -88,7 +78,7 @@ def check_array(
         array = array.astype(dtype, copy=False)
     elif array.dtype.kind in "biu" or array.dtype == np.float16:
         array = array.astype(np.float64)
-    if not allow_nonfinite and array.size and not _all_finite(array):
+    if not allow_nonfinite and array.size and not all_finite(array):
         bad = np.argwhere(~np.isfinite(array))[0]
         value = array[tuple(bad)]
         raise ValueError(
