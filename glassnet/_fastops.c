@@ -200,10 +200,8 @@ static int take(Arrays *arrays, PyObject *const *args, Py_ssize_t nargs,
         T *restrict dA, const T *restrict A, T *restrict db, Py_ssize_t rows,      \
         Py_ssize_t columns) {                                                      \
         for (Py_ssize_t r = 0; r < rows; r++) {                                    \
-            T *restrict row = dA + r * columns;                                    \
-            const T *restrict mask = A + r * columns;                              \
-            for (Py_ssize_t j = 0; j < columns; j++)                               \
-                row[j] = row[j] * (T)(mask[j] > 0);                                \
+            T *row = dA + r * columns;                                             \
+            relu_backward_##SUFFIX(row, A + r * columns, columns);                 \
             /* np.sum(dA, axis=1) starts from 0 (so -0.0 sums to +0.0) */          \
             db[r] = (T)0 + pairwise_sum_##SUFFIX(row, columns);                    \
         }                                                                          \
