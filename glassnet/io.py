@@ -31,21 +31,17 @@ The guarantees
   the fault; damage is caught by each member's CRC-32 and, for arrays, sha256.
 * Writing is atomic: a temporary file in the target's folder is flushed, fsynced
   and renamed over the target, so readers see the old file or the new one, never a
-  mix, and a failed write leaves the old file untouched.
+  mix, and a failed write leaves the old file untouched (:mod:`glassnet._atomic_files`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import json
 import os
-import re
-import secrets
 import stat
 import struct
-import time
 import zipfile
 import zlib
 from collections.abc import Mapping
@@ -55,6 +51,7 @@ import numpy as np
 
 from glassnet import _archive_checks as checks
 from glassnet._archive_checks import ALLOWED_DTYPES, ArchiveProblem
+from glassnet._atomic_files import clean_stale_temporaries, write_atomically
 from glassnet.validation import check_positive_int
 
 __all__ = [
@@ -70,7 +67,6 @@ FORMAT_VERSION = 1
 MAX_MANIFEST_BYTES = 16 * 2**20
 
 _WRITE_CHUNK = 16 * 2**20
-_TEMPORARY_NAME = re.compile(r"\..+\.tmp-\d+-[0-9a-f]{8}")
 # What a damaged or hostile file can make the zip, zlib and struct layers raise.
 _DAMAGE_ERRORS = (
     zipfile.BadZipFile,
@@ -137,7 +133,7 @@ def write_archive(
                 )
             archive.writestr(_member_info(checks.MANIFEST_MEMBER), raw)
 
-    _write_atomically(target, write)
+    write_atomically(target, write)
 
 
 def _check_user_manifest(manifest) -> dict:
@@ -209,105 +205,6 @@ def _write_npy(archive: zipfile.ZipFile, member: str, array: np.ndarray) -> str:
             digest.update(chunk)
             stream.write(chunk)
     return digest.hexdigest()
-
-
-def _write_atomically(target: Path, write) -> None:
-    """Call ``write(handle)`` on a temporary beside ``target``, then swap it in."""
-    fd, temporary = _create_temporary(target)
-    try:
-        with open(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    _fsync_directory(target.parent)
-
-
-def _create_temporary(target: Path) -> tuple[int, Path]:
-    """Create ``.<basename>.tmp-<pid>-<random>`` exclusively in the target's folder."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    for _ in range(100):
-        name = f".{target.name[:128]}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
-        temporary = target.parent / name
-        try:
-            return os.open(temporary, flags, 0o666), temporary
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"could not create a temporary file beside {target}")
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make a rename durable by syncing its folder (best effort; not on Windows)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _writer_alive(name: str) -> bool:
-    """Whether the process that named a temporary ``.x.tmp-<pid>-<hex>`` still runs."""
-    pid = int(name.rsplit(".tmp-", 1)[1].split("-")[0])
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def clean_stale_temporaries(
-    directory: str | os.PathLike,
-    *,
-    min_age_seconds: float = 60.0,
-    target: str | None = None,
-    dead_writers_only: bool = False,
-) -> list[Path]:
-    """Remove temporaries left in ``directory`` by interrupted writes; return them.
-
-    Only regular files named like ``.<basename>.tmp-<pid>-<8 hex digits>`` (the
-    pattern :func:`write_archive` uses) and untouched for ``min_age_seconds`` are
-    removed, so a write in progress in another process keeps its file. ``target``
-    limits the cleaning to one file's temporaries; ``dead_writers_only`` keeps those
-    whose writing process (the pid in the name) is still alive, whatever their age.
-    A missing folder has nothing to clean and gives ``[]``.
-    """
-    folder = Path(os.fspath(directory))
-    try:
-        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
-    except FileNotFoundError:
-        return []
-    now = time.time()
-    removed = []
-    for entry in entries:
-        if target is not None and not entry.name.startswith(f".{target}.tmp-"):
-            continue
-        if dead_writers_only and _writer_alive(entry.name):
-            continue
-        if not _TEMPORARY_NAME.fullmatch(entry.name):
-            continue
-        try:
-            if not entry.is_file(follow_symlinks=False):
-                continue
-            if now - entry.stat(follow_symlinks=False).st_mtime < min_age_seconds:
-                continue
-            os.unlink(entry.path)
-        except FileNotFoundError:
-            continue
-        removed.append(folder / entry.name)
-    return removed
 
 
 # --- reading ------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import glassnet.io as gio
+from glassnet._atomic_files import create_temporary
 from glassnet.io import (
     ALLOWED_DTYPES,
     FORMAT_VERSION,
@@ -410,7 +411,7 @@ def test_clean_stale_temporaries_removes_only_old_temporaries(tmp_path):
         (tmp_path / name).write_bytes(b"partial")
         os.utime(tmp_path / name, (old, old))
         stale.append(tmp_path / name)
-    fd, crashed = gio._create_temporary(tmp_path / "run.glassnet")  # a real one
+    fd, crashed = create_temporary(tmp_path / "run.glassnet")  # a real one
     os.close(fd)
     os.utime(crashed, (old, old))
     stale.append(crashed)
