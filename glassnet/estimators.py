@@ -27,6 +27,11 @@ dropout). Fitted attributes end in ``_``: ``model_`` (the
 ``partial_fit`` calls), ``history_``, ``loss_curve_`` (training cost per epoch,
 across ``partial_fit`` calls), ``n_iter_`` (epochs run), ``n_features_in_``,
 ``classes_`` (classifier), ``n_outputs_``, ``best_epoch_`` (with early stopping).
+
+The input checks (rows ``X``, multi-label ``y``) live in
+:mod:`glassnet._estimator_checks`. :func:`~glassnet.metrics.multilabel_report`, the
+per-task scores of a multi-label prediction, lives in :mod:`glassnet.metrics` and is
+still importable from here.
 """
 
 from __future__ import annotations
@@ -39,41 +44,18 @@ from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
     check_classification_targets,
 )
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from glassnet import activations, optimizers
+from glassnet._estimator_checks import _check_multilabel, _is_multilabel, _validate
 from glassnet.backend import resolve_dtype
 from glassnet.callbacks import EarlyStopping
+from glassnet.metrics import multilabel_report  # re-exported (its former home)
 from glassnet.regularizers import L2
 from glassnet.runs import RunConfig, build_network, make_optimizer, parse_layers
 from glassnet.validation import check_in_range, check_positive_int
 
-try:  # scikit-learn >= 1.6
-    from sklearn.utils.validation import validate_data as _sk_validate_data
-except ImportError:  # pragma: no cover - older scikit-learn
-
-    def _sk_validate_data(estimator, X="no_validation", y="no_validation", **options):
-        return estimator._validate_data(X, y, **options)
-
-
 __all__ = ["GlassClassifier", "GlassRegressor", "multilabel_report"]
-
-_FLOATS = [np.float64, np.float32]
-
-
-def _validate(estimator, X, y="no_validation", **options):
-    """scikit-learn's validate_data with dense float input only."""
-    try:
-        return _sk_validate_data(estimator, X, y, dtype=_FLOATS, **options)
-    except OverflowError as error:  # Python ints beyond float64
-        raise ValueError(
-            f"input holds a number too large for float64: {error}"
-        ) from None
-
-
-def _present(Y) -> np.ndarray:
-    """True where a multi-label entry is given (not NaN and not -1)."""
-    return np.isfinite(Y) & (Y != -1)
 
 
 class _GlassEstimator(BaseEstimator):
@@ -239,40 +221,14 @@ class GlassClassifier(ClassifierMixin, _GlassEstimator):
         return {"multilabel": True}
 
     # -- targets ---------------------------------------------------------------------
-    @staticmethod
-    def _is_multilabel(y) -> bool:
-        if y is None or hasattr(y, "toarray"):
-            return False
-        try:
-            shape = np.asarray(y).shape
-        except (TypeError, ValueError):  # ragged input: let validation report it
-            return False
-        return len(shape) == 2 and shape[1] > 1
-
     def _check_X_y(self, X, y, reset: bool):
         """Validated rows X and either labels (m,) or a multi-label matrix (m, k)."""
-        if not self._is_multilabel(y):
+        if not _is_multilabel(y):
             X, y = _validate(self, X, y, reset=reset)
             check_classification_targets(y)
             return X, y, False
         X = _validate(self, X, reset=reset)
-        Y = check_array(
-            y, dtype=np.float64, ensure_all_finite="allow-nan", input_name="y"
-        )
-        if len(Y) != len(X):
-            raise ValueError(
-                f"X and y must have the same number of examples; received {len(X)} "
-                f"and {len(Y)}"
-            )
-        given = Y[_present(Y)]
-        if ((given != 0) & (given != 1)).any():
-            raise ValueError(
-                "a 2-D y is read as a multi-label indicator matrix: entries must be 0 "
-                "or 1 (NaN or -1 for a missing label); received values "
-                f"{np.unique(given)[:8].tolist()}. Multi-output multi-class targets "
-                "are not supported"
-            )
-        return X, np.where(_present(Y), Y, np.nan), True
+        return X, _check_multilabel(y, len(X)), True
 
     def _encode(self, y) -> np.ndarray:
         """Labels -> engine targets: 0/1 (binary) or codes 0..C-1 (multi-class)."""
@@ -428,38 +384,3 @@ class GlassRegressor(RegressorMixin, _GlassEstimator):
         """Predicted values, ``(m,)`` (or ``(m, k)`` when fitted on 2-D ``y``)."""
         A = self._outputs(X)
         return A if self._y_2d else A[:, 0]
-
-
-def multilabel_report(y_true, y_pred, metric="accuracy") -> dict[int, float]:
-    """Per-task scores for multi-label targets, skipping the missing labels.
-
-    ``y_true (m, k)`` holds 0/1 with ``NaN`` or ``-1`` for a missing label;
-    ``y_pred (m, k)`` holds predicted 0/1 labels. For task ``j``::
-
-        present_j  = {i : y_true[i, j] is neither NaN nor -1}
-        report[j]  = metric(y_true[present_j, j], y_pred[present_j, j])
-
-    ``metric`` is a name from :mod:`glassnet.metrics` ("accuracy", "f1", ...) or a
-    callable ``(y_true, y_pred) -> float``. A task with no labels present gets NaN.
-    """
-    from glassnet.metrics import get_metric
-
-    score = get_metric(metric)
-    Y = check_array(
-        y_true, dtype=np.float64, ensure_all_finite="allow-nan", input_name="y_true"
-    )
-    P = check_array(y_pred, dtype=None, input_name="y_pred")
-    if P.shape != Y.shape:
-        raise ValueError(
-            f"y_true and y_pred must have the same shape (m, k); received "
-            f"{Y.shape} and {P.shape}"
-        )
-    present = _present(Y)
-    report = {}
-    for j in range(Y.shape[1]):
-        rows = present[:, j]
-        if not rows.any():
-            report[j] = float("nan")
-            continue
-        report[j] = float(score(Y[rows, j].astype(np.int64), P[rows, j]))
-    return report

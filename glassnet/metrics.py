@@ -16,7 +16,9 @@ metric takes the ``zero_division`` value and, with ``"warn"``, an
 :class:`UndefinedMetricWarning` says which labels were affected, as in scikit-learn.
 
 :data:`METRICS` maps names to ``callable(y_true, y_pred)`` so a training loop can log
-metrics by name (see :func:`get_metric`).
+metrics by name (see :func:`get_metric`); :func:`multilabel_report` scores each task
+of a multi-label problem with one of them, skipping the missing labels. The checks
+on the label arrays live in :mod:`glassnet._label_checks`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ._label_checks import _check_label_list, _check_targets, _is_text, _present
 from .validation import check_choice
 
 AVERAGES = ("binary", "macro", "micro", "weighted", None)
@@ -38,104 +41,6 @@ class UndefinedMetricWarning(UserWarning):
 
 
 # ----------------------------------------------------------------------------- inputs
-
-
-def _as_labels(y, name: str) -> np.ndarray:
-    """Return ``y`` as a 1-D array of discrete labels, or raise a clear ValueError."""
-    try:
-        array = np.asarray(y)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{name} could not be read as an array: {error}") from None
-    if array.ndim == 2 and array.shape[1] == 1:
-        array = array[:, 0]
-    if array.ndim != 1:
-        hint = ""
-        if array.ndim == 2:
-            hint = (
-                "; for one-hot or probability rows pass y.argmax(axis=1), "
-                "for a (1, m) row of labels pass y.ravel()"
-            )
-        raise ValueError(
-            f"{name} must be a 1-D array of class labels of shape (m,); "
-            f"received an array of shape {array.shape}{hint}"
-        )
-    if array.size == 0:
-        raise ValueError(f"{name} is empty; metrics need at least one example")
-    if array.dtype.kind == "O":
-        values = array.tolist()
-        if all(isinstance(v, (bool, np.bool_)) for v in values):
-            array = array.astype(bool)
-        elif all(isinstance(v, numbers.Real) for v in values):
-            array = array.astype(np.float64)
-        elif all(isinstance(v, str) for v in values):
-            array = array.astype(str)
-        else:
-            kinds = sorted({type(v).__name__ for v in values})
-            raise ValueError(
-                f"{name} must hold labels of one kind (numbers, strings or bools); "
-                f"received a mix of {', '.join(kinds)}"
-            )
-    if array.dtype.kind == "S":
-        array = array.astype(str)
-    kind = array.dtype.kind
-    if kind == "f":
-        if not np.isfinite(array).all():
-            raise ValueError(f"{name} contains NaN or infinity; labels must be finite")
-        fractional = array != np.round(array)
-        if fractional.any():
-            raise ValueError(
-                f"{name} holds continuous values (e.g. {array[fractional][0]!r}); "
-                "metrics take class labels: threshold probabilities first, e.g. "
-                "(p > 0.5).astype(int), or take p.argmax(axis=1)"
-            )
-    elif kind not in "biuU":
-        raise ValueError(
-            f"{name} must hold class labels (ints, strings or bools); "
-            f"received dtype {array.dtype}"
-        )
-    return array
-
-
-def _is_text(array: np.ndarray) -> bool:
-    return array.dtype.kind == "U"
-
-
-def _check_targets(y_true, y_pred):
-    """Validate both label arrays; return them and the sorted union of their labels."""
-    y_true = _as_labels(y_true, "y_true")
-    y_pred = _as_labels(y_pred, "y_pred")
-    if len(y_true) != len(y_pred):
-        raise ValueError(
-            "y_true and y_pred must have the same number of examples; received "
-            f"y_true with {len(y_true)} and y_pred with {len(y_pred)}"
-        )
-    if _is_text(y_true) != _is_text(y_pred):
-        kinds = {True: "strings", False: "numbers"}
-        raise ValueError(
-            f"y_true holds {kinds[_is_text(y_true)]} but y_pred holds "
-            f"{kinds[_is_text(y_pred)]}; labels must be of the same kind"
-        )
-    return y_true, y_pred, np.union1d(y_true, y_pred)
-
-
-def _check_label_list(labels, present: np.ndarray) -> list:
-    """Validate a user-given ``labels`` list against the labels in the data."""
-    array = np.asarray(labels)
-    if array.ndim != 1 or array.size == 0:
-        raise ValueError(
-            f"labels must be a non-empty 1-D list of class labels; received {labels!r}"
-        )
-    if array.dtype.kind == "S":
-        array = array.astype(str)
-    if _is_text(array) != _is_text(present):
-        raise ValueError(
-            f"labels {array.tolist()!r} are not of the same kind as the labels in "
-            f"y_true and y_pred ({present.tolist()[:10]!r})"
-        )
-    values = array.tolist()
-    if len(set(values)) != len(values):
-        raise ValueError(f"labels must not repeat; received labels={values!r}")
-    return values
 
 
 def _check_zero_division(zero_division) -> float:
@@ -418,3 +323,38 @@ def score_model(model, X, y, metric="accuracy") -> float:
             f"{type(model).__name__}"
         )
     return float(get_metric(metric)(y, predict(X)))
+
+
+def multilabel_report(y_true, y_pred, metric="accuracy") -> dict[int, float]:
+    """Per-task scores for multi-label targets, skipping the missing labels.
+
+    ``y_true (m, k)`` holds 0/1 with ``NaN`` or ``-1`` for a missing label;
+    ``y_pred (m, k)`` holds predicted 0/1 labels. For task ``j``::
+
+        present_j  = {i : y_true[i, j] is neither NaN nor -1}
+        report[j]  = metric(y_true[present_j, j], y_pred[present_j, j])
+
+    ``metric`` is a name from :data:`METRICS` ("accuracy", "f1", ...) or a
+    callable ``(y_true, y_pred) -> float``. A task with no labels present gets NaN.
+    """
+    from sklearn.utils.validation import check_array
+
+    score = get_metric(metric)
+    Y = check_array(
+        y_true, dtype=np.float64, ensure_all_finite="allow-nan", input_name="y_true"
+    )
+    P = check_array(y_pred, dtype=None, input_name="y_pred")
+    if P.shape != Y.shape:
+        raise ValueError(
+            f"y_true and y_pred must have the same shape (m, k); received "
+            f"{Y.shape} and {P.shape}"
+        )
+    present = _present(Y)
+    report = {}
+    for j in range(Y.shape[1]):
+        rows = present[:, j]
+        if not rows.any():
+            report[j] = float("nan")
+            continue
+        report[j] = float(score(Y[rows, j].astype(np.int64), P[rows, j]))
+    return report

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..metrics import _check_targets
+from .._label_checks import _check_targets
 
 TRUE_WORDS = frozenset({"1", "1.0", "true", "t", "yes", "y", "✓", "✔", "☑", "✅"})
 FALSE_WORDS = frozenset({"", "0", "0.0", "false", "f", "no", "n", "x", "✗", "✘"})
