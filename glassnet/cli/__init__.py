@@ -12,7 +12,7 @@ import argparse
 import sys
 import warnings
 
-from glassnet.cli import commands, train
+from glassnet.cli import commands, train, transfer
 
 EXIT_USAGE = 2
 
@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     train.register(sub)
     commands.register(sub)
+    transfer.register(sub)
     return parser
 
 

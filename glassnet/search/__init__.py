@@ -19,7 +19,8 @@ Example::
 
 Modules: :mod:`~glassnet.search.dimensions` (the dimensions, on their scales),
 :mod:`~glassnet.search.spaces` (:class:`SearchSpace`, grids, TOML),
-:mod:`~glassnet.search.runner` (:func:`random_search`, :class:`SearchResult`),
+:mod:`~glassnet.search.runner` (:func:`random_search`),
+:mod:`~glassnet.search.results` (:class:`SearchResult`, :func:`rank_trials`),
 :mod:`~glassnet.search.journal` (resumable ``trials.jsonl``),
 :mod:`~glassnet.search.executors` (serial, loky, dask) and
 :mod:`~glassnet.search.plots` (matplotlib figures).
@@ -27,7 +28,8 @@ Modules: :mod:`~glassnet.search.dimensions` (the dimensions, on their scales),
 
 from glassnet.search.journal import read_journal
 from glassnet.search.plots import plot_best_so_far, plot_trials
-from glassnet.search.runner import SearchResult, random_search, rank_trials
+from glassnet.search.results import SearchResult, rank_trials
+from glassnet.search.runner import random_search
 from glassnet.search.spaces import (
     Choice,
     Dimension,

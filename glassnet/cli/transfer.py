@@ -1,0 +1,145 @@
+"""``glassnet transfer``: reuse a saved network's body for a new task.
+
+Cuts the saved model's last Dense layers, puts a new head on top (optionally frozen
+body, then fine-tuning with a learning-rate multiplier) and reports train / dev /
+test cost and accuracy; a thin shell over :mod:`glassnet.transfer`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def register(sub) -> None:
+    transfer = sub.add_parser(
+        "transfer", help="reuse a saved network's body for a new task"
+    )
+    transfer.add_argument("model", metavar="MODEL")
+    transfer.add_argument("--data", required=True, metavar="NAME_OR_PATH")
+    transfer.add_argument("--label-column")
+    transfer.add_argument(
+        "--drop",
+        type=int,
+        default=1,
+        help="Dense layers to cut from the output (default 1)",
+    )
+    transfer.add_argument(
+        "--layers", default="", help="new hidden layers before the new output, e.g. 32"
+    )
+    transfer.add_argument("--activation", default="relu")
+    transfer.add_argument(
+        "--freeze", action="store_true", help="train only the new layers"
+    )
+    transfer.add_argument("--epochs", type=int, default=20)
+    transfer.add_argument("--batch-size", type=int, default=32)
+    transfer.add_argument("--lr", type=float, default=1e-3)
+    transfer.add_argument(
+        "--fine-tune-epochs",
+        type=int,
+        default=0,
+        help="then train everything this many epochs",
+    )
+    transfer.add_argument(
+        "--fine-tune-multiplier",
+        type=float,
+        default=0.1,
+        help="learning-rate factor for the body while fine-tuning",
+    )
+    transfer.add_argument("--seed", type=int, default=0)
+    transfer.add_argument("--out", metavar="DIR", help="run folder for the new model")
+    transfer.add_argument("--quiet", action="store_true")
+    transfer.set_defaults(handler=run_transfer)
+
+
+def run_transfer(args) -> int:
+    from glassnet import transfer
+    from glassnet.cli.train import _load_model_and_extra, _preprocess
+    from glassnet.data import Standardizer, load_dataset, train_dev_test_split
+    from glassnet.layers import Dense
+    from glassnet.optimizers import Adam
+    from glassnet.runs import parse_layers
+
+    source, extra = _load_model_and_extra(args.model)
+    dataset = load_dataset(args.data, label_column=args.label_column)
+    if dataset.task not in ("binary", "multiclass"):
+        raise ValueError(f"transfer needs class labels; {args.data} is {dataset.task}")
+    X = dataset.X.reshape(len(dataset.X), -1)
+    if X.shape[1] != source.n_x:
+        raise ValueError(
+            f"{args.data} has {X.shape[1]} features but {args.model} takes "
+            f"{source.n_x}; transfer needs the same inputs"
+        )
+    X_train, X_dev, X_test, y_train, y_dev, y_test = train_dev_test_split(
+        X, dataset.y, rng=args.seed
+    )
+    if extra.get("standardizer"):  # the body learned on inputs scaled its way
+
+        def scale(Z):
+            return _preprocess(Z, extra, source.n_x).astype(source.dtype)
+
+    else:
+        scaler = Standardizer().fit(X_train)
+
+        def scale(Z):
+            return scaler.transform(Z).astype(source.dtype)
+
+    classes = len(dataset.classes)
+    head = [Dense(units, args.activation) for units in parse_layers(args.layers)]
+    head.append(Dense(1, "sigmoid") if classes == 2 else Dense(classes, "softmax"))
+    model = transfer.replace_head(
+        source, head, drop=args.drop, freeze=args.freeze, rng=args.seed
+    )
+    fit_options = dict(
+        batch_size=args.batch_size,
+        metrics=["accuracy"],
+        validation_data=(scale(X_dev), y_dev),
+        rng=args.seed,
+        verbose=not args.quiet,
+    )
+    history = model.fit(
+        scale(X_train),
+        y_train,
+        epochs=args.epochs,
+        optimizer=Adam(args.lr),
+        **fit_options,
+    )
+    if args.fine_tune_epochs:
+        body = list(range(len(model.layers) - len(head)))
+        transfer.unfreeze(model)
+        transfer.set_learning_rate_multipliers(
+            model, {index: args.fine_tune_multiplier for index in body}
+        )
+        history = model.fit(
+            scale(X_train),
+            y_train,
+            epochs=args.fine_tune_epochs,
+            optimizer=Adam(args.lr),
+            **fit_options,
+        )
+    print(model.summary(print_fn=None))
+    print(f"{'split':<8}{'examples':>10}{'cost':>12}{'accuracy':>12}")
+    for name, (Xs, ys) in {
+        "train": (X_train, y_train),
+        "dev": (X_dev, y_dev),
+        "test": (X_test, y_test),
+    }.items():
+        result = model.evaluate(scale(Xs), ys)
+        print(
+            f"{name:<8}{len(Xs):>10}{result['cost']:>12.4f}{result['accuracy']:>12.4f}"
+        )
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        model.save(
+            out / "model.glassnet",
+            extra={
+                **extra,
+                "task": dataset.task,
+                "classes": [
+                    c.item() if hasattr(c, "item") else c for c in dataset.classes
+                ],
+            },
+        )
+        history.to_csv(out / "history.csv")
+        print(f"run folder: {out}")
+    return 0
