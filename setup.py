@@ -19,7 +19,12 @@ class BuildOptionalExtensions(build_ext):
 
 setup(
     ext_modules=[
-        Extension("glassnet._fastops", ["glassnet/_fastops.c"], optional=True)
+        Extension(
+            "glassnet._fastops",
+            ["glassnet/_fastops.c"],
+            depends=["glassnet/_exact_division.h"],
+            optional=True,
+        )
     ],
     cmdclass={"build_ext": BuildOptionalExtensions},
 )

@@ -3,10 +3,13 @@
  *
  * Each function is the NumPy code it replaces written as one loop over contiguous
  * memory, with the same floating-point operations in the same order (built with
- * -ffp-contract=off: no fused multiply-adds), so the results are bitwise equal to
- * NumPy's (tests/test_fastops.py and tests/test_optimizers.py check it). The loops
- * run on the calling thread with the GIL released; gcc vectorizes them, and on
- * x86-64 Linux a copy for AVX2 and one for AVX-512 are chosen at load time.
+ * -ffp-contract=off: no contracted multiply-adds), so the results are bitwise equal
+ * to NumPy's (tests/test_fastops.py and tests/test_optimizers.py check it). One
+ * exception in form, not in result: float32 Adam's v / k1 and s / k2 are taken by
+ * multiplication with explicit FMAs (_exact_division.h), which gives the division's
+ * bits. The loops run on the calling thread with the GIL released; gcc vectorizes
+ * them, and on x86-64 Linux a copy for AVX2 and one for AVX-512 are chosen at load
+ * time.
  *
  * Arrays arrive through the buffer protocol: C-contiguous, all float32 ("f") or all
  * float64 ("d"). Scalars arrive as Python floats and are rounded once to the
@@ -28,6 +31,8 @@
 #include <Python.h>
 #include <math.h>
 #include <string.h>
+
+#include "_exact_division.h"
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
     defined(__linux__)
@@ -210,6 +215,63 @@ static int take(Arrays *arrays, PyObject *const *args, Py_ssize_t nargs,
 DEFINE_LOOPS(float, sqrtf, f32)
 DEFINE_LOOPS(double, sqrt, f64)
 
+/* ---- float32 Adam with its two constant divisions done by multiplication ------
+ *
+ * Adam's pass is bound by the division unit: v / k1, s / k2, a square root and the
+ * last division per parameter. k1 = 1 - beta1^t and k2 = 1 - beta2^t are fixed for
+ * the pass, so divide_by (_exact_division.h) takes v / k1 and s / k2 as a
+ * multiplication and two fused multiply-adds, bitwise the division's result, for
+ * blocks of parameters whose v and s are all in_range; other blocks (moments in the
+ * denormal range between two flushes, infinities, NaN) divide. ~30 % off the float32
+ * pass on AVX-512 (0.50 -> 0.36 ms for 535k parameters). Only where the CPU has
+ * FMA instructions (else fmaf would be a library call); float64 always divides. */
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
+    defined(__linux__)
+#define FMA_CLONES __attribute__((target_clones("avx512f", "arch=x86-64-v3", "default")))
+#define HAS_FAST_FMA() __builtin_cpu_supports("fma")
+#else
+#define FMA_CLONES
+#if defined(FP_FAST_FMAF)
+#define HAS_FAST_FMA() 1
+#else
+#define HAS_FAST_FMA() 0
+#endif
+#endif
+
+#define EXACT_BLOCK 64 /* measured: 64-128 as fast as one fused loop; 16 or 256 slower */
+
+FMA_CLONES static void adam_exact_f32(float *restrict W, const float *restrict dW,
+                                      float *restrict v, float *restrict s,
+                                      float beta1, float c1, float beta2, float c2,
+                                      float k1, float alpha, float k2, float eps,
+                                      Py_ssize_t n) {
+    const float y1 = 1 / k1, y2 = 1 / k2;
+    for (Py_ssize_t start = 0; start < n; start += EXACT_BLOCK) {
+        Py_ssize_t end = n - start < EXACT_BLOCK ? n : start + EXACT_BLOCK;
+        int outside = 0;
+        for (Py_ssize_t i = start; i < end; i++) {
+            float g = dW[i];
+            float vi = v[i] * beta1 + g * c1;
+            float si = s[i] * beta2 + (g * g) * c2;
+            v[i] = vi;
+            s[i] = si;
+            outside |= (in_range(vi) & in_range(si)) ^ 1;
+        }
+        if (outside)
+            for (Py_ssize_t i = start; i < end; i++)
+                W[i] = W[i] - ((v[i] / k1) * alpha) / (sqrtf(s[i] / k2) + eps);
+        else
+            for (Py_ssize_t i = start; i < end; i++)
+                W[i] = W[i] - (divide_by(v[i], k1, y1) * alpha) /
+                                  (sqrtf(divide_by(s[i], k2, y2)) + eps);
+    }
+}
+
+static int exact_division_applies(double k1, double k2) {
+    return divisor_in_range((float)k1) && divisor_in_range((float)k2) && HAS_FAST_FMA();
+}
+
 /* ---- Python entry points ------------------------------------------------------ */
 
 #define PTR(k) (arrays.views[k].buf)
@@ -255,6 +317,14 @@ static PyObject *py_adam(PyObject *self, PyObject *const *args, Py_ssize_t nargs
     Arrays arrays;
     double x[8];
     if (take(&arrays, args, nargs, "adam", "wrww", 1, x, 8) < 0) return NULL;
+    if (!arrays.is_double && exact_division_applies(x[4], x[6])) {
+        Py_BEGIN_ALLOW_THREADS;
+        adam_exact_f32(PTR(0), PTR(1), PTR(2), PTR(3), x[0], x[1], x[2], x[3], x[4],
+                       x[5], x[6], x[7], arrays.n);
+        Py_END_ALLOW_THREADS;
+        release(&arrays);
+        Py_RETURN_NONE;
+    }
     RUN(adam, PTR(0), PTR(1), PTR(2), PTR(3), x[0], x[1], x[2], x[3], x[4], x[5], x[6],
         x[7], arrays.n);
 }

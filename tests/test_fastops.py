@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -84,6 +85,96 @@ def test_relu_backward_sum_equals_numpy_mask_and_pairwise_sum(dtype, shape):
     np.testing.assert_array_equal(np.signbit(dA), np.signbit(expected))
     np.testing.assert_array_equal(db, expected_db)
     assert not np.signbit(db[0, 0])
+
+
+def wide_range_values(rng, size, low, high, signed=True):
+    """float32 values with random significands and exponents from 2^low to 2^high."""
+    values = np.ldexp(rng.uniform(1, 2, size), rng.integers(low, high, size))
+    if signed:
+        values *= rng.choice([-1.0, 1.0], size)
+    return values.astype("float32")
+
+
+@needs_fastops
+@pytest.mark.parametrize(
+    ("beta1", "beta2", "steps"),
+    [
+        (0.9, 0.999, [1, 2, 3, 10, 64, 100, 154, 155, 1000, 5000, 17000, 20000]),
+        (0.5, 0.5, [1, 2, 30]),
+        (0.99, 0.9999, [1, 7, 500, 100000]),
+        (0.0, 0.0, [1, 2]),
+        (0.999999, 0.99999999, [1, 3]),  # k below 2^-24: the loop divides
+    ],
+)
+def test_float32_adam_divides_exactly_at_every_magnitude(beta1, beta2, steps):
+    """The float32 pass replaces v / k and s / k by a multiplication with a
+    correction (see _fastops.c); it must stay bitwise NumPy's division for moments
+    from the denormal range to near overflow, zeros of both signs, inf and NaN."""
+    rng = np.random.default_rng(5)
+    size = 200_000
+    W0 = rng.standard_normal(size).astype("float32")
+    # the first 90 % in the range where the multiplication is used, then moments
+    # from the denormal range to near overflow (those blocks divide)
+    v0 = wide_range_values(rng, size, -95, 95)
+    s0 = wide_range_values(rng, size, -95, 95, signed=False)
+    v0[-size // 10 :] = wide_range_values(rng, size // 10, -130, 110)
+    s0[-size // 10 :] = wide_range_values(rng, size // 10, -140, 120, signed=False)
+    dW = rng.standard_normal(size).astype("float32")
+    dW[: size // 2] = 0  # then v and s only decay: their magnitudes are set above
+    dW[-1000:] = wide_range_values(rng, 1000, -100, 60)
+    v0[:5000:7] = 0.0  # zeros do not leave the fast blocks
+    v0[1:5000:7] = -0.0
+    dW[1:5000:7] = -0.0  # -0 beta1 + -0 c1 = -0, and -0 / k = -0, so that
+    W0[1:5000:7] = -0.0  # W = -0 - (-0 alpha) / (...) = +0
+    s0[:5000:3] = 0.0
+    for values in (v0[-size // 10 :], s0[-size // 10 :], dW[-1000:]):
+        values[rng.choice(values.size, 50, replace=False)] = rng.choice(
+            np.array([0.0, -0.0, np.inf, -np.inf, np.nan], "float32"), 50
+        )
+    for t in steps:
+        optimizer = gn.Adam(1e-3, beta1=beta1, beta2=beta2)
+        optimizer.t = t
+        expected = [W0.copy(), v0.copy(), s0.copy()]
+        temp1, temp2 = np.empty_like(W0), np.empty_like(W0)
+        with np.errstate(all="ignore"):
+            optimizer._step(expected[0], dW, expected[1:], temp1, temp2)
+            result = [W0.copy(), v0.copy(), s0.copy()]
+            optimizer._kernel(result[0], dW, result[1:], np.float32)
+        for got, want in zip(result, expected, strict=True):
+            np.testing.assert_array_equal(got, want)
+            np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+
+
+def _compiler():
+    return shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+
+
+@pytest.mark.skipif(_compiler() is None, reason="no C compiler on this machine")
+def test_exact_division_by_multiplication_matches_division(tmp_path):
+    """glassnet/_exact_division.h against the division, over all 2^23 significands,
+    for a sample of Adam's bias-correction divisors (every 25th of 1 - 0.9^t and
+    1 - 0.999^t), 30 random divisors and the edges of its ranges. The full check:
+    STRIDE 1 and RANDOM 3000 (~40 s), no difference."""
+    root = Path(__file__).resolve().parent.parent
+    program = tmp_path / "exact_division_check"
+    base = [
+        _compiler(),
+        "-O3",
+        "-ffp-contract=off",
+        "-std=c99",
+        "-I",
+        root / "glassnet",
+    ]
+    source = [root / "tests" / "exact_division_check.c", "-o", program, "-lm"]
+    # -march=native gives hardware FMA; without it fmaf is a (slower, exact) call
+    built = subprocess.run([*base, "-march=native", *source], capture_output=True)
+    if built.returncode != 0:
+        subprocess.run([*base, *source], check=True)
+    result = subprocess.run(
+        [program, "0.9", "0.999", "25", "30", "7"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip().endswith(" divisors, 0 differences")
 
 
 @needs_fastops
