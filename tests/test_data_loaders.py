@@ -195,6 +195,26 @@ def test_csv_gz_with_bom_and_quotes(tmp_path):
     np.testing.assert_array_equal(data.X, [[1, 2], [3, 4], [5, 6]])
 
 
+def test_read_rows_gives_header_rows_and_line_numbers(tmp_path):
+    from glassnet.data.csv_files import read_rows
+
+    path = tmp_path / "x.csv.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
+        handle.write(" a , b,label\n1,2,cat\n\n3,4,dog\n")
+    header, rows, lines = read_rows(path)
+    assert header == ["a", "b", "label"]
+    assert rows == [["1", "2", "cat"], ["3", "4", "dog"]]
+    assert lines == [2, 4]  # the blank line is skipped, numbering is the file's
+    (tmp_path / "plain.csv").write_text("1,2\n3,4\n")
+    assert read_rows(tmp_path / "plain.csv") == (None, [["1", "2"], ["3", "4"]], [1, 2])
+    (tmp_path / "empty.csv").write_text("\n \n")
+    with pytest.raises(ValueError, match="empty.csv has no data lines"):
+        read_rows(tmp_path / "empty.csv")
+    (tmp_path / "head.csv").write_text("a,b\n")
+    with pytest.raises(ValueError, match="head.csv has a header line but no data"):
+        read_rows(tmp_path / "head.csv")
+
+
 def test_unknown_extension_and_unknown_option(tmp_path):
     path = tmp_path / "data.parquet"
     path.write_bytes(b"PAR1")

@@ -256,17 +256,11 @@ def _read_csv(file: Path, n_x: int, feature_names) -> np.ndarray:
     columns are taken (the label column may be anywhere, even text); otherwise the
     file holds n_x columns, or n_x + 1 with the label last. Reading, header
     detection and line numbers are the data loader's (glassnet.data.csv_files)."""
-    from glassnet.data.csv_files import _csv_rows, _looks_like_header, _read_csv_text
+    from glassnet.data.csv_files import read_rows
     from glassnet.validation import check_array
 
-    rows, lines = _csv_rows(_read_csv_text(file), ",")
-    if not rows:
-        raise ValueError(f"{file} holds no rows")
-    header = rows[0] if _looks_like_header(rows) else None
-    body, lines = (rows[1:], lines[1:]) if header else (rows, lines)
-    if not body:
-        raise ValueError(f"{file} holds a header but no examples")
-    names = [name.strip() for name in header] if header else []
+    header, body, lines = read_rows(file)
+    names = header or []
     if feature_names and all(name in names for name in feature_names):
         columns = [names.index(name) for name in feature_names]
     elif len(body[0]) in (n_x, n_x + 1):

@@ -17,7 +17,7 @@ import numpy as np
 
 from glassnet.data.datasets import CLASSIFICATION_TASKS, Dataset, infer_task
 
-__all__ = ["load_csv"]
+__all__ = ["load_csv", "read_rows"]
 
 LABEL_COLUMN_NAMES = ("label", "y", "target", "class")
 
@@ -82,6 +82,23 @@ def _csv_rows(text: str, delimiter: str, limit: int | None = None):
             f"malformed CSV near line {reader.line_num}: {error}"
         ) from None
     return rows, lines
+
+
+def read_rows(path, delimiter: str = ","):
+    """``(header, rows, lines)`` of a CSV (or ``.csv.gz``) file: the stripped column
+    names when its first line looks like a header (else None), the non-blank rows
+    after it as lists of strings, and the line number each row ends on. For readers
+    that pick columns themselves (``glassnet predict``); ``load_csv`` builds a
+    Dataset."""
+    path = Path(path)
+    rows, lines = _csv_rows(_read_csv_text(path), delimiter)
+    if not rows:
+        raise ValueError(f"{path} has no data lines")
+    if not _looks_like_header(rows):
+        return None, rows, lines
+    if len(rows) == 1:
+        raise ValueError(f"{path} has a header line but no data lines")
+    return [name.strip() for name in rows[0]], rows[1:], lines[1:]
 
 
 def _numeric_table(text: str, delimiter: str, skip: int, n_columns: int):
