@@ -120,13 +120,9 @@ class Dense(Layer):
             dW[...] = dZ @ A_prev.T
         dW *= 1.0 / m
         if self.use_bias:
-            db = self.grads["b"]
-            if db_summed:  # the compiled pass above already summed dZ into db
-                pass
-            elif isinstance(db, np.ndarray):
-                np.sum(dZ, axis=1, keepdims=True, out=db)
-            else:
-                db[...] = get_namespace(dZ).sum(dZ, axis=1, keepdims=True)
+            db = self.grads["b"]  # db = 1/m sum_i dZ[:, i]
+            if not db_summed:  # (else the compiled pass above summed it already)
+                self._sum_columns(dZ, out=db)
             db *= 1.0 / m
         if self.active_regularizer is not None:
             self.active_regularizer.add_gradient(dW, self.params["W"], m)
@@ -136,6 +132,14 @@ class Dense(Layer):
             out = self._buffer("dA_prev", (self.n_in, m))
             return np.matmul(self.params["W"].T, dZ, out=out)
         return self.params["W"].T @ dZ
+
+    @staticmethod
+    def _sum_columns(dZ, out) -> None:
+        """out[...] = sum(dZ, axis=1, keepdims=True), in place in any backend."""
+        if isinstance(out, np.ndarray):
+            np.sum(dZ, axis=1, keepdims=True, out=out)
+        else:
+            out[...] = get_namespace(dZ).sum(dZ, axis=1, keepdims=True)
 
     def _relu_backward_and_sum(self, dA, A) -> bool:
         """With the compiled loops: dZ = dA * (A > 0) written over dA and
