@@ -15,6 +15,11 @@ import numbers
 
 import numpy as np
 
+from glassnet.losses import MultiLabel
+
+#: True where a multi-label entry is given (not NaN and not -1): the loss's own mask
+_present = MultiLabel._present
+
 
 def _as_labels(y, name: str) -> np.ndarray:
     """Return ``y`` as a 1-D array of discrete labels, or raise a clear ValueError."""
@@ -112,8 +117,3 @@ def _check_label_list(labels, present: np.ndarray) -> list:
     if len(set(values)) != len(values):
         raise ValueError(f"labels must not repeat; received labels={values!r}")
     return values
-
-
-def _present(Y) -> np.ndarray:
-    """True where a multi-label entry is given (not NaN and not -1)."""
-    return np.isfinite(Y) & (Y != -1)
