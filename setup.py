@@ -6,7 +6,7 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 # no fused multiply-adds (bitwise equal to NumPy); sqrt without errno so it vectorizes
-UNIX_FLAGS = ["-O3", "-ffp-contract=off", "-fno-math-errno", "-std=c99"]
+UNIX_FLAGS = ["-O3", "-ffp-contract=off", "-fno-math-errno", "-std=c99", "-pthread"]
 
 
 class BuildOptionalExtensions(build_ext):
@@ -14,6 +14,7 @@ class BuildOptionalExtensions(build_ext):
         if self.compiler.compiler_type == "unix":
             for extension in self.extensions:
                 extension.extra_compile_args = [*UNIX_FLAGS]
+                extension.extra_link_args = ["-pthread"]
         super().build_extensions()
 
 
@@ -21,8 +22,13 @@ setup(
     ext_modules=[
         Extension(
             "glassnet._fastops",
-            ["glassnet/_fastops.c"],
-            depends=["glassnet/_exact_division.h"],
+            ["glassnet/_fastops.c", "glassnet/_pool.c", "glassnet/_products.c"],
+            depends=[
+                "glassnet/_exact_division.h",
+                "glassnet/_loops.h",
+                "glassnet/_pool.h",
+                "glassnet/_products.h",
+            ],
             optional=True,
         )
     ],

@@ -29,21 +29,12 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
-#include <math.h>
+#include <stdint.h>
 #include <string.h>
 
-#include "_exact_division.h"
-
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
-    defined(__linux__)
-#define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define CLONES
-#endif
-
-#if defined(_MSC_VER)
-#define restrict __restrict
-#endif
+#include "_loops.h"
+#include "_pool.h"
+#include "_products.h"
 
 #define MAX_ARRAYS 4
 
@@ -123,217 +114,122 @@ static int take(Arrays *arrays, PyObject *const *args, Py_ssize_t nargs,
     return acquire(arrays, args, access, same_size);
 }
 
-/* ---- the loops, written once for float and once for double ------------------ */
-
-#define DEFINE_LOOPS(T, SQRT, SUFFIX)                                                \
-    CLONES static void gd_##SUFFIX(T *restrict W, const T *restrict dW, T alpha,   \
-                                   Py_ssize_t n) {                                 \
-        for (Py_ssize_t i = 0; i < n; i++) W[i] = W[i] - dW[i] * alpha;              \
-    }                                                                              \
-    CLONES static void momentum_##SUFFIX(T *restrict W, const T *restrict dW,      \
-                                         T *restrict v, T beta, T c, T alpha,      \
-                                         Py_ssize_t n) {                           \
-        for (Py_ssize_t i = 0; i < n; i++) {                                       \
-            T vi = v[i] * beta + dW[i] * c;                                        \
-            v[i] = vi;                                                             \
-            W[i] = W[i] - vi * alpha;                                              \
-        }                                                                          \
-    }                                                                              \
-    CLONES static void rmsprop_##SUFFIX(T *restrict W, const T *restrict dW,       \
-                                        T *restrict s, T beta2, T c, T alpha,      \
-                                        T eps, Py_ssize_t n) {                     \
-        for (Py_ssize_t i = 0; i < n; i++) {                                       \
-            T g = dW[i];                                                           \
-            T si = s[i] * beta2 + (g * g) * c;                                     \
-            s[i] = si;                                                             \
-            W[i] = W[i] - (g * alpha) / (SQRT(si) + eps);                          \
-        }                                                                          \
-    }                                                                              \
-    CLONES static void adam_##SUFFIX(T *restrict W, const T *restrict dW,          \
-                                     T *restrict v, T *restrict s, T beta1, T c1,  \
-                                     T beta2, T c2, T k1, T alpha, T k2, T eps,    \
-                                     Py_ssize_t n) {                               \
-        for (Py_ssize_t i = 0; i < n; i++) {                                       \
-            T g = dW[i];                                                           \
-            T vi = v[i] * beta1 + g * c1;                                          \
-            T si = s[i] * beta2 + (g * g) * c2;                                    \
-            v[i] = vi;                                                             \
-            s[i] = si;                                                             \
-            W[i] = W[i] - ((vi / k1) * alpha) / (SQRT(si / k2) + eps);             \
-        }                                                                          \
-    }                                                                              \
-    CLONES static void bias_relu_##SUFFIX(T *restrict Z, const T *restrict b,      \
-                                          Py_ssize_t rows, Py_ssize_t columns) {   \
-        for (Py_ssize_t r = 0; r < rows; r++) {                                    \
-            T *restrict row = Z + r * columns;                                     \
-            T bias = b[r];                                                         \
-            for (Py_ssize_t j = 0; j < columns; j++) {                             \
-                T z = row[j] + bias;                                               \
-                /* NumPy's maximum(z, 0): z when z > 0 or NaN, else +0 (as its \
-                   SIMD loops give, -0.0 included) */                              \
-                row[j] = (z > 0 || z != z) ? z : (T)0;                             \
-            }                                                                      \
-        }                                                                          \
-    }                                                                              \
-    CLONES static void relu_backward_##SUFFIX(T *restrict dA, const T *restrict A, \
-                                              Py_ssize_t n) {                      \
-        for (Py_ssize_t i = 0; i < n; i++) dA[i] = dA[i] * (T)(A[i] > 0);          \
-    }                                                                              \
-    /* NumPy's pairwise sum (loops_utils.h.src): blocks of at most 128 elements    \
-       summed with 8 accumulators, halves added recursively */                    \
-    static T pairwise_sum_##SUFFIX(const T *a, Py_ssize_t n) {                     \
-        if (n < 8) {                                                               \
-            T res = 0;                                                             \
-            for (Py_ssize_t i = 0; i < n; i++) res += a[i];                        \
-            return res;                                                            \
-        }                                                                          \
-        if (n <= 128) {                                                            \
-            T r[8];                                                                \
-            Py_ssize_t i;                                                          \
-            for (int k = 0; k < 8; k++) r[k] = a[k];                               \
-            for (i = 8; i < n - (n % 8); i += 8)                                   \
-                for (int k = 0; k < 8; k++) r[k] += a[i + k];                      \
-            T res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7])); \
-            for (; i < n; i++) res += a[i];                                        \
-            return res;                                                            \
-        }                                                                          \
-        Py_ssize_t n2 = n / 2;                                                     \
-        n2 -= n2 % 8;                                                              \
-        return pairwise_sum_##SUFFIX(a, n2) + pairwise_sum_##SUFFIX(a + n2, n - n2); \
-    }                                                                              \
-    CLONES static void relu_backward_sum_##SUFFIX(                                 \
-        T *restrict dA, const T *restrict A, T *restrict db, Py_ssize_t rows,      \
-        Py_ssize_t columns) {                                                      \
-        for (Py_ssize_t r = 0; r < rows; r++) {                                    \
-            T *row = dA + r * columns;                                             \
-            relu_backward_##SUFFIX(row, A + r * columns, columns);                 \
-            /* np.sum(dA, axis=1) starts from 0 (so -0.0 sums to +0.0) */          \
-            db[r] = (T)0 + pairwise_sum_##SUFFIX(row, columns);                    \
-        }                                                                          \
-    }
-
-DEFINE_LOOPS(float, sqrtf, f32)
-DEFINE_LOOPS(double, sqrt, f64)
-
-/* ---- float32 Adam with its two constant divisions done by multiplication ------
- *
- * Adam's pass is bound by the division unit: v / k1, s / k2, a square root and the
- * last division per parameter. k1 = 1 - beta1^t and k2 = 1 - beta2^t are fixed for
- * the pass, so divide_by (_exact_division.h) takes v / k1 and s / k2 as a
- * multiplication and two fused multiply-adds, bitwise the division's result, for
- * blocks of parameters whose v and s are all in_range; other blocks (moments in the
- * denormal range between two flushes, infinities, NaN) divide. ~30 % off the float32
- * pass on AVX-512 (0.50 -> 0.36 ms for 535k parameters). Only where the CPU has
- * FMA instructions (else fmaf would be a library call); float64 always divides. */
-
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
-    defined(__linux__)
-#define FMA_CLONES __attribute__((target_clones("avx512f", "arch=x86-64-v3", "default")))
-#define HAS_FAST_FMA() __builtin_cpu_supports("fma")
-#else
-#define FMA_CLONES
-#if defined(FP_FAST_FMAF)
-#define HAS_FAST_FMA() 1
-#else
-#define HAS_FAST_FMA() 0
-#endif
-#endif
-
-#define EXACT_BLOCK 64 /* measured: 64-128 as fast as one fused loop; 16 or 256 slower */
-
-FMA_CLONES static void adam_exact_f32(float *restrict W, const float *restrict dW,
-                                      float *restrict v, float *restrict s,
-                                      float beta1, float c1, float beta2, float c2,
-                                      float k1, float alpha, float k2, float eps,
-                                      Py_ssize_t n) {
-    const float y1 = 1 / k1, y2 = 1 / k2;
-    for (Py_ssize_t start = 0; start < n; start += EXACT_BLOCK) {
-        Py_ssize_t end = n - start < EXACT_BLOCK ? n : start + EXACT_BLOCK;
-        int outside = 0;
-        for (Py_ssize_t i = start; i < end; i++) {
-            float g = dW[i];
-            float vi = v[i] * beta1 + g * c1;
-            float si = s[i] * beta2 + (g * g) * c2;
-            v[i] = vi;
-            s[i] = si;
-            outside |= (in_range(vi) & in_range(si)) ^ 1;
-        }
-        if (outside)
-            for (Py_ssize_t i = start; i < end; i++)
-                W[i] = W[i] - ((v[i] / k1) * alpha) / (sqrtf(s[i] / k2) + eps);
-        else
-            for (Py_ssize_t i = start; i < end; i++)
-                W[i] = W[i] - (divide_by(v[i], k1, y1) * alpha) /
-                                  (sqrtf(divide_by(s[i], k2, y2)) + eps);
-    }
-}
-
-static int exact_division_applies(double k1, double k2) {
-    return divisor_in_range((float)k1) && divisor_in_range((float)k2) && HAS_FAST_FMA();
-}
-
 /* ---- Python entry points ------------------------------------------------------ */
 
-#define PTR(k) (arrays.views[k].buf)
+/* A call of one loop, shared by the pool's threads: each takes a band of the
+   elements (the optimizers, relu_backward) or of the rows (bias_relu,
+   relu_backward_sum). Bands of elements are whole multiples of EXACT_BLOCK, so
+   float32 Adam meets the same blocks as on one thread; every element, and every
+   row's sum, is computed as on one thread, so the bits do not depend on the
+   number of threads. */
+enum Kind {
+    GD, MOMENTUM, RMSPROP, ADAM, ADAM_EXACT, RELU_BACKWARD, BIAS_RELU, RELU_BACKWARD_SUM
+};
 
-/* Run LOOP_f64 or LOOP_f32 without the GIL (scalars convert to the loop's precision
-   as arguments), release the arrays, return None. */
-#define RUN(LOOP, ...)                                                               \
-    do {                                                                             \
-        Py_BEGIN_ALLOW_THREADS;                                                      \
-        if (arrays.is_double)                                                        \
-            LOOP##_f64(__VA_ARGS__);                                                 \
-        else                                                                         \
-            LOOP##_f32(__VA_ARGS__);                                                 \
-        Py_END_ALLOW_THREADS;                                                        \
-        release(&arrays);                                                            \
-        Py_RETURN_NONE;                                                              \
-    } while (0)
+typedef struct {
+    enum Kind kind;
+    int is_double;
+    void *p[MAX_ARRAYS];
+    double x[8];
+    Py_ssize_t n, rows, columns;
+} Job;
+
+/* passes over fewer elements than this run on the calling thread */
+#define PARALLEL_MIN_ELEMENTS (1 << 14)
+#define ELEMENT_GRAIN (16 * EXACT_BLOCK)
+
+#define AT(k, T, offset) ((T *)job->p[k] + (offset))
+#define DISPATCH(T, S)                                                               \
+    switch (job->kind) {                                                             \
+        case GD: gd_##S(AT(0, T, a), AT(1, T, a), x[0], n); break;                   \
+        case MOMENTUM:                                                               \
+            momentum_##S(AT(0, T, a), AT(1, T, a), AT(2, T, a), x[0], x[1], x[2], n); \
+            break;                                                                   \
+        case RMSPROP:                                                                \
+            rmsprop_##S(AT(0, T, a), AT(1, T, a), AT(2, T, a), x[0], x[1], x[2], x[3], \
+                        n);                                                          \
+            break;                                                                   \
+        case ADAM:                                                                   \
+            adam_##S(AT(0, T, a), AT(1, T, a), AT(2, T, a), AT(3, T, a), x[0], x[1],  \
+                     x[2], x[3], x[4], x[5], x[6], x[7], n);                         \
+            break;                                                                   \
+        case ADAM_EXACT:                                                             \
+            adam_exact_f32(AT(0, float, a), AT(1, float, a), AT(2, float, a),        \
+                           AT(3, float, a), x[0], x[1], x[2], x[3], x[4], x[5], x[6], \
+                           x[7], n);                                                 \
+            break;                                                                   \
+        case RELU_BACKWARD: relu_backward_##S(AT(0, T, a), AT(1, T, a), n); break;   \
+        case BIAS_RELU: bias_relu_##S(AT(0, T, a * c), AT(1, T, a), n, c); break;    \
+        case RELU_BACKWARD_SUM:                                                      \
+            relu_backward_sum_##S(AT(0, T, a * c), AT(1, T, a * c), AT(2, T, a), n, c); \
+            break;                                                                   \
+    }
+
+static void job_part(void *context, int part, int parts) {
+    const Job *job = context;
+    const double *x = job->x;
+    int by_rows = job->kind == BIAS_RELU || job->kind == RELU_BACKWARD_SUM;
+    int64_t a, b;
+    band(by_rows ? job->rows : job->n, part, parts, by_rows ? 1 : ELEMENT_GRAIN, &a, &b);
+    Py_ssize_t n = (Py_ssize_t)(b - a), c = job->columns;
+    if (n <= 0) return;
+    if (job->is_double) {
+        DISPATCH(double, f64)
+    } else {
+        DISPATCH(float, f32)
+    }
+}
+
+/* Run the job without the GIL, on the pool's threads when it is large enough;
+   release the arrays; return None. */
+static PyObject *run(Job *job, Arrays *arrays) {
+    job->is_double = arrays->is_double;
+    for (int i = 0; i < arrays->count; i++) job->p[i] = arrays->views[i].buf;
+    Py_ssize_t elements = arrays->views[0].len / arrays->views[0].itemsize;
+    int parts = elements >= PARALLEL_MIN_ELEMENTS ? pool_threads() : 1;
+    Py_BEGIN_ALLOW_THREADS;
+    if (parts > 1)
+        pool_run(job_part, job, parts);
+    else
+        job_part(job, 0, 1);
+    Py_END_ALLOW_THREADS;
+    release(arrays);
+    Py_RETURN_NONE;
+}
+
+/* An elementwise job: the loop, its arrays' access letters, its scalar count. */
+static PyObject *elementwise(PyObject *const *args, Py_ssize_t nargs, enum Kind kind,
+                             const char *name, const char *access, int n_scalars) {
+    Arrays arrays;
+    Job job = {kind};
+    if (take(&arrays, args, nargs, name, access, 1, job.x, n_scalars) < 0) return NULL;
+    job.n = arrays.n;
+    if (kind == ADAM && !arrays.is_double && exact_division_applies(job.x[4], job.x[6]))
+        job.kind = ADAM_EXACT;
+    return run(&job, &arrays);
+}
 
 static PyObject *py_gradient_descent(PyObject *self, PyObject *const *args,
                                      Py_ssize_t nargs) {
-    Arrays arrays;
-    double x[1];
-    if (take(&arrays, args, nargs, "gradient_descent", "wr", 1, x, 1) < 0) return NULL;
-    RUN(gd, PTR(0), PTR(1), x[0], arrays.n);
+    return elementwise(args, nargs, GD, "gradient_descent", "wr", 1);
 }
 
 static PyObject *py_momentum(PyObject *self, PyObject *const *args,
                              Py_ssize_t nargs) {
-    Arrays arrays;
-    double x[3];
-    if (take(&arrays, args, nargs, "momentum", "wrw", 1, x, 3) < 0) return NULL;
-    RUN(momentum, PTR(0), PTR(1), PTR(2), x[0], x[1], x[2], arrays.n);
+    return elementwise(args, nargs, MOMENTUM, "momentum", "wrw", 3);
 }
 
 static PyObject *py_rmsprop(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    Arrays arrays;
-    double x[4];
-    if (take(&arrays, args, nargs, "rmsprop", "wrw", 1, x, 4) < 0) return NULL;
-    RUN(rmsprop, PTR(0), PTR(1), PTR(2), x[0], x[1], x[2], x[3], arrays.n);
+    return elementwise(args, nargs, RMSPROP, "rmsprop", "wrw", 4);
 }
 
 static PyObject *py_adam(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    Arrays arrays;
-    double x[8];
-    if (take(&arrays, args, nargs, "adam", "wrww", 1, x, 8) < 0) return NULL;
-    if (!arrays.is_double && exact_division_applies(x[4], x[6])) {
-        Py_BEGIN_ALLOW_THREADS;
-        adam_exact_f32(PTR(0), PTR(1), PTR(2), PTR(3), x[0], x[1], x[2], x[3], x[4],
-                       x[5], x[6], x[7], arrays.n);
-        Py_END_ALLOW_THREADS;
-        release(&arrays);
-        Py_RETURN_NONE;
-    }
-    RUN(adam, PTR(0), PTR(1), PTR(2), PTR(3), x[0], x[1], x[2], x[3], x[4], x[5], x[6],
-        x[7], arrays.n);
+    return elementwise(args, nargs, ADAM, "adam", "wrww", 8);
 }
 
 static PyObject *py_relu_backward(PyObject *self, PyObject *const *args,
                                   Py_ssize_t nargs) {
-    Arrays arrays;
-    if (take(&arrays, args, nargs, "relu_backward", "wr", 1, NULL, 0) < 0) return NULL;
-    RUN(relu_backward, PTR(0), PTR(1), arrays.n);
+    return elementwise(args, nargs, RELU_BACKWARD, "relu_backward", "wr", 0);
 }
 
 static PyObject *py_bias_relu(PyObject *self, PyObject *const *args,
@@ -350,7 +246,8 @@ static PyObject *py_bias_relu(PyObject *self, PyObject *const *args,
         release(&arrays);
         return NULL;
     }
-    RUN(bias_relu, Z->buf, b->buf, rows, Z->shape[1]);
+    Job job = {BIAS_RELU, .rows = rows, .columns = Z->shape[1]};
+    return run(&job, &arrays);
 }
 
 static PyObject *py_relu_backward_sum(PyObject *self, PyObject *const *args,
@@ -369,7 +266,72 @@ static PyObject *py_relu_backward_sum(PyObject *self, PyObject *const *args,
         release(&arrays);
         return NULL;
     }
-    RUN(relu_backward_sum, dA->buf, A->buf, db->buf, rows, dA->shape[1]);
+    Job job = {RELU_BACKWARD_SUM, .rows = rows, .columns = dA->shape[1]};
+    return run(&job, &arrays);
+}
+
+/* out[i] = X[index[i]] for each row i: rows of any dtype, copied as bytes, a band
+   of rows per thread. The indices are checked first (IndexError). */
+typedef struct {
+    char *out;
+    const char *X;
+    const Py_ssize_t *index;
+    Py_ssize_t rows, row_bytes;
+} Gather;
+
+static void gather_part(void *context, int part, int parts) {
+    const Gather *g = context;
+    int64_t start, stop;
+    band(g->rows, part, parts, 1, &start, &stop);
+    for (int64_t i = start; i < stop; i++)
+        memcpy(g->out + i * g->row_bytes, g->X + g->index[i] * g->row_bytes,
+               (size_t)g->row_bytes);
+}
+
+static PyObject *py_gather_rows(PyObject *self, PyObject *const *args,
+                                Py_ssize_t nargs) {
+    if (nargs != 3) {
+        PyErr_Format(PyExc_TypeError, "gather_rows() takes 3 arguments (%zd given)",
+                     nargs);
+        return NULL;
+    }
+    Py_buffer views[3];
+    const int flags[3] = {PyBUF_C_CONTIGUOUS | PyBUF_FORMAT,
+                          PyBUF_C_CONTIGUOUS | PyBUF_FORMAT,
+                          PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE};
+    int count = 0;
+    PyObject *result = NULL;
+    for (; count < 3; count++)
+        if (PyObject_GetBuffer(args[count], &views[count], flags[count]) < 0) goto done;
+    Py_buffer *X = &views[0], *index = &views[1], *out = &views[2];
+    Py_ssize_t rows = index->len / index->itemsize;
+    if (X->ndim != 2 || out->ndim != 2 || index->itemsize != sizeof(Py_ssize_t) ||
+        out->shape[0] != rows || out->shape[1] != X->shape[1] ||
+        out->itemsize != X->itemsize || strcmp(out->format, X->format) != 0) {
+        PyErr_SetString(PyExc_ValueError,
+                        "gather_rows needs X (m, n), intp indices (k,) and out (k, n) "
+                        "of X's dtype");
+        goto done;
+    }
+    const Py_ssize_t *rows_wanted = index->buf;
+    for (Py_ssize_t i = 0; i < rows; i++) {
+        if (rows_wanted[i] < 0 || rows_wanted[i] >= X->shape[0]) {
+            PyErr_Format(PyExc_IndexError,
+                         "gather_rows: index %zd is out of bounds for %zd rows",
+                         rows_wanted[i], X->shape[0]);
+            goto done;
+        }
+    }
+    Gather g = {out->buf, X->buf, rows_wanted, rows, X->shape[1] * X->itemsize};
+    int parts = out->len >= PARALLEL_MIN_ELEMENTS * 4 ? pool_threads() : 1;
+    Py_BEGIN_ALLOW_THREADS;
+    pool_run(gather_part, &g, parts);
+    Py_END_ALLOW_THREADS;
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    for (int i = 0; i < count; i++) PyBuffer_Release(&views[i]);
+    return result;
 }
 
 static PyMethodDef methods[] = {
@@ -388,6 +350,14 @@ static PyMethodDef methods[] = {
     {"relu_backward_sum", (PyCFunction)(void (*)(void))py_relu_backward_sum,
      METH_FASTCALL,
      "relu_backward_sum(dA, A, db): dA = dA * (A > 0) in place; db = sum(dA, axis=1)"},
+    {"gather_rows", (PyCFunction)(void (*)(void))py_gather_rows, METH_FASTCALL,
+     "gather_rows(X, index, out): out[i] = X[index[i]], rows copied as bytes"},
+    {"matmul", (PyCFunction)(void (*)(void))py_matmul, METH_FASTCALL,
+     "matmul(A, B, C, alpha): C = alpha (A @ B) in float32, split across the threads"},
+    {"set_sgemm", (PyCFunction)(void (*)(void))py_set_sgemm, METH_FASTCALL,
+     "set_sgemm(address, ilp64): the cblas_sgemm that matmul calls"},
+    {"set_threads", (PyCFunction)(void (*)(void))py_set_threads, METH_FASTCALL,
+     "set_threads(n): the threads the loops and products use; returns n"},
     {NULL, NULL, 0, NULL},
 };
 

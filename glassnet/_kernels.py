@@ -14,6 +14,16 @@ multiply-adds), so the results are bitwise equal (``tests/test_fastops.py``,
     relu_backward(dA, A)      dA = dA * (A > 0), in place
     relu_backward_sum(dA, A, db)   the same, and db = sum(dA, axis=1) (NumPy's
                               pairwise summation) in the same pass
+    gather_rows(X, index, out)   out = X[index] (rows), into a reusable buffer
+    matmul(A, B, out, scale)  out = scale (A @ B) (float32 through NumPy's own
+                              sgemm, split across glassnet's threads inside
+                              ``parallel``; else np.matmul)
+
+Inside ``with parallel():`` (``fit`` on float32 NumPy data) the loops and the float32
+products share glassnet's own threads (``glassnet/_pool.c``): as many as the user's
+BLAS limit allows, while BLAS itself is held to one thread. Each element is computed
+as on one thread, so the bits do not depend on the number of threads
+(``tests/test_products.py``).
 
 Arrays must be C-contiguous, must not overlap, and share one dtype, float32 or
 float64. Without the
@@ -23,6 +33,8 @@ run their NumPy code.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 
 import numpy as np
@@ -30,6 +42,7 @@ import numpy as np
 try:
     if os.environ.get("GLASSNET_NO_COMPILED"):
         raise ImportError("disabled by GLASSNET_NO_COMPILED")
+    from glassnet import _fastops
     from glassnet._fastops import (
         adam,
         bias_relu,
@@ -42,6 +55,7 @@ try:
 except ImportError:  # not built (no C compiler at install) or disabled
     adam = bias_relu = gradient_descent = momentum = rmsprop = None
     relu_backward = relu_backward_sum = None
+    _fastops = None
 
 #: whether the compiled loops can be used
 AVAILABLE = adam is not None
@@ -64,3 +78,135 @@ def usable(*arrays) -> bool:
         and a.shape == first.shape
         for a in arrays
     )
+
+
+_F32 = np.dtype(np.float32)
+#: NumPy's OpenBLAS (threadpoolctl's controller of it): None until looked up, False
+#: when there is none (another BLAS, or no sgemm symbol) and nothing is split
+_openblas = None
+#: the threads ``parallel`` shares; 1 outside it
+_threads = 1
+_SGEMM_SYMBOLS = (  # NumPy's wheels: prefixed names, 64-bit integers
+    ("scipy_cblas_sgemm64_", True),
+    ("cblas_sgemm64_", True),
+    ("scipy_cblas_sgemm", False),
+    ("cblas_sgemm", False),
+)
+
+
+def _numpy_openblas():
+    """The OpenBLAS that NumPy calls, its ``cblas_sgemm`` handed to the extension
+    (looked up once); False without one.
+
+    Of the OpenBLAS libraries loaded (SciPy may bring its own), NumPy's is the one
+    inside NumPy's installation when there is one (its wheels bundle it)."""
+    global _openblas
+    if _openblas is None:
+        _openblas = False
+        from threadpoolctl import ThreadpoolController
+
+        libraries = ThreadpoolController().select(internal_api="openblas")
+        numpy_home = os.path.dirname(os.path.dirname(np.__file__))
+        ranked = sorted(
+            libraries.lib_controllers,
+            key=lambda library: (
+                not (
+                    os.path.basename(os.path.dirname(library.filepath)).startswith(
+                        "numpy"
+                    )
+                    and library.filepath.startswith(numpy_home)
+                )
+            ),
+        )
+        for library in ranked:
+            handle = ctypes.CDLL(library.filepath)
+            for name, ilp64 in _SGEMM_SYMBOLS:
+                function = getattr(handle, name, None)
+                if function is not None:
+                    address = ctypes.cast(function, ctypes.c_void_p).value
+                    _fastops.set_sgemm(address, ilp64)
+                    _openblas = library
+                    return _openblas
+    return _openblas
+
+
+def _find_sgemm() -> bool:
+    """Whether ``matmul`` can call NumPy's OpenBLAS sgemm directly."""
+    return AVAILABLE and bool(_numpy_openblas())
+
+
+@contextlib.contextmanager
+def parallel():
+    """Share glassnet's threads between the compiled loops and float32 products.
+
+    As many threads as the user's limit on NumPy's BLAS (threadpoolctl's
+    ``num_threads``); BLAS is held to one thread meanwhile, so its idle workers do
+    not spin on the cores these threads use, and given its limit back after. With
+    one thread, without the extension, or without OpenBLAS, nothing changes."""
+    global _threads
+    library = _numpy_openblas() if AVAILABLE else False
+    threads = library.num_threads if library else 1
+    if threads <= 1 or _threads > 1:
+        yield
+        return
+    library.set_num_threads(1)
+    try:
+        _fastops.set_threads(threads)
+        _threads = threads
+        yield
+    finally:
+        _threads = 1
+        _fastops.set_threads(1)
+        library.set_num_threads(threads)
+
+
+def matmul(A, B, out, scale: float = 1.0):
+    """out = scale (A @ B), with ``scale`` rounded to out's dtype as NumPy rounds a
+    Python scalar; the bits of ``np.matmul(A, B, out=out); out *= scale``.
+
+    float32 NumPy matrices (C- or F-contiguous, out C-contiguous and apart from
+    both) go straight to NumPy's own OpenBLAS sgemm, which takes the scale as its
+    alpha (one pass over out fewer) and, inside ``parallel``, is split across
+    glassnet's threads; everything else is ``np.matmul``."""
+    if (
+        AVAILABLE
+        and A.dtype == _F32
+        and B.dtype == _F32
+        and out.dtype == _F32
+        and A.ndim == 2
+        and B.ndim == 2
+        and min(A.shape[0], A.shape[1], B.shape[1]) > 1
+        and (A.flags.c_contiguous or A.flags.f_contiguous)
+        and (B.flags.c_contiguous or B.flags.f_contiguous)
+        and out.flags.c_contiguous
+        and out.shape == (A.shape[0], B.shape[1])
+        and not np.may_share_memory(out, A)
+        and not np.may_share_memory(out, B)
+        and _find_sgemm()
+    ):
+        _fastops.matmul(A, B, out, scale)
+        return out
+    np.matmul(A, B, out=out)
+    if scale != 1.0:
+        out *= scale
+    return out
+
+
+def gather_rows(X, index, out):
+    """out = X[index] along the rows, written into ``out`` (k, n); ``index`` must be
+    valid row numbers (IndexError otherwise). Compiled (and shared by the threads
+    inside ``parallel``) for C-contiguous NumPy arrays, else ``np.take``."""
+    if (
+        AVAILABLE
+        and X.ndim == 2
+        and X.flags.c_contiguous
+        and out.flags.c_contiguous
+        and out.dtype == X.dtype
+        and index.dtype == np.intp
+        and index.flags.c_contiguous
+    ):
+        _fastops.gather_rows(X, index, out)
+        return out
+    # mode="clip" (the callers pass valid rows): "raise" with out= gathers through
+    # a temporary, twice the time
+    return np.take(X, index, axis=0, out=out, mode="clip")

@@ -16,11 +16,13 @@ cost at that iteration, computed before the update).
 
 from __future__ import annotations
 
+import contextlib
 import math
 from pathlib import Path
 
 import numpy as np
 
+from glassnet import _kernels
 from glassnet import losses as losses_module
 from glassnet import optimizers as optimizers_module
 from glassnet import regularizers as regularizers_module
@@ -278,117 +280,120 @@ def fit(
             all_rows = xp.arange(m, device=model.device)
     for callback in all_callbacks:
         callback.on_train_begin({})
-    for epoch in range(initial_epoch, epochs):
-        logs: dict = {}
-        for callback in all_callbacks:
-            callback.on_epoch_begin(epoch, logs)
-        if guard is not None:
-            guard.start_epoch()
-        order = _batch_orders(shuffle, rng, m, epoch)
-        if order is not None and not on_numpy:
-            order_device = to_namespace(order.astype(np.int64), xp, model.device)
-        total_cost = 0.0
-        device_total = 0.0
-        predictions = [] if keep_labels else None
-        learning_rate = optimizer.learning_rate
-        for batch in range(n_batches):
-            start = batch * batch_size
-            stop = min(start + batch_size, m)
-            size = stop - start
-            if captured is not None and size == batch_size:
-                rows = all_rows if order is None else order_device
+    # float32 on NumPy: the products and the compiled passes share glassnet's
+    # threads, BLAS held to one (glassnet._kernels.parallel)
+    threads = _kernels.parallel() if on_numpy and X.dtype == np.float32 else None
+    with threads if threads is not None else contextlib.nullcontext():
+        for epoch in range(initial_epoch, epochs):
+            logs: dict = {}
+            for callback in all_callbacks:
+                callback.on_epoch_begin(epoch, logs)
+            if guard is not None:
+                guard.start_epoch()
+            order = _batch_orders(shuffle, rng, m, epoch)
+            if order is not None and not on_numpy:
+                order_device = to_namespace(order.astype(np.int64), xp, model.device)
+            total_cost = 0.0
+            device_total = 0.0
+            predictions = [] if keep_labels else None
+            learning_rate = optimizer.learning_rate
+            for batch in range(n_batches):
+                start = batch * batch_size
+                stop = min(start + batch_size, m)
+                size = stop - start
+                if captured is not None and size == batch_size:
+                    rows = all_rows if order is None else order_device
+                    if schedule is not None:
+                        optimizer.learning_rate = schedule(epoch, step)
+                    if batch == 0:
+                        learning_rate = optimizer.learning_rate
+                    batch_logs = {"batch": batch, "size": size}
+                    for callback in all_callbacks:
+                        callback.on_batch_begin(batch, batch_logs)
+                    captured.run(rows[start:stop], optimizer.learning_rate)
+                    step += 1
+                    for callback in all_callbacks:
+                        callback.on_batch_end(batch, batch_logs)
+                    continue
+                if not on_numpy:
+                    if order is None:
+                        X_batch, Y_batch = X_device[start:stop], Y_device[start:stop]
+                    else:
+                        index = order_device[start:stop]
+                        X_batch, Y_batch = X_device[index], Y_device[index]
+                    if augment is not None:
+                        augmented = augment(to_numpy(X_batch), rng)
+                        X_batch = to_namespace(augmented, xp, model.device, X.dtype)
+                elif order is None:
+                    X_batch, Y_batch = X[start:stop], Y[start:stop]
+                else:
+                    index = order[start:stop]
+                    # the order is a checked permutation
+                    X_batch = _kernels.gather_rows(X, index, X_buffer[:size])
+                    Y_batch = _kernels.gather_rows(Y, index, Y_buffer[:size])
+                if augment is not None and on_numpy:
+                    X_batch = np.asarray(augment(X_batch, rng), dtype=X.dtype)
+                batch_logs = {"batch": batch, "size": size}
+                for callback in all_callbacks:
+                    callback.on_batch_begin(batch, batch_logs)
+                AL = model.forward(X_batch.T, training=True)
+                if on_numpy:
+                    cost = model.compute_cost(AL, Y_batch.T, loss)
+                else:  # summed on the device: no device-to-host wait per step
+                    device_total = (
+                        device_total + model.cost_array(AL, Y_batch.T, loss) * size
+                    )
+                    cost = None
+                if keep_labels:
+                    predictions.append(model.outputs_to_predictions(to_numpy(AL).T))
+                model.backward(AL, Y_batch.T, loss, inplace=True)  # AL becomes dZ[L]
                 if schedule is not None:
                     optimizer.learning_rate = schedule(epoch, step)
                 if batch == 0:
                     learning_rate = optimizer.learning_rate
-                batch_logs = {"batch": batch, "size": size}
-                for callback in all_callbacks:
-                    callback.on_batch_begin(batch, batch_logs)
-                captured.run(rows[start:stop], optimizer.learning_rate)
+                optimizer.update(params, grads, multipliers=multipliers)
                 step += 1
+                if cost is not None:
+                    total_cost += cost * size
+                    if nan_guard and math.isnan(cost):
+                        break
+                    batch_logs["cost"] = cost
                 for callback in all_callbacks:
                     callback.on_batch_end(batch, batch_logs)
-                continue
             if not on_numpy:
-                if order is None:
-                    X_batch, Y_batch = X_device[start:stop], Y_device[start:stop]
-                else:
-                    index = order_device[start:stop]
-                    X_batch, Y_batch = X_device[index], Y_device[index]
-                if augment is not None:
-                    augmented = augment(to_numpy(X_batch), rng)
-                    X_batch = to_namespace(augmented, xp, model.device, X.dtype)
-            elif order is None:
-                X_batch, Y_batch = X[start:stop], Y[start:stop]
-            else:
-                index = order[start:stop]
-                # mode="clip": the order is a checked permutation, and "raise"
-                # with out= gathers through a temporary (twice the time)
-                X_batch = np.take(X, index, axis=0, out=X_buffer[:size], mode="clip")
-                Y_batch = np.take(Y, index, axis=0, out=Y_buffer[:size], mode="clip")
-            if augment is not None and on_numpy:
-                X_batch = np.asarray(augment(X_batch, rng), dtype=X.dtype)
-            batch_logs = {"batch": batch, "size": size}
-            for callback in all_callbacks:
-                callback.on_batch_begin(batch, batch_logs)
-            AL = model.forward(X_batch.T, training=True)
-            if on_numpy:
-                cost = model.compute_cost(AL, Y_batch.T, loss)
-            else:  # summed on the device: no device-to-host wait per step
-                device_total = (
-                    device_total + model.cost_array(AL, Y_batch.T, loss) * size
-                )
-                cost = None
+                total_cost += float(device_total)  # one device-to-host copy an epoch
+            if captured is not None:
+                total_cost += captured.take_total()
+                if keep_labels:  # measured after the epoch: the graph keeps no outputs
+                    predictions = [model.outputs_to_predictions(model.predict_proba(X))]
+                    order = None
+            epoch_cost = total_cost / m
+            error = (
+                None
+                if guard is None
+                else guard.check(epoch, epoch_cost, learning_rate, history)
+            )
+            if error is not None:
+                _end_fast_path(model)
+                for callback in all_callbacks:
+                    if isinstance(callback, ProgressBar):
+                        callback.on_train_end({})
+                raise error
+            logs["cost"] = epoch_cost
+            logs["learning_rate"] = learning_rate
             if keep_labels:
-                predictions.append(model.outputs_to_predictions(to_numpy(AL).T))
-            model.backward(AL, Y_batch.T, loss, inplace=True)  # AL becomes dZ[L]
-            if schedule is not None:
-                optimizer.learning_rate = schedule(epoch, step)
-            if batch == 0:
-                learning_rate = optimizer.learning_rate
-            optimizer.update(params, grads, multipliers=multipliers)
-            step += 1
-            if cost is not None:
-                total_cost += cost * size
-                if nan_guard and math.isnan(cost):
-                    break
-                batch_logs["cost"] = cost
+                seen = labels_true if order is None else labels_true[order]
+                logs.update(metric_values(metrics, seen, np.concatenate(predictions)))
+            logs.update(_grad_norms(model))
+            if validation_data is not None:
+                logs.update(validation_logs(model, X_val, Y_val, loss, metrics))
             for callback in all_callbacks:
-                callback.on_batch_end(batch, batch_logs)
-        if not on_numpy:
-            total_cost += float(device_total)  # one device-to-host copy an epoch
-        if captured is not None:
-            total_cost += captured.take_total()
-            if keep_labels:  # measured after the epoch: the graph keeps no outputs
-                predictions = [model.outputs_to_predictions(model.predict_proba(X))]
-                order = None
-        epoch_cost = total_cost / m
-        error = (
-            None
-            if guard is None
-            else guard.check(epoch, epoch_cost, learning_rate, history)
-        )
-        if error is not None:
-            _end_fast_path(model)
-            for callback in all_callbacks:
-                if isinstance(callback, ProgressBar):
-                    callback.on_train_end({})
-            raise error
-        logs["cost"] = epoch_cost
-        logs["learning_rate"] = learning_rate
-        if keep_labels:
-            seen = labels_true if order is None else labels_true[order]
-            logs.update(metric_values(metrics, seen, np.concatenate(predictions)))
-        logs.update(_grad_norms(model))
-        if validation_data is not None:
-            logs.update(validation_logs(model, X_val, Y_val, loss, metrics))
-        for callback in all_callbacks:
-            callback.on_epoch_end(epoch, logs)
-        last = epoch == epochs - 1 or model.stop_training
-        if checkpoint is not None and ((epoch + 1) % checkpoint_every == 0 or last):
-            write_checkpoint(model, checkpoint, optimizer, history, rng, epoch)
-        if model.stop_training:
-            break
+                callback.on_epoch_end(epoch, logs)
+            last = epoch == epochs - 1 or model.stop_training
+            if checkpoint is not None and ((epoch + 1) % checkpoint_every == 0 or last):
+                write_checkpoint(model, checkpoint, optimizer, history, rng, epoch)
+            if model.stop_training:
+                break
     _end_fast_path(model)
     for callback in all_callbacks:
         callback.on_train_end({})

@@ -84,7 +84,7 @@ class Dense(Layer):
         """Z = W A_prev + b; A = g(Z); caches (A_prev, Z, A)."""
         if training and self.reuse_buffers:
             Z = self._buffer("Z", (self.units, A_prev.shape[1]))
-            np.matmul(self.params["W"], A_prev, out=Z)
+            _kernels.matmul(self.params["W"], A_prev, out=Z)
             if self.use_bias and self.activation.name == "relu" and _kernels.AVAILABLE:
                 _kernels.bias_relu(Z, self.params["b"])  # Z = max(Z + b, 0), one pass
                 A = Z
@@ -114,11 +114,11 @@ class Dense(Layer):
                 dZ = self.activation.backward(dA, Z, A)
         m = A_prev.shape[1]
         dW = self.grads["W"]
-        if isinstance(dW, np.ndarray):
-            np.matmul(dZ, A_prev.T, out=dW)
+        if isinstance(dW, np.ndarray):  # dW = 1/m dZ A_prev^T
+            _kernels.matmul(dZ, A_prev.T, out=dW, scale=1.0 / m)
         else:  # another backend: same formula, written into the gradient's memory
             dW[...] = dZ @ A_prev.T
-        dW *= 1.0 / m
+            dW *= 1.0 / m
         if self.use_bias:
             db = self.grads["b"]  # db = 1/m sum_i dZ[:, i]
             if not db_summed:  # (else the compiled pass above summed it already)
@@ -130,7 +130,7 @@ class Dense(Layer):
             return None
         if Z is None:
             out = self._buffer("dA_prev", (self.n_in, m))
-            return np.matmul(self.params["W"].T, dZ, out=out)
+            return _kernels.matmul(self.params["W"].T, dZ, out=out)
         return self.params["W"].T @ dZ
 
     @staticmethod

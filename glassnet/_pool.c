@@ -1,0 +1,188 @@
+/*
+ * glassnet's own worker threads (see _pool.h for what they promise).
+ *
+ * Why a pool of our own: NumPy's OpenBLAS keeps its worker spinning on the other
+ * core for a while after every product, so a second thread of ours started between
+ * two products shares a core with it and loses (docs/architecture.md, D21). With
+ * OpenBLAS held to one thread during `fit`, the products are split across these
+ * threads instead (_products.c), and the elementwise passes between them use the
+ * same threads, which are then free.
+ *
+ * A round of work: the caller publishes the task, bumps `generation` and runs part
+ * 0; each worker sees the new generation, runs its part and counts itself in
+ * `finished`; the caller waits for all workers. Sleeping workers are counted in
+ * `sleepers` before they re-check the generation, and the caller reads `sleepers`
+ * after bumping it (both sequentially consistent), so a worker that goes to sleep
+ * is always woken.
+ */
+#if !defined(_WIN32)
+#define _POSIX_C_SOURCE 200809L
+#endif
+
+#include "_pool.h"
+
+#if defined(__GNUC__) && (defined(__unix__) || defined(__APPLE__))
+#define POOL_THREADS 1
+#else
+#define POOL_THREADS 0
+#endif
+
+#if POOL_THREADS
+
+#include <pthread.h>
+#include <stdint.h>
+#include <time.h>
+
+/* how long an idle worker spins before it sleeps: long enough to cover the Python
+   between two passes of a training step, short enough that an idle pool is idle */
+#define POOL_SPIN_NANOSECONDS 200000L
+
+#if defined(__x86_64__) || defined(__i386__)
+#define RELAX() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define RELAX() __asm__ __volatile__("yield")
+#else
+#define RELAX() ((void)0)
+#endif
+
+#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_SEQ_CST)
+#define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_SEQ_CST)
+#define ADD(x, v) __atomic_add_fetch(&(x), (v), __ATOMIC_SEQ_CST)
+
+static pthread_mutex_t sleep_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+static pthread_mutex_t run_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_t workers[POOL_MAX];
+
+static int threads = 1;          /* the caller and threads - 1 workers */
+static unsigned long generation; /* bumped once per round and once to stop */
+static int finished;             /* workers done with the current round */
+static int sleepers;             /* workers asleep or about to be */
+static int stopping;
+static pool_task current_task;
+static void *current_context;
+static int current_parts;
+static int handlers_installed;
+static unsigned long start_generation; /* the generation new workers start from */
+
+static long long now_nanoseconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+/* Wait until `generation` differs from `seen`; returns the new value. */
+static unsigned long wait_for_round(unsigned long seen) {
+    long long deadline = 0;
+    for (unsigned spins = 0;; spins++) {
+        unsigned long g = LOAD(generation);
+        if (g != seen) return g;
+        RELAX();
+        if ((spins & 255) != 255) continue;
+        long long t = now_nanoseconds();
+        if (deadline == 0) {
+            deadline = t + POOL_SPIN_NANOSECONDS;
+        } else if (t > deadline) {
+            pthread_mutex_lock(&sleep_lock);
+            ADD(sleepers, 1);
+            while ((g = LOAD(generation)) == seen) pthread_cond_wait(&wake, &sleep_lock);
+            ADD(sleepers, -1);
+            pthread_mutex_unlock(&sleep_lock);
+            return g;
+        }
+    }
+}
+
+static void *worker_main(void *argument) {
+    int part = (int)(intptr_t)argument;
+    unsigned long seen = start_generation;
+    for (;;) {
+        seen = wait_for_round(seen);
+        if (LOAD(stopping)) return NULL;
+        if (part < current_parts) current_task(current_context, part, current_parts);
+        ADD(finished, 1);
+    }
+}
+
+/* Start a round (or the stop) and wake the sleepers. */
+static void publish(void) {
+    ADD(generation, 1);
+    if (LOAD(sleepers) > 0) {
+        pthread_mutex_lock(&sleep_lock);
+        pthread_cond_broadcast(&wake);
+        pthread_mutex_unlock(&sleep_lock);
+    }
+}
+
+static void stop_workers(void) {
+    if (threads == 1) return;
+    STORE(stopping, 1);
+    publish();
+    for (int i = 1; i < threads; i++) pthread_join(workers[i], NULL);
+    STORE(stopping, 0);
+    threads = 1;
+}
+
+/* In a forked child only the forking thread exists: forget the workers, and make
+   the locks usable again (the parent may have held them). */
+static void after_fork_in_child(void) {
+    pthread_mutex_init(&sleep_lock, NULL);
+    pthread_mutex_init(&run_lock, NULL);
+    pthread_cond_init(&wake, NULL);
+    threads = 1;
+    sleepers = finished = stopping = 0;
+}
+
+int pool_resize(int wanted) {
+    if (wanted < 1) wanted = 1;
+    if (wanted > POOL_MAX) wanted = POOL_MAX;
+    pthread_mutex_lock(&run_lock);
+    if (!handlers_installed) {
+        pthread_atfork(NULL, NULL, after_fork_in_child);
+        handlers_installed = 1;
+    }
+    int result = wanted;
+    if (wanted != threads) {
+        stop_workers();
+        start_generation = LOAD(generation);
+        for (int i = 1; i < wanted; i++) {
+            if (pthread_create(&workers[i], NULL, worker_main, (void *)(intptr_t)i)) {
+                result = -1;
+                break;
+            }
+            threads = i + 1;
+        }
+    }
+    pthread_mutex_unlock(&run_lock);
+    return result;
+}
+
+int pool_threads(void) { return threads; }
+
+void pool_run(pool_task task, void *context, int parts) {
+    if (parts <= 1 || threads == 1 || pthread_mutex_trylock(&run_lock) != 0) {
+        for (int part = 0; part < parts; part++) task(context, part, parts);
+        return;
+    }
+    if (parts > threads) parts = threads;
+    current_task = task;
+    current_context = context;
+    current_parts = parts;
+    STORE(finished, 0);
+    publish();
+    task(context, 0, parts);
+    while (LOAD(finished) < threads - 1) RELAX();
+    pthread_mutex_unlock(&run_lock);
+}
+
+#else /* no threads: everything on the caller */
+
+int pool_resize(int wanted) { return 1; }
+
+int pool_threads(void) { return 1; }
+
+void pool_run(pool_task task, void *context, int parts) {
+    for (int part = 0; part < parts; part++) task(context, part, parts);
+}
+
+#endif

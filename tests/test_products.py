@@ -1,0 +1,296 @@
+"""glassnet's own threads (glassnet/_pool.c, _products.c): float32 products split
+across them give np.matmul's bits with one BLAS thread, the compiled passes give
+the same bits on any number of threads, and ``parallel`` hands BLAS its limit back."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
+
+import glassnet as gn
+from glassnet import _kernels
+
+needs_fastops = pytest.mark.skipif(
+    not _kernels.AVAILABLE, reason="glassnet._fastops was not built (no C compiler)"
+)
+needs_sgemm = pytest.mark.skipif(
+    not (_kernels.AVAILABLE and _kernels._find_sgemm()),
+    reason="NumPy's BLAS is not OpenBLAS with a cblas_sgemm symbol",
+)
+
+
+@pytest.fixture
+def threads():
+    """Set the pool's size for one test (BLAS held to one thread meanwhile)."""
+    with threadpool_limits(1, user_api="blas"):
+        yield _kernels._fastops.set_threads
+        _kernels._fastops.set_threads(1)
+
+
+def operands(rng, M, K, N, a_order, b_order):
+    A = rng.standard_normal((M, K)).astype(np.float32)
+    B = rng.standard_normal((K, N)).astype(np.float32)
+    A[rng.random(A.shape) < 0.2] = 0.0
+    B[rng.random(B.shape) < 0.2] = -0.0
+    return np.asarray(A, order=a_order), np.asarray(B, order=b_order)
+
+
+@needs_sgemm
+@pytest.mark.parametrize(
+    ("M", "K", "N"),
+    [
+        (512, 784, 1024),  # the MLP's first layer at batch 1024: split
+        (512, 1024, 784),  # its dW: split
+        (256, 512, 128),  # bands just above the split limit
+        (300, 481, 369),  # uneven bands
+        (1100, 2, 7),  # too small to split
+        (10, 256, 1024),  # too few rows to split
+        (130, 3000, 130),
+    ],
+)
+@pytest.mark.parametrize(("a_order", "b_order"), [("C", "C"), ("F", "C"), ("C", "F")])
+@pytest.mark.parametrize("scale", [1.0, 1 / 128, 1 / 777])
+def test_split_products_are_numpys_bits_at_one_blas_thread(
+    M, K, N, a_order, b_order, scale, threads
+):
+    rng = np.random.default_rng(M + K + N)
+    A, B = operands(rng, M, K, N, a_order, b_order)
+    expected = np.matmul(A, B)  # BLAS is on one thread here
+    expected *= scale
+    for count in (1, 2, 3):
+        threads(count)
+        out = np.full((M, N), np.nan, np.float32)
+        assert _kernels.matmul(A, B, out, scale) is out
+        np.testing.assert_array_equal(out.view(np.int32), expected.view(np.int32))
+
+
+@needs_sgemm
+def test_split_products_carry_infinities_and_nans_like_numpy(threads):
+    rng = np.random.default_rng(3)
+    A, B = operands(rng, 512, 600, 256, "C", "F")
+    A[5, 7], A[300, 1], B[2, 100] = np.inf, np.nan, -np.inf
+    with np.errstate(invalid="ignore"):
+        expected = np.matmul(A, B)
+        threads(2)
+        out = np.empty_like(expected)
+        _kernels.matmul(A, B, out)
+    np.testing.assert_array_equal(out, expected)
+
+
+@needs_fastops
+@pytest.mark.parametrize(
+    "case",
+    ["float64", "strided", "overlap", "mixed dtypes", "tiny"],
+)
+def test_matmul_takes_numpy_for_what_blas_cannot_take_directly(case):
+    rng = np.random.default_rng(4)
+    A = rng.standard_normal((64, 80)).astype(np.float32)
+    B = rng.standard_normal((80, 48)).astype(np.float32)
+    out = np.empty((64, 48), np.float32)
+    if case == "float64":
+        A, B = A.astype(np.float64), B.astype(np.float64)
+        out = np.empty(out.shape, np.float64)
+    elif case == "strided":
+        A = np.repeat(A, 2, axis=1)[:, ::2]
+    elif case == "overlap":
+        B = rng.standard_normal((80, 80)).astype(np.float32)
+        A = B[:64]
+        expected = A @ B / 3
+        out = B[:64]  # out is A itself: NumPy copies before writing
+        _kernels.matmul(A, B, out, scale=1 / 3)
+        np.testing.assert_allclose(out, expected, rtol=1e-6)
+        return
+    elif case == "mixed dtypes":
+        B = B.astype(np.float64)
+    elif case == "tiny":
+        A, B, out = A[:1], B, out[:1]
+    with threadpool_limits(1, user_api="blas"):
+        expected = np.matmul(A, B, out=np.empty_like(out))
+        expected *= 0.5
+        got = _kernels.matmul(A, B, out, scale=0.5)
+    np.testing.assert_array_equal(got, expected)
+
+
+@needs_sgemm
+@pytest.mark.parametrize(
+    ("arguments", "error", "message"),
+    [
+        (
+            (np.ones((2, 2)), np.ones((2, 2), "f"), np.ones((2, 2), "f"), 1.0),
+            TypeError,
+            "2-d float32",
+        ),
+        (
+            (np.ones(4, "f"), np.ones((4, 2), "f"), np.ones((1, 2), "f"), 1.0),
+            TypeError,
+            "2-d float32",
+        ),
+        (
+            (np.ones((2, 3), "f"), np.ones((2, 2), "f"), np.ones((2, 2), "f"), 1.0),
+            ValueError,
+            "do not match",
+        ),
+        (
+            (
+                np.ones((4, 4), "f")[:, ::2],
+                np.ones((2, 2), "f"),
+                np.ones((4, 2), "f"),
+                1.0,
+            ),
+            ValueError,
+            "C- or F-contiguous",
+        ),
+        ((np.ones((2, 2), "f"), np.ones((2, 2), "f")), TypeError, "4 arguments"),
+    ],
+)
+def test_the_compiled_matmul_refuses_what_it_cannot_take(arguments, error, message):
+    with pytest.raises(error, match=message):
+        _kernels._fastops.matmul(*arguments)
+
+
+@needs_fastops
+def test_the_pool_refuses_a_bad_size():
+    with pytest.raises(ValueError, match="1 to 64"):
+        _kernels._fastops.set_threads(0)
+
+
+@needs_fastops
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "uint8"])
+def test_gather_rows_is_fancy_indexing(dtype, threads):
+    rng = np.random.default_rng(5)
+    X = (rng.random((3000, 37)) * 200).astype(dtype)
+    index = rng.permutation(3000)[:2500]
+    for count in (1, 2):
+        threads(count)
+        out = np.empty((2500, 37), dtype)
+        assert _kernels.gather_rows(X, index, out) is out
+        np.testing.assert_array_equal(out, X[index])
+    out = np.empty((2, 37), dtype)
+    with pytest.raises(IndexError, match="index 3000 is out of bounds for 3000 rows"):
+        _kernels.gather_rows(X, np.array([1, 3000]), out)
+    # other index dtypes and layouts take np.take
+    np.testing.assert_array_equal(
+        _kernels.gather_rows(X, index[:2].astype(np.int32), out), X[index[:2]]
+    )
+
+
+@needs_fastops
+def test_the_passes_give_the_same_bits_on_any_number_of_threads(threads):
+    rng = np.random.default_rng(6)
+    size = 300_007  # bands of whole 1024-parameter pieces, a short last one
+    W0, dW = (rng.standard_normal(size).astype(np.float32) for _ in range(2))
+    v0 = rng.standard_normal(size).astype(np.float32) * 1e-3
+    s0 = np.abs(rng.standard_normal(size)).astype(np.float32) * 1e-6
+    s0[1000:1100] = 1e-40  # a block that divides (denormal moments)
+    Z0 = rng.standard_normal((700, 300)).astype(np.float32)
+    b = rng.standard_normal((700, 1)).astype(np.float32)
+    dA0 = rng.standard_normal(Z0.shape).astype(np.float32)
+    results = []
+    for count in (1, 2, 3):
+        threads(count)
+        W, v, s = W0.copy(), v0.copy(), s0.copy()
+        optimizer = gn.Adam(1e-3)
+        optimizer.t = 7
+        optimizer._kernel(W, dW, [v, s], np.float32)
+        Z, dA, db = Z0.copy(), dA0.copy(), np.empty_like(b)
+        _kernels.bias_relu(Z, b)
+        _kernels.relu_backward_sum(dA, Z, db)
+        results.append((W, v, s, Z, dA, db))
+    for other in results[1:]:
+        for got, want in zip(other, results[0], strict=True):
+            np.testing.assert_array_equal(got.view(np.int32), want.view(np.int32))
+
+
+def _train_mlp():
+    rng = np.random.default_rng(7)
+    X = rng.random((384, 784), dtype=np.float32)
+    y = rng.integers(0, 10, 384)
+    model = gn.Sequential([gn.Dense(512, "relu"), gn.Dense(10, "softmax")])
+    model.fit(
+        X,
+        y,
+        epochs=2,
+        batch_size=128,
+        optimizer="adam",
+        rng=0,
+        dtype="float32",
+        verbose=False,
+    )
+    return model.flat_params.copy()
+
+
+@needs_sgemm
+def test_training_on_the_pool_gives_the_pure_numpy_weights(monkeypatch):
+    """Two threads of ours (products split by rows, passes split by bands) train to
+    the weights of the pure NumPy path with one BLAS thread, bit for bit."""
+    with threadpool_limits(2, user_api="blas"):
+        pooled = _train_mlp()
+    with threadpool_limits(1, user_api="blas"):
+        compiled_one_thread = _train_mlp()
+        monkeypatch.setattr(_kernels, "AVAILABLE", False)
+        numpy_only = _train_mlp()
+    np.testing.assert_array_equal(pooled, compiled_one_thread)
+    np.testing.assert_array_equal(pooled, numpy_only)
+
+
+def _blas_threads():
+    """The thread limit of NumPy's OpenBLAS (the one glassnet calls)."""
+    library = _kernels._numpy_openblas()
+    return [
+        i["num_threads"] for i in threadpool_info() if i["filepath"] == library.filepath
+    ]
+
+
+@needs_sgemm
+def test_parallel_holds_blas_to_one_thread_and_gives_the_limit_back():
+    with threadpool_limits(2, user_api="blas"):
+        with _kernels.parallel():
+            assert set(_blas_threads()) == {1}
+            assert _kernels._threads == 2
+            with _kernels.parallel():  # nested: changes nothing
+                assert _kernels._threads == 2
+        assert set(_blas_threads()) == {2}
+        assert _kernels._threads == 1
+        with pytest.raises(RuntimeError), _kernels.parallel():
+            raise RuntimeError("stop")
+        assert set(_blas_threads()) == {2}
+        assert _kernels._threads == 1
+    with threadpool_limits(1, user_api="blas"), _kernels.parallel():
+        assert _kernels._threads == 1  # the user's limit: no threads of ours
+
+
+@needs_sgemm
+@pytest.mark.skipif(sys.platform == "win32", reason="fork() is POSIX")
+def test_a_forked_child_starts_its_own_pool():
+    code = textwrap.dedent(
+        """
+        import os, numpy as np
+        from threadpoolctl import threadpool_limits
+        from glassnet import _kernels
+        _kernels._find_sgemm()
+        A = np.ones((512, 784), np.float32); B = np.ones((784, 1024), np.float32)
+        out = np.empty((512, 1024), np.float32)
+        with threadpool_limits(1):
+            _kernels._fastops.set_threads(2)
+            _kernels._fastops.matmul(A, B, out, 1.0)
+            pid = os.fork()
+            if pid == 0:
+                _kernels._fastops.set_threads(2)
+                out[:] = 0
+                _kernels._fastops.matmul(A, B, out, 1.0)
+                os._exit(0 if (out == 784).all() else 3)
+            _, status = os.waitpid(pid, 0)
+            _kernels._fastops.set_threads(1)
+        print(os.waitstatus_to_exitcode(status))
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "0"
