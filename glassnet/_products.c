@@ -2,14 +2,13 @@
  * Matrix products split across glassnet's threads (_pool.c): C = A @ B in float32.
  *
  * Each thread calls NumPy's own BLAS (its cblas_sgemm, found by glassnet._kernels
- * and handed over as an address with set_sgemm) on a band of C's rows, with BLAS
- * itself held to one thread. Every element of C is the same dot product, in the
+ * and handed over as an address with set_sgemm) on a band of C's rows or columns,
+ * with BLAS itself held to one thread. Every element of C is the same dot product, in the
  * same order, that one single-threaded sgemm call over the whole matrix computes,
  * so the result is bitwise np.matmul's with one BLAS thread, whatever the number of
  * threads here (tests/test_products.py), provided every band is large enough for
  * OpenBLAS to take the same kernel as for the whole (SPLIT_MIN_BAND_MULTIPLY_ADDS).
- * Smaller products run on the calling thread alone. (Bands of rows, not of columns:
- * measured at 1024 and 128 rows, neither was faster overall.)
+ * Smaller products run on the calling thread alone.
  *
  *   matmul(A, B, C, alpha)   C = alpha (A @ B); A (M, K), B (K, N), C (M, N),
  *                        float32; A and B C- or F-contiguous (a transpose is a flag
@@ -46,7 +45,7 @@ static int sgemm_is_ilp64;
    differently; above it every band goes through the same packed kernel as the
    whole. It is also far above the cost of a round of the pool. */
 #define SPLIT_MIN_BAND_MULTIPLY_ADDS (28LL * 512 * 512)
-/* bands are multiples of this many rows (BLAS kernels' tile edges) */
+/* bands are multiples of this many rows or columns (BLAS kernels' tile edges) */
 #define BAND_GRAIN 64
 
 typedef struct {
@@ -55,23 +54,27 @@ typedef struct {
     int transpose_a, transpose_b;
     int64_t M, N, K, lda, ldb, ldc;
     float alpha;
+    int by_columns; /* bands of C's columns rather than of its rows */
 } Product;
 
-/* C's rows [row, row + rows) = alpha (A's rows @ B) */
-static void product_rows(const Product *p, int64_t row, int64_t rows) {
+/* C[rows, columns] = alpha (A[rows, :] @ B[:, columns]) for the block of C at
+   (row, column), `rows` by `columns` */
+static void product_block(const Product *p, int64_t row, int64_t rows, int64_t column,
+                          int64_t columns) {
     const float *A = p->A + (p->transpose_a ? row : row * p->lda);
-    float *C = p->C + row * p->ldc;
+    const float *B = p->B + (p->transpose_b ? column * p->ldb : column);
+    float *C = p->C + row * p->ldc + column;
     int ta = p->transpose_a ? TRANSPOSE : NO_TRANSPOSE;
     int tb = p->transpose_b ? TRANSPOSE : NO_TRANSPOSE;
     if (sgemm_is_ilp64)
-        ((sgemm_ilp64)sgemm)(ROW_MAJOR, ta, tb, rows, p->N, p->K, 1.0f, A, p->lda, p->B,
+        ((sgemm_ilp64)sgemm)(ROW_MAJOR, ta, tb, rows, columns, p->K, 1.0f, A, p->lda, B,
                              p->ldb, 0.0f, C, p->ldc);
     else
-        ((sgemm_lp64)sgemm)(ROW_MAJOR, ta, tb, (int)rows, (int)p->N, (int)p->K, 1.0f, A,
-                            (int)p->lda, p->B, (int)p->ldb, 0.0f, C, (int)p->ldc);
+        ((sgemm_lp64)sgemm)(ROW_MAJOR, ta, tb, (int)rows, (int)columns, (int)p->K, 1.0f,
+                            A, (int)p->lda, B, (int)p->ldb, 0.0f, C, (int)p->ldc);
     if (p->alpha == 1.0f) return;
     for (int64_t i = 0; i < rows; i++)
-        for (int64_t j = 0; j < p->N; j++) C[i * p->ldc + j] *= p->alpha;
+        for (int64_t j = 0; j < columns; j++) C[i * p->ldc + j] *= p->alpha;
 }
 
 void band(int64_t n, int part, int parts, int64_t grain, int64_t *start,
@@ -85,8 +88,12 @@ void band(int64_t n, int part, int parts, int64_t grain, int64_t *start,
 static void product_part(void *context, int part, int parts) {
     const Product *p = context;
     int64_t start, stop;
-    band(p->M, part, parts, BAND_GRAIN, &start, &stop);
-    if (start < stop) product_rows(p, start, stop - start);
+    band(p->by_columns ? p->N : p->M, part, parts, BAND_GRAIN, &start, &stop);
+    if (start == stop) return;
+    if (p->by_columns)
+        product_block(p, 0, p->M, start, stop - start);
+    else
+        product_block(p, start, stop - start, 0, p->N);
 }
 
 /* A matrix operand's layout: 0 and its leading dimension when rows are contiguous,
@@ -168,17 +175,23 @@ PyObject *py_matmul(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
         result = Py_None;
         goto done;
     }
-    /* as many bands as threads, but none below the size where the kernel changes */
+    /* Each thread's BLAS call packs its band of one operand and all of the other.
+       Bands of columns duplicate the packing of A rather than of B, which is
+       cheaper when C is wider than tall, but were slower for short products
+       (measured: 7 % faster at 1024 examples a batch, 16 % slower for dW = dZ X at
+       128, K = 128). As many bands as threads, none below the split limit. */
+    p.by_columns = p.N > p.M && p.K >= 256;
+    int64_t length = p.by_columns ? p.N : p.M, other = p.by_columns ? p.M : p.N;
     int parts = pool_threads();
     for (; parts > 1; parts--) { /* the shortest band is the last one */
         int64_t start, stop;
-        band(p.M, parts - 1, parts, BAND_GRAIN, &start, &stop);
-        if (stop > start && (stop - start) * p.N * p.K >= SPLIT_MIN_BAND_MULTIPLY_ADDS)
+        band(length, parts - 1, parts, BAND_GRAIN, &start, &stop);
+        if (stop > start && (stop - start) * other * p.K >= SPLIT_MIN_BAND_MULTIPLY_ADDS)
             break;
     }
     Py_BEGIN_ALLOW_THREADS;
     if (parts == 1)
-        product_rows(&p, 0, p.M);
+        product_block(&p, 0, p.M, 0, p.N);
     else
         pool_run(product_part, &p, parts);
     Py_END_ALLOW_THREADS;
