@@ -7,7 +7,7 @@
  * same order, that one single-threaded sgemm call over the whole matrix computes,
  * so the result is bitwise np.matmul's with one BLAS thread, whatever the number of
  * threads here (tests/test_products.py), provided every band is large enough for
- * OpenBLAS to take the same kernel as for the whole (SPLIT_MIN_BAND_MULTIPLY_ADDS).
+ * OpenBLAS to take the same kernel as for the whole (SPLIT_MIN_BAND below).
  * Smaller products run on the calling thread alone.
  *
  *   matmul(A, B, C, alpha)   C = alpha (A @ B); A (M, K), B (K, N), C (M, N),
@@ -39,12 +39,15 @@ typedef void (*sgemm_lp64)(int, int, int, int, int, int, float, const float *, i
 static void *sgemm;
 static int sgemm_is_ilp64;
 
-/* Each band gets at least this many multiply-adds. Below it OpenBLAS may take
-   another kernel for a band than for the whole product (its "direct" sgemm below
-   28 x 512 x 512 on AVX-512, its small-matrix kernels below that), and those round
-   differently; above it every band goes through the same packed kernel as the
-   whole. It is also far above the cost of a round of the pool. */
-#define SPLIT_MIN_BAND_MULTIPLY_ADDS (28LL * 512 * 512)
+/* Each band gets at least this many multiply-adds, so that OpenBLAS takes the
+   same kernel for every band as for the whole product: below these sizes it may
+   take other kernels, which round differently. Its "direct" sgemm (AVX-512, both
+   operands untransposed) runs below 28 x 512 x 512; its small-matrix kernels run
+   below 100^3. Measured on random shapes (tests/test_products.py): bands above
+   these limits give the whole product's bits, smaller ones do not always. Both are
+   far above the cost of a round of the pool (a few microseconds). */
+#define SPLIT_MIN_BAND_UNTRANSPOSED (28LL * 512 * 512)
+#define SPLIT_MIN_BAND (1LL << 20)
 /* bands are multiples of this many rows or columns (BLAS kernels' tile edges) */
 #define BAND_GRAIN 64
 
@@ -182,12 +185,13 @@ PyObject *py_matmul(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
        128, K = 128). As many bands as threads, none below the split limit. */
     p.by_columns = p.N > p.M && p.K >= 256;
     int64_t length = p.by_columns ? p.N : p.M, other = p.by_columns ? p.M : p.N;
+    int64_t limit = p.transpose_a || p.transpose_b ? SPLIT_MIN_BAND
+                                                   : SPLIT_MIN_BAND_UNTRANSPOSED;
     int parts = pool_threads();
     for (; parts > 1; parts--) { /* the shortest band is the last one */
         int64_t start, stop;
         band(length, parts - 1, parts, BAND_GRAIN, &start, &stop);
-        if (stop > start && (stop - start) * other * p.K >= SPLIT_MIN_BAND_MULTIPLY_ADDS)
-            break;
+        if (stop > start && (stop - start) * other * p.K >= limit) break;
     }
     Py_BEGIN_ALLOW_THREADS;
     if (parts == 1)

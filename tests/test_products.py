@@ -51,6 +51,10 @@ def operands(rng, M, K, N, a_order, b_order):
         (1100, 2, 7),  # too small to split
         (10, 256, 1024),  # too few rows to split
         (130, 3000, 130),
+        (512, 784, 32),  # batch 32: split only with a transposed operand
+        (98, 295, 138),  # bands of columns: 64 and 74
+        (200, 150, 90),  # bands of 1.35M multiply-adds, above the transposed limit
+        (175, 175, 14),
     ],
 )
 @pytest.mark.parametrize(("a_order", "b_order"), [("C", "C"), ("F", "C"), ("C", "F")])
