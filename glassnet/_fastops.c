@@ -7,9 +7,10 @@
  * to NumPy's (tests/test_fastops.py and tests/test_optimizers.py check it). One
  * exception in form, not in result: float32 Adam's v / k1 and s / k2 are taken by
  * multiplication with explicit FMAs (_exact_division.h), which gives the division's
- * bits. The loops run on the calling thread with the GIL released; gcc vectorizes
- * them, and on x86-64 Linux a copy for AVX2 and one for AVX-512 are chosen at load
- * time.
+ * bits. The loops (_loops.h) run with the GIL released, on the calling thread or,
+ * for large arrays while glassnet's pool has threads (_pool.c), on a band of the
+ * array per thread; gcc vectorizes them, and on x86-64 Linux a copy for AVX2 and one
+ * for AVX-512 are chosen at load time.
  *
  * Arrays arrive through the buffer protocol: C-contiguous, all float32 ("f") or all
  * float64 ("d"). Scalars arrive as Python floats and are rounded once to the
@@ -26,6 +27,8 @@
  *   relu_backward(dA, A)                    dA = dA * (A > 0)
  *   relu_backward_sum(dA, A, db)            dA = dA * (A > 0); db = sum(dA, axis=1)
  *                                           (NumPy's pairwise summation of each row)
+ *   gather_rows(X, index, out)              out[i] = X[index[i]] (rows, any dtype)
+ *   matmul, set_sgemm, set_threads          float32 products and the pool (_products.c)
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

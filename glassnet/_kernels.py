@@ -4,7 +4,7 @@ The extension is built when glassnet is installed on a machine with a C compiler
 Each function is the NumPy code it replaces written as one loop over contiguous
 memory, with the same floating-point operations in the same order (no fused
 multiply-adds), so the results are bitwise equal (``tests/test_fastops.py``,
-``tests/test_optimizers.py``); it runs on the calling thread, vectorized::
+``tests/test_optimizers.py``), vectorized::
 
     gradient_descent(W, dW, alpha)                  the optimizers' updates over
     momentum(W, dW, v, beta, c, alpha)              the flat parameter buffer
@@ -19,16 +19,16 @@ multiply-adds), so the results are bitwise equal (``tests/test_fastops.py``,
                               sgemm, split across glassnet's threads inside
                               ``parallel``; else np.matmul)
 
-Inside ``with parallel():`` (``fit`` on float32 NumPy data) the loops and the float32
-products share glassnet's own threads (``glassnet/_pool.c``): as many as the user's
-BLAS limit allows, while BLAS itself is held to one thread. Each element is computed
-as on one thread, so the bits do not depend on the number of threads
-(``tests/test_products.py``).
+They run on the calling thread, except inside ``with parallel():`` (``fit`` on float32
+NumPy data), where the loops and the float32 products share glassnet's own threads
+(``glassnet/_pool.c``), as many as the user's BLAS limit, while BLAS itself is held to
+one thread. Each element is computed as on one thread, so the bits do not depend on
+the number of threads; a product's are those of ``np.matmul`` with one BLAS thread
+(``tests/test_products.py``; docs/architecture.md, D22).
 
-Arrays must be C-contiguous, must not overlap, and share one dtype, float32 or
-float64. Without the
-extension, or with ``GLASSNET_NO_COMPILED=1``, ``AVAILABLE`` is False and the callers
-run their NumPy code.
+The loops' arrays must be C-contiguous, must not overlap, and share one dtype,
+float32 or float64. Without the extension, or with ``GLASSNET_NO_COMPILED=1``,
+``AVAILABLE`` is False and the callers run their NumPy code.
 """
 
 from __future__ import annotations

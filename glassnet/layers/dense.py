@@ -94,7 +94,13 @@ class Dense(Layer):
                 A = self.activation.forward_inplace(Z)
             self._cache = (A_prev, None, A)
             return A
-        Z = self.params["W"] @ A_prev
+        W = self.params["W"]
+        if isinstance(W, np.ndarray) and isinstance(A_prev, np.ndarray):
+            # through glassnet's threads inside fit (validation scores)
+            Z = np.empty((self.units, A_prev.shape[1]), dtype=np.result_type(W, A_prev))
+            _kernels.matmul(W, A_prev, out=Z)
+        else:
+            Z = W @ A_prev
         if self.use_bias:
             Z += self.params["b"]
         A = self.activation.forward(Z)
