@@ -23,6 +23,7 @@
  *   adam(W, dW, v, s, beta1, c1, beta2, c2, k1, alpha, k2, eps)
  *                                           v = v beta1 + dW c1; s = s beta2 + (dW dW) c2;
  *                                           W = W - ((v / k1) alpha) / (sqrt(s / k2) + eps)
+ *   flush(a, tiny)                          a = 0 where |a| < tiny (denormal flush)
  *   bias_relu(Z, b)                         Z = max(Z + b, 0)      Z (n, m), b (n, 1)
  *   relu_backward(dA, A)                    dA = dA * (A > 0)
  *   relu_backward_sum(dA, A, db)            dA = dA * (A > 0); db = sum(dA, axis=1)
@@ -126,7 +127,8 @@ static int take(Arrays *arrays, PyObject *const *args, Py_ssize_t nargs,
    row's sum, is computed as on one thread, so the bits do not depend on the
    number of threads. */
 enum Kind {
-    GD, MOMENTUM, RMSPROP, ADAM, ADAM_EXACT, RELU_BACKWARD, BIAS_RELU, RELU_BACKWARD_SUM
+    GD, MOMENTUM, RMSPROP, ADAM, ADAM_EXACT, FLUSH, RELU_BACKWARD, BIAS_RELU,
+    RELU_BACKWARD_SUM
 };
 
 typedef struct {
@@ -161,6 +163,7 @@ typedef struct {
                            AT(3, float, a), x[0], x[1], x[2], x[3], x[4], x[5], x[6], \
                            x[7], n);                                                 \
             break;                                                                   \
+        case FLUSH: flush_##S(AT(0, T, a), x[0], n); break;                          \
         case RELU_BACKWARD: relu_backward_##S(AT(0, T, a), AT(1, T, a), n); break;   \
         case BIAS_RELU: bias_relu_##S(AT(0, T, a * c), AT(1, T, a), n, c); break;    \
         case RELU_BACKWARD_SUM:                                                      \
@@ -228,6 +231,10 @@ static PyObject *py_rmsprop(PyObject *self, PyObject *const *args, Py_ssize_t na
 
 static PyObject *py_adam(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     return elementwise(args, nargs, ADAM, "adam", "wrww", 8);
+}
+
+static PyObject *py_flush(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    return elementwise(args, nargs, FLUSH, "flush", "w", 1);
 }
 
 static PyObject *py_relu_backward(PyObject *self, PyObject *const *args,
@@ -348,6 +355,8 @@ static PyMethodDef methods[] = {
      "adam(W, dW, v, s, beta1, c1, beta2, c2, k1, alpha, k2, eps)"},
     {"bias_relu", (PyCFunction)(void (*)(void))py_bias_relu, METH_FASTCALL,
      "bias_relu(Z, b): Z = max(Z + b, 0) in place; Z (n, m), b (n, 1)"},
+    {"flush", (PyCFunction)(void (*)(void))py_flush, METH_FASTCALL,
+     "flush(a, tiny): a = 0 where |a| < tiny, in place (NaN stays)"},
     {"relu_backward", (PyCFunction)(void (*)(void))py_relu_backward, METH_FASTCALL,
      "relu_backward(dA, A): dA = dA * (A > 0) in place"},
     {"relu_backward_sum", (PyCFunction)(void (*)(void))py_relu_backward_sum,

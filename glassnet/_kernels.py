@@ -10,6 +10,7 @@ multiply-adds), so the results are bitwise equal (``tests/test_fastops.py``,
     momentum(W, dW, v, beta, c, alpha)              the flat parameter buffer
     rmsprop(W, dW, s, beta2, c, alpha, eps)         (see their classes for the
     adam(W, dW, v, s, beta1, c1, beta2, c2, k1, alpha, k2, eps)   equations)
+    flush(a, tiny)            a = 0 where |a| < tiny, in place (NaN stays)
     bias_relu(Z, b)           Z = max(Z + b, 0), Z (n, m), b (n, 1), in place
     relu_backward(dA, A)      dA = dA * (A > 0), in place
     relu_backward_sum(dA, A, db)   the same, and db = sum(dA, axis=1) (NumPy's
@@ -46,6 +47,7 @@ try:
     from glassnet._fastops import (
         adam,
         bias_relu,
+        flush,
         gradient_descent,
         momentum,
         relu_backward,
@@ -53,7 +55,7 @@ try:
         rmsprop,
     )
 except ImportError:  # not built (no C compiler at install) or disabled
-    adam = bias_relu = gradient_descent = momentum = rmsprop = None
+    adam = bias_relu = flush = gradient_descent = momentum = rmsprop = None
     relu_backward = relu_backward_sum = None
     _fastops = None
 

@@ -73,6 +73,12 @@
             }                                                                      \
         }                                                                          \
     }                                                                              \
+    /* a[i] = 0 where |a[i]| < tiny (NaN stays, -0 becomes +0, as NumPy's masked \
+       assignment of 0 does) */                                                   \
+    CLONES static void flush_##SUFFIX(T *restrict a, T tiny, Py_ssize_t n) {       \
+        for (Py_ssize_t i = 0; i < n; i++)                                         \
+            a[i] = (a[i] < tiny && a[i] > -tiny) ? (T)0 : a[i];                    \
+    }                                                                              \
     CLONES static void relu_backward_##SUFFIX(T *restrict dA, const T *restrict A, \
                                               Py_ssize_t n) {                      \
         for (Py_ssize_t i = 0; i < n; i++) dA[i] = dA[i] * (T)(A[i] > 0);          \

@@ -56,6 +56,19 @@ def test_bias_relu_equals_numpy(dtype, shape):
 
 @needs_fastops
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_flush_equals_numpys_masked_assignment(dtype):
+    rng = np.random.default_rng(2)
+    a = special_values(dtype, 100_003, rng)
+    a *= 10.0 ** rng.uniform(-45, 5, a.size)  # many below the threshold
+    a[:4] = [1e-30, -1e-30, np.nextafter(np.float32(1e-30), 1), -0.0]
+    expected = a.copy()
+    expected[np.abs(expected) < 1e-30] = 0
+    _kernels.flush(a, 1e-30)
+    np.testing.assert_array_equal(a.view(np.uint8), expected.view(np.uint8))
+
+
+@needs_fastops
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_relu_backward_equals_numpy(dtype):
     rng = np.random.default_rng(1)
     dA = special_values(dtype, (300, 67), rng)

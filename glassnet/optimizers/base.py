@@ -21,7 +21,10 @@ def _flush(array) -> None:
     if not str(array.dtype).endswith("float32"):
         return
     if isinstance(array, np.ndarray):
-        array[np.abs(array) < _TINY] = 0
+        if _kernels.usable(array):  # one pass, on glassnet's threads inside fit
+            _kernels.flush(array, _TINY)
+        else:
+            array[np.abs(array) < _TINY] = 0
         return
     xp = get_namespace(array)  # no boolean indexing: it would wait for the device
     array[...] = xp.where(xp.abs(array) < _TINY, xp.zeros_like(array), array)
