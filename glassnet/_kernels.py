@@ -151,10 +151,15 @@ def parallel():
     if threads <= 1 or _threads > 1:
         yield
         return
-    library.set_num_threads(1)
     try:
         _fastops.set_threads(threads)
-        _threads = threads
+    except OSError:  # the system refused a thread: BLAS keeps its own
+        _fastops.set_threads(1)
+        yield
+        return
+    library.set_num_threads(1)
+    _threads = threads
+    try:
         yield
     finally:
         _threads = 1

@@ -269,6 +269,25 @@ def test_parallel_holds_blas_to_one_thread_and_gives_the_limit_back():
 
 
 @needs_sgemm
+def test_parallel_goes_on_without_threads_when_the_system_refuses_them(monkeypatch):
+    real = _kernels._fastops
+
+    class Refusing:
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def set_threads(self, count):
+            if count > 1:
+                raise OSError("set_threads: could not start 2 threads (1 run)")
+            return real.set_threads(count)
+
+    monkeypatch.setattr(_kernels, "_fastops", Refusing())
+    with threadpool_limits(2, user_api="blas"), _kernels.parallel():
+        assert _kernels._threads == 1
+        assert set(_blas_threads()) == {2}  # BLAS keeps its own threads
+
+
+@needs_sgemm
 @pytest.mark.skipif(sys.platform == "win32", reason="fork() is POSIX")
 def test_a_forked_child_starts_its_own_pool():
     code = textwrap.dedent(
