@@ -108,17 +108,14 @@ def _numpy_openblas():
         from threadpoolctl import ThreadpoolController
 
         libraries = ThreadpoolController().select(internal_api="openblas")
-        numpy_home = os.path.dirname(os.path.dirname(np.__file__))
+        site = os.path.dirname(os.path.dirname(np.__file__))
+
+        def inside_numpy(library) -> bool:  # numpy.libs/ (Linux), numpy/.dylibs/
+            top = os.path.relpath(library.filepath, site).split(os.sep)[0]
+            return top in ("numpy", "numpy.libs")
+
         ranked = sorted(
-            libraries.lib_controllers,
-            key=lambda library: (
-                not (
-                    os.path.basename(os.path.dirname(library.filepath)).startswith(
-                        "numpy"
-                    )
-                    and library.filepath.startswith(numpy_home)
-                )
-            ),
+            libraries.lib_controllers, key=lambda lib: not inside_numpy(lib)
         )
         for library in ranked:
             handle = ctypes.CDLL(library.filepath)
@@ -172,9 +169,9 @@ def matmul(A, B, out, scale: float = 1.0):
     Python scalar; the bits of ``np.matmul(A, B, out=out); out *= scale``.
 
     float32 NumPy matrices (C- or F-contiguous, out C-contiguous and apart from
-    both) go straight to NumPy's own OpenBLAS sgemm, which takes the scale as its
-    alpha (one pass over out fewer) and, inside ``parallel``, is split across
-    glassnet's threads; everything else is ``np.matmul``."""
+    both) go straight to NumPy's own OpenBLAS sgemm, split across glassnet's threads
+    inside ``parallel``, with the scale applied to each band of out right after its
+    product (one pass over out fewer); everything else is ``np.matmul``."""
     if (
         AVAILABLE
         and A.dtype == _F32

@@ -21,6 +21,14 @@
 
 #include "_pool.h"
 
+void band(int64_t n, int part, int parts, int64_t grain, int64_t *start,
+          int64_t *stop) {
+    int64_t per_part = (n + parts - 1) / parts;
+    per_part = (per_part + grain - 1) / grain * grain;
+    *start = per_part * part < n ? per_part * part : n;
+    *stop = *start + per_part < n ? *start + per_part : n;
+}
+
 #if defined(__GNUC__) && (defined(__unix__) || defined(__APPLE__))
 #define POOL_THREADS 1
 #else
@@ -159,9 +167,18 @@ int pool_resize(int wanted) {
 
 int pool_threads(void) { return threads; }
 
+static void run_on_caller(pool_task task, void *context, int parts) {
+    for (int part = 0; part < parts; part++) task(context, part, parts);
+}
+
 void pool_run(pool_task task, void *context, int parts) {
-    if (parts <= 1 || threads == 1 || pthread_mutex_trylock(&run_lock) != 0) {
-        for (int part = 0; part < parts; part++) task(context, part, parts);
+    if (parts <= 1 || pthread_mutex_trylock(&run_lock) != 0) {
+        run_on_caller(task, context, parts);
+        return;
+    }
+    if (threads == 1) { /* read under the lock: pool_resize holds it too */
+        pthread_mutex_unlock(&run_lock);
+        run_on_caller(task, context, parts);
         return;
     }
     if (parts > threads) parts = threads;

@@ -13,6 +13,8 @@
 #ifndef GLASSNET_POOL_H
 #define GLASSNET_POOL_H
 
+#include <stdint.h>
+
 typedef void (*pool_task)(void *context, int part, int parts);
 
 /* Set the number of threads (the caller included, at least 1, at most POOL_MAX);
@@ -25,5 +27,10 @@ int pool_threads(void);
 void pool_run(pool_task task, void *context, int parts);
 
 #define POOL_MAX 64
+
+/* The part-th of `parts` bands of [0, n): [*start, *stop), each a whole multiple of
+   `grain` long except the last (which may be shorter, or empty). */
+void band(int64_t n, int part, int parts, int64_t grain, int64_t *start,
+          int64_t *stop);
 
 #endif

@@ -80,14 +80,6 @@ static void product_block(const Product *p, int64_t row, int64_t rows, int64_t c
         for (int64_t j = 0; j < columns; j++) C[i * p->ldc + j] *= p->alpha;
 }
 
-void band(int64_t n, int part, int parts, int64_t grain, int64_t *start,
-          int64_t *stop) {
-    int64_t per_part = (n + parts - 1) / parts;
-    per_part = (per_part + grain - 1) / grain * grain;
-    *start = per_part * part < n ? per_part * part : n;
-    *stop = *start + per_part < n ? *start + per_part : n;
-}
-
 static void product_part(void *context, int part, int parts) {
     const Product *p = context;
     int64_t start, stop;

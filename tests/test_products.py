@@ -74,6 +74,40 @@ def test_split_products_are_numpys_bits_at_one_blas_thread(
 
 
 @needs_sgemm
+def test_products_from_several_python_threads_while_the_pool_resizes(threads):
+    """A thread that finds the pool busy (or being resized) runs its bands itself:
+    every result is still the whole product."""
+    import threading
+
+    rng = np.random.default_rng(8)
+    A, B = operands(rng, 512, 784, 256, "C", "F")
+    expected = np.matmul(A, B)
+    threads(2)
+    failures = []
+
+    def multiply():
+        out = np.empty_like(expected)
+        for _ in range(15):
+            out[:] = np.nan
+            _kernels.matmul(A, B, out)
+            if not np.array_equal(out, expected):
+                failures.append("differs")
+
+    def resize():
+        for count in (1, 2, 3, 2) * 5:
+            threads(count)
+
+    workers = [threading.Thread(target=multiply) for _ in range(3)]
+    workers.append(threading.Thread(target=resize))
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    assert not any(worker.is_alive() for worker in workers)
+    assert failures == []
+
+
+@needs_sgemm
 def test_split_products_carry_infinities_and_nans_like_numpy(threads):
     rng = np.random.default_rng(3)
     A, B = operands(rng, 512, 600, 256, "C", "F")
