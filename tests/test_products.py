@@ -300,6 +300,10 @@ def test_parallel_holds_blas_to_one_thread_and_gives_the_limit_back():
         assert _kernels._threads == 1
     with threadpool_limits(1, user_api="blas"), _kernels.parallel():
         assert _kernels._threads == 1  # the user's limit: no threads of ours
+    with threadpool_limits(64, user_api="blas"):
+        with _kernels.parallel():  # no more threads than CPUs
+            assert 1 <= _kernels._threads <= _kernels._cpus()
+        assert set(_blas_threads()) == {64}
 
 
 @needs_sgemm
