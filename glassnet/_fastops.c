@@ -194,10 +194,7 @@ static PyObject *run(Job *job, Arrays *arrays) {
     Py_ssize_t elements = arrays->views[0].len / arrays->views[0].itemsize;
     int parts = elements >= PARALLEL_MIN_ELEMENTS ? pool_threads() : 1;
     Py_BEGIN_ALLOW_THREADS;
-    if (parts > 1)
-        pool_run(job_part, job, parts);
-    else
-        job_part(job, 0, 1);
+    pool_run(job_part, job, parts); /* one part: on this thread */
     Py_END_ALLOW_THREADS;
     release(arrays);
     Py_RETURN_NONE;

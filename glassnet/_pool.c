@@ -29,6 +29,10 @@ void band(int64_t n, int part, int parts, int64_t grain, int64_t *start,
     *stop = *start + per_part < n ? *start + per_part : n;
 }
 
+static void run_on_caller(pool_task task, void *context, int parts) {
+    for (int part = 0; part < parts; part++) task(context, part, parts);
+}
+
 #if defined(__GNUC__) && (defined(__unix__) || defined(__APPLE__))
 #define POOL_THREADS 1
 #else
@@ -38,7 +42,6 @@ void band(int64_t n, int part, int parts, int64_t grain, int64_t *start,
 #if POOL_THREADS
 
 #include <pthread.h>
-#include <stdint.h>
 #include <time.h>
 
 /* how long an idle worker spins before it sleeps: long enough to cover the Python
@@ -167,10 +170,6 @@ int pool_resize(int wanted) {
 
 int pool_threads(void) { return threads; }
 
-static void run_on_caller(pool_task task, void *context, int parts) {
-    for (int part = 0; part < parts; part++) task(context, part, parts);
-}
-
 void pool_run(pool_task task, void *context, int parts) {
     if (parts <= 1 || pthread_mutex_trylock(&run_lock) != 0) {
         run_on_caller(task, context, parts);
@@ -199,7 +198,7 @@ int pool_resize(int wanted) { return 1; }
 int pool_threads(void) { return 1; }
 
 void pool_run(pool_task task, void *context, int parts) {
-    for (int part = 0; part < parts; part++) task(context, part, parts);
+    run_on_caller(task, context, parts);
 }
 
 #endif

@@ -186,10 +186,7 @@ PyObject *py_matmul(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
         if (stop > start && (stop - start) * other * p.K >= limit) break;
     }
     Py_BEGIN_ALLOW_THREADS;
-    if (parts == 1)
-        product_block(&p, 0, p.M, 0, p.N);
-    else
-        pool_run(product_part, &p, parts);
+    pool_run(product_part, &p, parts); /* one part: on this thread */
     Py_END_ALLOW_THREADS;
     result = Py_None;
 done:
