@@ -276,6 +276,70 @@ def test_training_on_the_pool_gives_the_pure_numpy_weights(monkeypatch):
     np.testing.assert_array_equal(pooled, numpy_only)
 
 
+def _course_loop(weights, X, y, batch, steps):
+    """The notes' equations as a plain float32 NumPy loop: ReLU layers, softmax and
+    cross-entropy, ``dW = dZ A_prev^T / m``, Adam with the course's
+    ``s = beta2 s + (1 - beta2) dW^2``; returns the weights after ``steps`` steps."""
+    params = [(W.copy(), b.copy()) for W, b in weights]
+    v = [[np.zeros_like(p) for p in pair] for pair in params]
+    s = [[np.zeros_like(p) for p in pair] for pair in params]
+    beta1, beta2, epsilon, alpha = 0.9, 0.999, 1e-8, 1e-3
+    for t in range(1, steps + 1):
+        A = X[(t - 1) * batch : t * batch].T
+        Y = y[(t - 1) * batch : t * batch]
+        m = A.shape[1]
+        caches = [A]
+        for l, (W, b) in enumerate(params):
+            Z = W @ A + b
+            if l < len(params) - 1:
+                A = np.maximum(Z, 0)
+            else:
+                E = np.exp(Z - Z.max(axis=0, keepdims=True))
+                A = E / E.sum(axis=0, keepdims=True)
+            caches.append(A)
+        dZ = A.copy()
+        dZ[Y, np.arange(m)] -= 1
+        for l in reversed(range(len(params))):
+            W, b = params[l]
+            dW = dZ @ caches[l].T / m
+            db = dZ.sum(axis=1, keepdims=True) / m
+            if l > 0:
+                dZ = (W.T @ dZ) * (caches[l] > 0)
+            for i, (p, g) in enumerate(((W, dW), (b, db))):
+                v[l][i] = beta1 * v[l][i] + (1 - beta1) * g
+                s[l][i] = beta2 * s[l][i] + (1 - beta2) * np.square(g)
+                v_hat = v[l][i] / (1 - beta1**t)
+                s_hat = s[l][i] / (1 - beta2**t)
+                p -= alpha * v_hat / (np.sqrt(s_hat) + epsilon)
+    return params
+
+
+@needs_sgemm
+def test_training_on_the_pool_is_the_course_loop_bit_for_bit():
+    """The speed is not bought with other arithmetic: float32 training on two threads
+    of ours ends on the weights of the notes' plain loop on one BLAS thread, to the
+    last bit (so the benchmark's loss check compares with that loop)."""
+    rng = np.random.default_rng(11)
+    X = rng.random((32 * 20, 784), dtype=np.float32)
+    y = rng.integers(0, 10, len(X))
+    model = gn.Sequential(
+        [gn.Dense(300, "relu"), gn.Dense(64, "relu"), gn.Dense(10, "softmax")]
+    )
+    model.build(784, rng=np.random.default_rng(3), dtype="float32")
+    start = [
+        (layer.params["W"].copy(), layer.params["b"].copy()) for layer in model.layers
+    ]
+    with threadpool_limits(2, user_api="blas"):
+        model.fit(
+            X, y, batch_size=32, optimizer=gn.Adam(1e-3), shuffle=False, verbose=False
+        )
+    with threadpool_limits(1, user_api="blas"):
+        expected = _course_loop(start, X, y, batch=32, steps=20)
+    for layer, (W, b) in zip(model.layers, expected, strict=True):
+        np.testing.assert_array_equal(layer.params["W"], W)
+        np.testing.assert_array_equal(layer.params["b"], b)
+
+
 def _blas_threads():
     """The thread limit of NumPy's OpenBLAS (the one glassnet calls)."""
     library = _kernels._numpy_openblas()
