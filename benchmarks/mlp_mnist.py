@@ -312,6 +312,7 @@ def summarize(name, runs):
         "max": max(times),
         "peak_mb": max(run["peak_mb"] for run in runs),
         "losses": runs[0]["losses"],
+        "times": [run["times"] for run in runs],  # per process, per epoch
     }
 
 

@@ -23,6 +23,11 @@
 
 /* ---- the loops, written once for float and once for double ------------------ */
 
+/* Adam's step of one parameter from its new moments vi, si (the notes' order):
+   W - (v_hat alpha) / (sqrt(s_hat) + eps), v_hat = vi / k1, s_hat = si / k2 */
+#define ADAM_PARAMETER(W, vi, si, k1, alpha, k2, eps, SQRT) \
+    ((W) - (((vi) / (k1)) * (alpha)) / (SQRT((si) / (k2)) + (eps)))
+
 #define DEFINE_LOOPS(T, SQRT, SUFFIX)                                                \
     CLONES static void gd_##SUFFIX(T *restrict W, const T *restrict dW, T alpha,   \
                                    Py_ssize_t n) {                                 \
@@ -57,7 +62,7 @@
             T si = s[i] * beta2 + (g * g) * c2;                                    \
             v[i] = vi;                                                             \
             s[i] = si;                                                             \
-            W[i] = W[i] - ((vi / k1) * alpha) / (SQRT(si / k2) + eps);             \
+            W[i] = ADAM_PARAMETER(W[i], vi, si, k1, alpha, k2, eps, SQRT);         \
         }                                                                          \
     }                                                                              \
     CLONES static void bias_relu_##SUFFIX(T *restrict Z, const T *restrict b,      \
@@ -164,7 +169,7 @@ FMA_CLONES static void adam_exact_f32(float *restrict W, const float *restrict d
         }
         if (outside)
             for (Py_ssize_t i = start; i < end; i++)
-                W[i] = W[i] - ((v[i] / k1) * alpha) / (sqrtf(s[i] / k2) + eps);
+                W[i] = ADAM_PARAMETER(W[i], v[i], s[i], k1, alpha, k2, eps, sqrtf);
         else
             for (Py_ssize_t i = start; i < end; i++)
                 W[i] = W[i] - (divide_by(v[i], k1, y1) * alpha) /

@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 import glassnet as gn
+from glassnet._atomic_files import write_atomically
 
 CHECKPOINT = "checkpoint.glassnet"
 
@@ -114,13 +115,6 @@ def history_json(history) -> str:
     return json.dumps(record, sort_keys=True, default=float)
 
 
-def _write_atomically(path: Path, write) -> None:
-    temporary = path.with_name(f"{path.name}.partial")
-    with open(temporary, "wb") as handle:
-        write(handle)
-    os.replace(temporary, path)
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", required=True)
@@ -154,9 +148,9 @@ def main(argv=None) -> int:
         sleep=args.sleep,
         stream=sys.stdout,
     )
-    _write_atomically(out / "weights.npz", lambda h: np.savez(h, **model.get_weights()))
+    write_atomically(out / "weights.npz", lambda h: np.savez(h, **model.get_weights()))
     text = history_json(history).encode()
-    _write_atomically(out / "history.json", lambda h: h.write(text))
+    write_atomically(out / "history.json", lambda h: h.write(text))
     print("done", flush=True)
     return 0
 
