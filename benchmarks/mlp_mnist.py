@@ -102,49 +102,75 @@ def worker_glassnet(X, y, sizes, batch, epochs):
     return times, list(history["cost"])
 
 
-def worker_reference(X, y, sizes, batch, epochs):
-    """The notes' equations as a plain NumPy float32 loop (no buffers, no fusion)."""
-    params = initial_weights(sizes)
+def adam_moments(params) -> dict:
+    """Adam's state for :func:`course_loop`: zero moments shaped like ``params``."""
+    return {
+        "v": [[np.zeros_like(W), np.zeros_like(b)] for W, b in params],
+        "s": [[np.zeros_like(W), np.zeros_like(b)] for W, b in params],
+        "t": 0,
+    }
+
+
+def course_loop(params, batches, moments) -> float:
+    """The notes' equations as a plain NumPy loop (no buffers, no fusion).
+
+    Trains ``params``, a list of (W, b) per layer changed in place, on ``batches`` of
+    (A (n[0], m), labels (m,)): ReLU layers, a softmax output with cross-entropy,
+    ``dW = dZ A_prev^T / m``, ``db = sum(dZ) / m``, Adam(1e-3) with the course's
+    ``s = beta2 s + (1 - beta2) dW^2``; ``moments`` (:func:`adam_moments`) carries
+    Adam's state between calls. Returns the summed cost, sum over batches of J m.
+    glassnet's float32 training is this loop on one BLAS thread, bit for bit
+    (tests/test_products.py)."""
     L = len(params)
-    v = [[np.zeros_like(W), np.zeros_like(b)] for W, b in params]
-    s = [[np.zeros_like(W), np.zeros_like(b)] for W, b in params]
-    beta1, beta2, epsilon, alpha, t = 0.9, 0.999, 1e-8, 1e-3, 0
+    v, s = moments["v"], moments["s"]
+    beta1, beta2, epsilon, alpha = 0.9, 0.999, 1e-8, 1e-3
+    total = 0.0
+    for A, Y in batches:
+        m = A.shape[1]
+        caches = [A]
+        for l, (W, b) in enumerate(params):
+            Z = W @ A + b
+            if l < L - 1:
+                A = np.maximum(Z, 0)
+            else:
+                E = np.exp(Z - Z.max(axis=0, keepdims=True))
+                A = E / E.sum(axis=0, keepdims=True)
+            caches.append(A)
+        total += -np.sum(np.log(A[Y, np.arange(m)])) / m * m
+        dZ = A.copy()
+        dZ[Y, np.arange(m)] -= 1
+        moments["t"] += 1
+        t = moments["t"]
+        for l in reversed(range(L)):
+            W, b = params[l]
+            A_prev = caches[l]
+            dW = dZ @ A_prev.T / m
+            db = dZ.sum(axis=1, keepdims=True) / m
+            if l > 0:
+                dZ = (W.T @ dZ) * (A_prev > 0)
+            for i, (p, g) in enumerate(((W, dW), (b, db))):
+                v[l][i] = beta1 * v[l][i] + (1 - beta1) * g
+                # the course's (1 - beta2) * np.power(dW, 2): the square first
+                s[l][i] = beta2 * s[l][i] + (1 - beta2) * np.square(g)
+                v_hat = v[l][i] / (1 - beta1**t)
+                s_hat = s[l][i] / (1 - beta2**t)
+                p -= alpha * v_hat / (np.sqrt(s_hat) + epsilon)
+    return total
+
+
+def worker_reference(X, y, sizes, batch, epochs):
+    """:func:`course_loop` in float32 on the benchmark's weights and batch order (the
+    batch gathers timed with it)."""
+    params = initial_weights(sizes)
+    moments = adam_moments(params)
     times, losses = [], []
     for order in batch_orders(len(X), epochs):
         start = time.perf_counter()
-        total = 0.0
-        for first in range(0, len(X), batch):
-            index = order[first : first + batch]
-            A = X[index].T
-            Y = y[index]
-            m = A.shape[1]
-            caches = [A]
-            for l, (W, b) in enumerate(params):
-                Z = W @ A + b
-                if l < L - 1:
-                    A = np.maximum(Z, 0)
-                else:
-                    E = np.exp(Z - Z.max(axis=0, keepdims=True))
-                    A = E / E.sum(axis=0, keepdims=True)
-                caches.append(A)
-            total += -np.sum(np.log(A[Y, np.arange(m)])) / m * m
-            dZ = A.copy()
-            dZ[Y, np.arange(m)] -= 1
-            t += 1
-            for l in reversed(range(L)):
-                W, b = params[l]
-                A_prev = caches[l]
-                dW = dZ @ A_prev.T / m
-                db = dZ.sum(axis=1, keepdims=True) / m
-                if l > 0:
-                    dZ = (W.T @ dZ) * (A_prev > 0)
-                for i, (p, g) in enumerate(((W, dW), (b, db))):
-                    v[l][i] = beta1 * v[l][i] + (1 - beta1) * g
-                    # the course's (1 - beta2) * np.power(dW, 2): the square first
-                    s[l][i] = beta2 * s[l][i] + (1 - beta2) * np.square(g)
-                    v_hat = v[l][i] / (1 - beta1**t)
-                    s_hat = s[l][i] / (1 - beta2**t)
-                    p -= alpha * v_hat / (np.sqrt(s_hat) + epsilon)
+        batches = (
+            (X[index].T, y[index])
+            for index in (order[f : f + batch] for f in range(0, len(X), batch))
+        )
+        total = course_loop(params, batches, moments)
         times.append(time.perf_counter() - start)
         losses.append(total / len(X))
     return times, losses

@@ -4,9 +4,11 @@ the same bits on any number of threads, and ``parallel`` hands BLAS its limit ba
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -276,49 +278,20 @@ def test_training_on_the_pool_gives_the_pure_numpy_weights(monkeypatch):
     np.testing.assert_array_equal(pooled, numpy_only)
 
 
-def _course_loop(weights, X, y, batch, steps):
-    """The notes' equations as a plain float32 NumPy loop: ReLU layers, softmax and
-    cross-entropy, ``dW = dZ A_prev^T / m``, Adam with the course's
-    ``s = beta2 s + (1 - beta2) dW^2``; returns the weights after ``steps`` steps."""
-    params = [(W.copy(), b.copy()) for W, b in weights]
-    v = [[np.zeros_like(p) for p in pair] for pair in params]
-    s = [[np.zeros_like(p) for p in pair] for pair in params]
-    beta1, beta2, epsilon, alpha = 0.9, 0.999, 1e-8, 1e-3
-    for t in range(1, steps + 1):
-        A = X[(t - 1) * batch : t * batch].T
-        Y = y[(t - 1) * batch : t * batch]
-        m = A.shape[1]
-        caches = [A]
-        for l, (W, b) in enumerate(params):
-            Z = W @ A + b
-            if l < len(params) - 1:
-                A = np.maximum(Z, 0)
-            else:
-                E = np.exp(Z - Z.max(axis=0, keepdims=True))
-                A = E / E.sum(axis=0, keepdims=True)
-            caches.append(A)
-        dZ = A.copy()
-        dZ[Y, np.arange(m)] -= 1
-        for l in reversed(range(len(params))):
-            W, b = params[l]
-            dW = dZ @ caches[l].T / m
-            db = dZ.sum(axis=1, keepdims=True) / m
-            if l > 0:
-                dZ = (W.T @ dZ) * (caches[l] > 0)
-            for i, (p, g) in enumerate(((W, dW), (b, db))):
-                v[l][i] = beta1 * v[l][i] + (1 - beta1) * g
-                s[l][i] = beta2 * s[l][i] + (1 - beta2) * np.square(g)
-                v_hat = v[l][i] / (1 - beta1**t)
-                s_hat = s[l][i] / (1 - beta2**t)
-                p -= alpha * v_hat / (np.sqrt(s_hat) + epsilon)
-    return params
+def _benchmark_module():
+    """benchmarks/mlp_mnist.py, imported (its course loop is the loss check's)."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "mlp_mnist.py"
+    spec = importlib.util.spec_from_file_location("mlp_mnist", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @needs_sgemm
 def test_training_on_the_pool_is_the_course_loop_bit_for_bit():
     """The speed is not bought with other arithmetic: float32 training on two threads
-    of ours ends on the weights of the notes' plain loop on one BLAS thread, to the
-    last bit (so the benchmark's loss check compares with that loop)."""
+    of ours ends on the weights of the notes' plain loop (the benchmark's reference,
+    which its loss check compares with) on one BLAS thread, to the last bit."""
     rng = np.random.default_rng(11)
     X = rng.random((32 * 20, 784), dtype=np.float32)
     y = rng.integers(0, 10, len(X))
@@ -326,16 +299,19 @@ def test_training_on_the_pool_is_the_course_loop_bit_for_bit():
         [gn.Dense(300, "relu"), gn.Dense(64, "relu"), gn.Dense(10, "softmax")]
     )
     model.build(784, rng=np.random.default_rng(3), dtype="float32")
-    start = [
+    course_weights = [  # trained in place by the course loop below
         (layer.params["W"].copy(), layer.params["b"].copy()) for layer in model.layers
     ]
     with threadpool_limits(2, user_api="blas"):
         model.fit(
             X, y, batch_size=32, optimizer=gn.Adam(1e-3), shuffle=False, verbose=False
         )
+    benchmark = _benchmark_module()
+    batches = ((X[i : i + 32].T, y[i : i + 32]) for i in range(0, len(X), 32))
     with threadpool_limits(1, user_api="blas"):
-        expected = _course_loop(start, X, y, batch=32, steps=20)
-    for layer, (W, b) in zip(model.layers, expected, strict=True):
+        moments = benchmark.adam_moments(course_weights)
+        benchmark.course_loop(course_weights, batches, moments)
+    for layer, (W, b) in zip(model.layers, course_weights, strict=True):
         np.testing.assert_array_equal(layer.params["W"], W)
         np.testing.assert_array_equal(layer.params["b"], b)
 
