@@ -46,15 +46,15 @@ def operands(rng, M, K, N, a_order, b_order):
 @pytest.mark.parametrize(
     ("M", "K", "N"),
     [
-        (512, 784, 1024),  # the MLP's first layer at batch 1024: split
-        (512, 1024, 784),  # its dW: split
+        (512, 784, 1024),  # the MLP's first layer at batch 1024: bands of columns
+        (512, 1024, 784),  # its dW: bands of rows (C only 1.5 times as wide)
         (256, 512, 128),  # bands just above the split limit
         (300, 481, 369),  # uneven bands
         (1100, 2, 7),  # too small to split
         (10, 256, 1024),  # too few rows to split
         (130, 3000, 130),
         (512, 784, 32),  # batch 32: split only with a transposed operand
-        (98, 295, 138),  # bands of columns: 64 and 74
+        (64, 295, 138),  # bands of columns: 64 and 74
         (200, 150, 90),  # bands of 1.35M multiply-adds, above the transposed limit
         (175, 175, 14),
     ],
