@@ -282,8 +282,8 @@ def fit(
         callback.on_train_begin({})
     # float32 on NumPy: the products and the compiled passes share glassnet's
     # threads, BLAS held to one (glassnet._kernels.parallel)
-    threads = _kernels.parallel() if on_numpy and X.dtype == np.float32 else None
-    with threads if threads is not None else contextlib.nullcontext():
+    pooled = on_numpy and X.dtype == np.float32
+    with _kernels.parallel() if pooled else contextlib.nullcontext():
         for epoch in range(initial_epoch, epochs):
             logs: dict = {}
             for callback in all_callbacks:
