@@ -1,5 +1,6 @@
 """A real search with the glassnet objective; the benchmark scripts stay runnable."""
 
+import importlib.util
 import re
 import subprocess
 import sys
@@ -62,3 +63,30 @@ def test_mlp_benchmark_runs_in_a_tiny_configuration():
     # losses differ only by how the per-batch costs are summed
     match = re.search(r"one BLAS thread\): max relative difference (\S+)", output)
     assert match is not None and float(match.group(1)) < 1e-6, output
+    assert "faster than scikit-learn's median epoch" in output
+
+
+def test_dead_units_survey_runs_in_a_tiny_configuration():
+    output = run_python(
+        str(ROOT / "benchmarks" / "dead_units.py"),
+        *("--steps", "3", "--every", "1", "--examples", "2048"),
+    )
+    assert "benchmark data" in output
+    rows = re.findall(r"^\s+\d+\s+([\d.]+)%\s+([\d.]+)%\s+([\d.]+)%$", output, re.M)
+    assert len(rows) >= 3, output
+    assert all(0 <= float(share) <= 100 for row in rows for share in row)
+
+
+def test_dead_units_count_the_multiply_adds_a_skip_leaves_out():
+    path = ROOT / "benchmarks" / "dead_units.py"
+    spec = importlib.util.spec_from_file_location("dead_units", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    # one example through 784-512-256-10: forward and dW 2 (784*512 + 512*256 +
+    # 256*10) = 1,070,080, dA of the upper two 512*256 + 256*10 = 133,632
+    assert module.multiply_adds(0.0, 0.0, 1) == (1203712, 1203712)
+    # half of both hidden layers dead (256 and 128 live units): Z1 whole 401,408,
+    # Z2 256*256, Z3 10*128, dW1 256*784, dW2 128*256, dW3 10*128, dA1 256*128,
+    # dA2 128*10
+    assert module.multiply_adds(0.5, 0.5, 1) == (1203712, 737024)
+    assert module.multiply_adds(0.5, 0.5, 4) == (4 * 1203712, 4 * 737024)
