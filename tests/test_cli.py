@@ -10,6 +10,7 @@ search) are made once per module by fixtures, to keep the file fast.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
@@ -305,6 +306,43 @@ def test_train_data_csv_label_column_found_by_name(csv_label_first_run):
     run = csv_label_first_run["run"]
     assert manifest(run / "model.glassnet")["model"]["n_x"] == 3
     assert read_results(run)["results"]["test"]["accuracy"] >= 0.9
+
+
+def test_every_option_of_every_command_says_what_it_does():
+    from glassnet.cli import build_parser
+
+    parser = build_parser()
+    (commands,) = [
+        a for a in parser._actions if isinstance(a, argparse._SubParsersAction)
+    ]
+    silent = [
+        f"{name} {action.option_strings or action.dest}"
+        for name, command in commands.choices.items()
+        for action in command._actions
+        if not action.help
+    ]
+    assert silent == []
+    assert len(commands.choices) == 10
+
+
+def test_train_and_evaluate_headerless_csv_with_label_column_index(work):
+    """--label-column 0 picks the first column of a file with no header line."""
+    X, y = blobs(seed=3)
+    rows = [[int(label), *row] for row, label in zip(X.tolist(), y, strict=True)]
+    write_csv(work / "headerless.csv", None, rows)
+    common = ("--data", "headerless.csv", "--label-column", "0")
+    ok(glassnet("train", *common, "--epochs", "10", "--lr", "0.01", "--quiet",
+                "--out", "headerless", cwd=work))  # fmt: skip
+    run = work / "headerless"
+    assert manifest(run / "model.glassnet")["model"]["n_x"] == 3
+    assert read_config(run)["label_column"] == "0"
+    assert read_results(run)["results"]["test"]["accuracy"] >= 0.9
+    shown = ok(glassnet("evaluate", run / "model.glassnet", *common, cwd=work))
+    assert "accuracy" in shown.stdout
+    error = assert_one_line_error(
+        glassnet("train", "--data", "headerless.csv", "--label-column", "4", cwd=work)
+    )
+    assert "index must be in [-4, 4)" in error
 
 
 def test_train_data_npz(tmp_path):

@@ -148,6 +148,24 @@ def test_csv_without_header_uses_last_column(tmp_path):
         load_dataset(path, label_column="y")
     with pytest.raises(ValueError, match=r"index must be in \[-3, 3\)"):
         load_dataset(path, label_column=3)
+    # text that reads as an integer is an index (the CLI and JSON configs pass text)
+    assert load_dataset(path, label_column="0").y.tolist() == first.y.tolist()
+    assert load_dataset(path, label_column=" -1").y.tolist() == [2, 0, 1]
+    with pytest.raises(ValueError, match=r"index must be in \[-3, 3\)"):
+        load_dataset(path, label_column="3")
+
+
+def test_csv_label_column_text_is_a_name_before_an_index(tmp_path):
+    path = tmp_path / "numbered.csv"
+    path.write_text("2,0,1\n1,7,0\n3,9,1\n")  # a header of numbers
+    named = load_csv(path, label_column="0", header=True, task="regression")
+    assert named.y.tolist() == [7.0, 9.0]  # the column named "0", not column 0
+    named = load_csv(path, label_column="2", header=True, task="regression")
+    assert named.y.tolist() == [1.0, 3.0]  # the column named "2", not column 2
+    indexed = load_csv(path, label_column="-1", header=True, task="regression")
+    assert indexed.y.tolist() == [0.0, 1.0]  # no column named "-1": the last one
+    with pytest.raises(ValueError, match=r"'x' is not a column.*or an index in"):
+        load_csv(path, label_column="x", header=True)
 
 
 def test_csv_bad_feature_column_names_column_and_value(tmp_path):

@@ -17,7 +17,9 @@ def register(sub) -> None:
     )
     search.add_argument("--trials", type=int, default=16, help="trials per round")
     search.add_argument("--jobs", type=int, default=1, help="local worker processes")
-    search.add_argument("--seed", type=int, default=0)
+    search.add_argument(
+        "--seed", type=int, default=0, help="seed of the sampled trials (default 0)"
+    )
     search.add_argument(
         "--out",
         required=True,
@@ -38,7 +40,7 @@ def register(sub) -> None:
         default=10.0,
         help="seconds to wait for the scheduler (default 10)",
     )
-    search.add_argument("--quiet", action="store_true")
+    search.add_argument("--quiet", action="store_true", help="no progress bar")
     search.set_defaults(handler=run_search)
 
     diagnose = sub.add_parser(
@@ -50,7 +52,12 @@ def register(sub) -> None:
         metavar="RUN_OR_MODEL",
         help="a run folder, or a model file with --data",
     )
-    diagnose.add_argument("--data", metavar="NAME_OR_PATH")
+    diagnose.add_argument(
+        "--data",
+        metavar="NAME_OR_PATH",
+        help="data for a model file's errors, split as the run that trained it split "
+        "its data",
+    )
     for name in ("human", "train", "train-dev", "dev", "test"):
         diagnose.add_argument(
             f"--{name}",
@@ -62,7 +69,12 @@ def register(sub) -> None:
     diagnose.set_defaults(handler=run_diagnose)
 
     errors = sub.add_parser("errors", help="error-analysis tally of tagged errors")
-    errors.add_argument("tags", metavar="TAGS.csv")
+    errors.add_argument(
+        "tags",
+        metavar="TAGS.csv",
+        help="one row per misclassified dev example, one column of 1/0 (or "
+        "yes/no) per tag; a comments column is allowed",
+    )
     errors.add_argument(
         "--dev-error",
         type=float,
@@ -73,19 +85,45 @@ def register(sub) -> None:
     select = sub.add_parser(
         "select", help="pick a run: optimize one metric, satisfy the others"
     )
-    select.add_argument("runs", nargs="+", metavar="RUN")
-    select.add_argument("--optimize", default="dev_accuracy")
+    select.add_argument("runs", nargs="+", metavar="RUN", help="run folders")
     select.add_argument(
-        "--satisfy", action="append", default=[], metavar="METRIC<=VALUE"
+        "--optimize",
+        default="dev_accuracy",
+        help="the metric to make best: SPLIT_METRIC, size_mb or latency_ms "
+        "(default dev_accuracy; names with error, loss, cost, size or latency are "
+        "minimized)",
+    )
+    select.add_argument(
+        "--satisfy",
+        action="append",
+        default=[],
+        metavar="METRIC<=VALUE",
+        help="a constraint every candidate must meet (<, <=, >=, >, ==); repeatable",
     )
     select.set_defaults(handler=run_select)
 
     cluster = sub.add_parser("cluster", help="k-means clustering of a dataset")
-    cluster.add_argument("--data", default="digits", metavar="NAME_OR_PATH")
-    cluster.add_argument("--k", type=int, default=10)
-    cluster.add_argument("--restarts", type=int, default=10)
-    cluster.add_argument("--seed", type=int, default=0)
-    cluster.add_argument("--no-standardize", dest="standardize", action="store_false")
+    cluster.add_argument(
+        "--data",
+        default="digits",
+        metavar="NAME_OR_PATH",
+        help="bundled name or file (default digits); its labels, if any, only score",
+    )
+    cluster.add_argument("--k", type=int, default=10, help="clusters (default 10)")
+    cluster.add_argument(
+        "--restarts",
+        type=int,
+        default=10,
+        help="random starts; the lowest inertia wins (default 10)",
+    )
+    cluster.add_argument("--seed", type=int, default=0, help="(default 0)")
+    cluster.add_argument(
+        "--no-standardize",
+        dest="standardize",
+        action="store_false",
+        help="cluster the features as given (default: scaled to zero mean, unit "
+        "variance)",
+    )
     cluster.set_defaults(handler=run_cluster)
 
 

@@ -25,6 +25,18 @@ def _float_or_list(text: str):
     return values[0] if len(values) == 1 else tuple(values)
 
 
+LABEL_COLUMN_HELP = (
+    "label column of a CSV file, a name or an index (default: the column named "
+    "label, y, target or class, else the last)"
+)
+
+
+def _default(name: str) -> str:
+    """RunConfig's default for ``name``, as the help shows it (``64,32`` for layers)."""
+    value = getattr(RunConfig, name)
+    return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+
 def register(sub) -> None:
     train = sub.add_parser("train", help="train a network and write a run folder")
     train.add_argument(
@@ -40,22 +52,55 @@ def register(sub) -> None:
         help="a JSON file of run settings (e.g. a search's best "
         "config); command-line options override it",
     )
-    train.add_argument("--label-column", help="label column of a CSV file")
-    train.add_argument("--layers", help="hidden layer sizes, e.g. 64,32 (default 64)")
-    train.add_argument("--activation", help="hidden activation (default relu)")
-    train.add_argument("--initializer", help="zeros, random, xavier, glorot, he")
-    train.add_argument("--epochs", type=int)
-    train.add_argument("--batch-size", type=int)
+    train.add_argument("--label-column", help=LABEL_COLUMN_HELP)
+    train.add_argument(
+        "--layers",
+        help=f"hidden layer sizes, e.g. 64,32 (default {_default('layers')})",
+    )
+    train.add_argument(
+        "--activation", help=f"hidden activation (default {_default('activation')})"
+    )
+    train.add_argument(
+        "--initializer",
+        help="zeros, random, xavier, glorot or he (default: he for relu layers, "
+        "xavier otherwise)",
+    )
+    train.add_argument(
+        "--epochs",
+        type=int,
+        help=f"passes over the training set (default {_default('epochs')})",
+    )
+    train.add_argument(
+        "--batch-size",
+        type=int,
+        help=f"examples per mini-batch (default {_default('batch_size')})",
+    )
     train.add_argument(
         "--lr",
         type=float,
         dest="learning_rate",
         help="learning rate (default: the optimizer's)",
     )
-    train.add_argument("--optimizer", choices=["gd", "momentum", "rmsprop", "adam"])
-    train.add_argument("--beta1", type=float, help="momentum / Adam beta1")
-    train.add_argument("--beta2", type=float)
-    train.add_argument("--epsilon", type=float)
+    train.add_argument(
+        "--optimizer",
+        choices=["gd", "momentum", "rmsprop", "adam"],
+        help=f"(default {_default('optimizer')})",
+    )
+    train.add_argument(
+        "--beta1",
+        type=float,
+        help=f"momentum / Adam beta1 (default {_default('beta1')})",
+    )
+    train.add_argument(
+        "--beta2",
+        type=float,
+        help=f"RMSprop / Adam beta2 (default {_default('beta2')})",
+    )
+    train.add_argument(
+        "--epsilon",
+        type=float,
+        help=f"RMSprop / Adam epsilon (default {_default('epsilon')})",
+    )
     train.add_argument(
         "--schedule",
         choices=[
@@ -64,29 +109,50 @@ def register(sub) -> None:
             "inverse_sqrt_epoch",
             "inverse_sqrt_step",
         ],
+        help="learning-rate decay (default: none)",
     )
-    train.add_argument("--decay-rate", type=float)
+    train.add_argument(
+        "--decay-rate",
+        type=float,
+        help="the schedule's decay_rate (its base for exponential)",
+    )
     train.add_argument(
         "--time-interval", type=int, help="apply the decay every N epochs (staircase)"
     )
-    train.add_argument("--l2", type=float, help="L2 lambd")
-    train.add_argument("--l1", type=float, help="L1 lambd")
+    train.add_argument("--l2", type=float, help="L2 lambd (default 0)")
+    train.add_argument("--l1", type=float, help="L1 lambd (default 0)")
     train.add_argument(
         "--keep-prob",
         type=_float_or_list,
-        help="dropout keep_prob, one value or one per hidden layer",
+        help="dropout keep_prob, one value or one per hidden layer (default 1: none)",
     )
-    train.add_argument("--batchnorm", action="store_true", default=None)
-    train.add_argument("--early-stopping", type=int, metavar="PATIENCE")
+    train.add_argument(
+        "--batchnorm",
+        action="store_true",
+        default=None,
+        help="batch normalization before each hidden activation",
+    )
+    train.add_argument(
+        "--early-stopping",
+        type=int,
+        metavar="PATIENCE",
+        help="stop after PATIENCE epochs without a better dev cost; keep the best "
+        "weights",
+    )
     train.add_argument(
         "--augment",
         action="store_true",
         default=None,
-        help="augment training batches: random flips and shifts for images, "
-        "Gaussian input noise otherwise",
+        help="augment training batches: random 1-pixel shifts for images, "
+        "Gaussian input noise (sigma 0.1) otherwise",
     )
     train.add_argument(
-        "--no-standardize", dest="standardize", action="store_false", default=None
+        "--no-standardize",
+        dest="standardize",
+        action="store_false",
+        default=None,
+        help="train on the features as given (default: scaled to zero mean and unit "
+        "variance on the training split)",
     )
     train.add_argument(
         "--human-error",
@@ -94,8 +160,16 @@ def register(sub) -> None:
         metavar="PERCENT",
         help="human-level error in percent for the diagnosis, e.g. 1 (default 0)",
     )
-    train.add_argument("--seed", type=int)
-    train.add_argument("--dtype", choices=["float32", "float64"])
+    train.add_argument(
+        "--seed",
+        type=int,
+        help=f"seed of the weights, batches and dropout (default {_default('seed')})",
+    )
+    train.add_argument(
+        "--dtype",
+        choices=["float32", "float64"],
+        help=f"(default {_default('dtype')})",
+    )
     train.add_argument("--out", metavar="DIR", help="run folder (default runs/<name>)")
     train.add_argument(
         "--checkpoint-every",
@@ -113,7 +187,7 @@ def register(sub) -> None:
     train.set_defaults(handler=run_train)
 
     predict = sub.add_parser("predict", help="predict with a saved model")
-    predict.add_argument("model", metavar="MODEL")
+    predict.add_argument("model", metavar="MODEL", help="a .glassnet model file")
     predict.add_argument(
         "file",
         metavar="FILE",
@@ -123,25 +197,37 @@ def register(sub) -> None:
     predict.set_defaults(handler=run_predict)
 
     evaluate = sub.add_parser("evaluate", help="evaluate a saved model on data")
-    evaluate.add_argument("model", metavar="MODEL")
-    evaluate.add_argument("--data", required=True, metavar="NAME_OR_PATH")
-    evaluate.add_argument("--label-column")
+    evaluate.add_argument("model", metavar="MODEL", help="a .glassnet model file")
+    evaluate.add_argument(
+        "--data",
+        required=True,
+        metavar="NAME_OR_PATH",
+        help="bundled name or file, with labels",
+    )
+    evaluate.add_argument("--label-column", help=LABEL_COLUMN_HELP)
     evaluate.set_defaults(handler=run_evaluate)
 
     check = sub.add_parser("gradcheck", help="gradient-check a small network")
     check.add_argument("--layers", default="5,3", help="hidden sizes (default 5,3)")
-    check.add_argument("--activation", default="relu")
     check.add_argument(
-        "--output", default="sigmoid", choices=["sigmoid", "softmax", "linear"]
+        "--activation", default="relu", help="hidden activation (default relu)"
+    )
+    check.add_argument(
+        "--output",
+        default="sigmoid",
+        choices=["sigmoid", "softmax", "linear"],
+        help="output layer and its loss (default sigmoid)",
     )
     check.add_argument(
         "--classes", type=int, default=3, help="softmax output size (default 3)"
     )
-    check.add_argument("--features", type=int, default=4)
-    check.add_argument("--examples", type=int, default=10)
-    check.add_argument("--l2", type=float, default=0.0)
-    check.add_argument("--batchnorm", action="store_true")
-    check.add_argument("--seed", type=int, default=1)
+    check.add_argument("--features", type=int, default=4, help="(default 4)")
+    check.add_argument("--examples", type=int, default=10, help="(default 10)")
+    check.add_argument("--l2", type=float, default=0.0, help="L2 lambd (default 0)")
+    check.add_argument(
+        "--batchnorm", action="store_true", help="batch norm in the hidden layers"
+    )
+    check.add_argument("--seed", type=int, default=1, help="(default 1)")
     check.set_defaults(handler=run_gradcheck)
 
 

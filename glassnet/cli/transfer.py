@@ -9,14 +9,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from glassnet.cli.train import LABEL_COLUMN_HELP
+
 
 def register(sub) -> None:
     transfer = sub.add_parser(
         "transfer", help="reuse a saved network's body for a new task"
     )
-    transfer.add_argument("model", metavar="MODEL")
-    transfer.add_argument("--data", required=True, metavar="NAME_OR_PATH")
-    transfer.add_argument("--label-column")
+    transfer.add_argument(
+        "model", metavar="MODEL", help="the .glassnet model file to reuse"
+    )
+    transfer.add_argument(
+        "--data",
+        required=True,
+        metavar="NAME_OR_PATH",
+        help="the new task's data: bundled name or file, with class labels and "
+        "the model's number of features",
+    )
+    transfer.add_argument("--label-column", help=LABEL_COLUMN_HELP)
     transfer.add_argument(
         "--drop",
         type=int,
@@ -26,13 +36,26 @@ def register(sub) -> None:
     transfer.add_argument(
         "--layers", default="", help="new hidden layers before the new output, e.g. 32"
     )
-    transfer.add_argument("--activation", default="relu")
+    transfer.add_argument(
+        "--activation",
+        default="relu",
+        help="activation of the new hidden layers (default relu)",
+    )
     transfer.add_argument(
         "--freeze", action="store_true", help="train only the new layers"
     )
-    transfer.add_argument("--epochs", type=int, default=20)
-    transfer.add_argument("--batch-size", type=int, default=32)
-    transfer.add_argument("--lr", type=float, default=1e-3)
+    transfer.add_argument(
+        "--epochs", type=int, default=20, help="epochs of training (default 20)"
+    )
+    transfer.add_argument(
+        "--batch-size",
+        type=int,
+        default=32,
+        help="examples per mini-batch (default 32)",
+    )
+    transfer.add_argument(
+        "--lr", type=float, default=1e-3, help="Adam's learning rate (default 0.001)"
+    )
     transfer.add_argument(
         "--fine-tune-epochs",
         type=int,
@@ -43,11 +66,16 @@ def register(sub) -> None:
         "--fine-tune-multiplier",
         type=float,
         default=0.1,
-        help="learning-rate factor for the body while fine-tuning",
+        help="learning-rate factor for the body while fine-tuning (default 0.1)",
     )
-    transfer.add_argument("--seed", type=int, default=0)
+    transfer.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the split, the new weights and the batches (default 0)",
+    )
     transfer.add_argument("--out", metavar="DIR", help="run folder for the new model")
-    transfer.add_argument("--quiet", action="store_true")
+    transfer.add_argument("--quiet", action="store_true", help="no progress bar")
     transfer.set_defaults(handler=run_transfer)
 
 

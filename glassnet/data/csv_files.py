@@ -157,19 +157,25 @@ def _resolve_label_column(label_column, names, n_columns: int) -> int:
                     return j
         return n_columns - 1
     if isinstance(label_column, str):
-        if names is None:
-            raise ValueError(
-                f"label_column={label_column!r} names a column but the file has no "
-                f"header line; pass an index in [-{n_columns}, {n_columns})"
-            )
-        stripped = [n.strip() for n in names]
+        # a name first; text such as "0" or "-1" (the CLI's, a JSON config's) is
+        # an index when no column has that name
+        stripped = [n.strip() for n in names] if names is not None else []
         for candidates in (stripped, [n.lower() for n in stripped]):
             key = label_column if candidates is stripped else label_column.lower()
             if key in candidates:
                 return candidates.index(key)
-        raise ValueError(
-            f"label_column {label_column!r} is not a column; columns: {stripped}"
-        )
+        try:
+            label_column = int(label_column.strip())
+        except ValueError:
+            if names is None:
+                raise ValueError(
+                    f"label_column={label_column!r} names a column but the file has "
+                    f"no header line; pass an index in [-{n_columns}, {n_columns})"
+                ) from None
+            raise ValueError(
+                f"label_column {label_column!r} is not a column; columns: "
+                f"{stripped}, or an index in [-{n_columns}, {n_columns})"
+            ) from None
     if isinstance(label_column, (int, np.integer)) and not isinstance(
         label_column, bool
     ):
@@ -243,7 +249,8 @@ def load_csv(
 ) -> Dataset:
     """Read a CSV (or gzip-compressed ``.csv.gz``) file, one example per line.
 
-    ``label_column`` is a column name or index; by default the column named
+    ``label_column`` is a column name or index (text that reads as an integer, such
+    as ``"0"``, is an index when no column has that name); by default the column named
     ``label``, ``y``, ``target`` or ``class`` (any case), else the last column. Every
     other column must be numeric (a non-numeric one raises ``ValueError`` naming the
     column and a bad value); empty fields become NaN with a warning. ``header=None``
