@@ -339,6 +339,15 @@ def test_train_and_evaluate_headerless_csv_with_label_column_index(work):
     assert read_results(run)["results"]["test"]["accuracy"] >= 0.9
     shown = ok(glassnet("evaluate", run / "model.glassnet", *common, cwd=work))
     assert "accuracy" in shown.stdout
+    # predict on the training file: the label is dropped from column 0, as trained
+    proc = ok(glassnet("predict", run / "model.glassnet", "headerless.csv", cwd=work))
+    predicted = np.array([int(v) for v in proc.stdout.split()])
+    assert np.mean(predicted == y) >= 0.9
+    features = [row[1:] for row in rows]
+    write_csv(work / "headerless_features.csv", None, features)
+    alone = ok(glassnet("predict", run / "model.glassnet", "headerless_features.csv",
+                        cwd=work))  # fmt: skip
+    assert alone.stdout == proc.stdout
     error = assert_one_line_error(
         glassnet("train", "--data", "headerless.csv", "--label-column", "4", cwd=work)
     )

@@ -191,7 +191,8 @@ def register(sub) -> None:
     predict.add_argument(
         "file",
         metavar="FILE",
-        help=".csv (features, optionally plus a label column), .npy or .npz (key X)",
+        help=".csv (features, optionally with the label column where training had it), "
+        ".npy or .npz (key X)",
     )
     predict.add_argument("--proba", action="store_true", help="print probabilities")
     predict.set_defaults(handler=run_predict)
@@ -304,7 +305,9 @@ def _preprocess(X, extra, n_x=None):
     return X
 
 
-def _read_features(path: str, n_x: int, feature_names=None) -> np.ndarray:
+def _read_features(
+    path: str, n_x: int, feature_names=None, label_column=None
+) -> np.ndarray:
     """Feature rows from a .npy, .npz (key X) or CSV file (see _read_csv)."""
     import zipfile
 
@@ -329,7 +332,7 @@ def _read_features(path: str, n_x: int, feature_names=None) -> np.ndarray:
         X = check_array(loaded, name=f"features in {path}", ndim=(2, 3, 4))
         X = X.reshape(len(X), -1)
     else:
-        X = _read_csv(file, n_x, feature_names)
+        X = _read_csv(file, n_x, feature_names, label_column)
     if X.shape[1] != n_x:
         raise ValueError(
             f"{path} has {X.shape[1]} feature columns but the model takes {n_x}"
@@ -337,24 +340,29 @@ def _read_features(path: str, n_x: int, feature_names=None) -> np.ndarray:
     return X
 
 
-def _read_csv(file: Path, n_x: int, feature_names) -> np.ndarray:
+def _read_csv(file: Path, n_x: int, feature_names, label_column=None) -> np.ndarray:
     """CSV rows -> features. With a header naming the training features, those
     columns are taken (the label column may be anywhere, even text); otherwise the
-    file holds n_x columns, or n_x + 1 with the label last. Reading, header
-    detection and line numbers are the data loader's (glassnet.data.csv_files)."""
-    from glassnet.data.csv_files import read_rows
+    file holds n_x columns, or n_x + 1 with the label column where training found
+    it (``label_column``, the run's ``--label-column``; by default the column named
+    label, y, target or class, else the last). Reading, header detection and line
+    numbers are the data loader's (glassnet.data.csv_files)."""
+    from glassnet.data.csv_files import read_rows, resolve_label_column
     from glassnet.validation import check_array
 
     header, body, lines = read_rows(file)
     names = header or []
     if feature_names and all(name in names for name in feature_names):
         columns = [names.index(name) for name in feature_names]
-    elif len(body[0]) in (n_x, n_x + 1):
+    elif len(body[0]) == n_x:
         columns = list(range(n_x))
+    elif len(body[0]) == n_x + 1:
+        label = resolve_label_column(label_column, header, n_x + 1)
+        columns = [j for j in range(n_x + 1) if j != label]
     else:
         raise ValueError(
             f"{file} has {len(body[0])} columns but the model takes {n_x} features "
-            f"(plus, optionally, the label column last)"
+            f"(plus, optionally, the label column)"
         )
     X = np.empty((len(body), len(columns)))
     for i, (row, line) in enumerate(zip(body, lines, strict=True)):
@@ -372,7 +380,10 @@ def _read_csv(file: Path, n_x: int, feature_names) -> np.ndarray:
 
 def run_predict(args) -> int:
     model, extra = _load_model_and_extra(args.model)
-    features = _read_features(args.file, model.n_x, extra.get("feature_names"))
+    label_column = (extra.get("run_config") or {}).get("label_column")
+    features = _read_features(
+        args.file, model.n_x, extra.get("feature_names"), label_column
+    )
     X = _preprocess(features, extra, model.n_x)
     classes = extra.get("classes")
     if args.proba:

@@ -149,7 +149,9 @@ def _column_values(column: np.ndarray, label: str, lines) -> np.ndarray:
     return values
 
 
-def _resolve_label_column(label_column, names, n_columns: int) -> int:
+def resolve_label_column(label_column, names, n_columns: int) -> int:
+    """The index of the label column among ``n_columns`` (``names``: the header's
+    column names, or None): ``load_csv``'s rule, also for ``glassnet predict``."""
     if label_column is None:
         if names is not None:
             for j, name in enumerate(names):
@@ -273,7 +275,7 @@ def load_csv(
         raise ValueError(
             f"{path} has {n_columns} column; need features and a label column"
         )
-    label_index = _resolve_label_column(label_column, names, n_columns)
+    label_index = resolve_label_column(label_column, names, n_columns)
     feature_index = [j for j in range(n_columns) if j != label_index]
 
     def describe(j):
