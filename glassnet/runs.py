@@ -52,7 +52,7 @@ class RunConfig:
     early_stopping: int | None = None
     augment: bool = False
     standardize: bool = True
-    label_column: str | None = None
+    label_column: str | int | None = None  # a name or an index (load_csv)
     human_error: float | None = None
     checkpoint_every: int | None = None
     metrics: tuple = field(default=("accuracy", "f1"))
