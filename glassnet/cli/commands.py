@@ -218,17 +218,17 @@ def run_diagnose(args) -> int:
         return 0
     if args.data is None:
         raise ValueError("a model file needs --data to compute its errors")
-    from glassnet.cli.train import _load_model_and_extra, _preprocess
+    from glassnet.cli.model_files import load_model_and_extra, preprocess
     from glassnet.runs import RunConfig, prepare_data
 
-    model, extra = _load_model_and_extra(source)
+    model, extra = load_model_and_extra(source)
     saved = dict(extra.get("run_config") or {})
     saved.update(data=args.data, standardize=False, checkpoint_every=None)
     saved = {k: v for k, v in saved.items() if k in RunConfig.field_names()}
     # the run's own train/dev/test split (same split_seed), scaled the model's way
     prepared = prepare_data(RunConfig.from_dict(saved))
     splits = {
-        name: (_preprocess(X, extra, model.n_x), y)
+        name: (preprocess(X, extra, model.n_x), y)
         for name, (X, y) in prepared["splits"].items()
     }
     print(diagnose_model(model, splits, human=human / 100))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from glassnet.cli.model_files import load_model_and_extra, preprocess, read_features
 from glassnet.runs import RunConfig, parse_layers, train_run
 
 
@@ -285,106 +286,9 @@ def run_train(args) -> int:
     return 0
 
 
-def _load_model_and_extra(path):
-    from glassnet.persistence import read_model_file
-
-    model, manifest = read_model_file(path)
-    return model, manifest.get("extra", {}) or {}
-
-
-def _preprocess(X, extra, n_x=None):
-    """Flatten rows, check the feature count, apply the saved standardization."""
-    X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
-    if n_x is not None and X.shape[1] != n_x:
-        raise ValueError(
-            f"the data has {X.shape[1]} features per example but the model takes {n_x}"
-        )
-    scaler = extra.get("standardizer")
-    if scaler:
-        X = (X - np.asarray(scaler["mean"])) / np.asarray(scaler["std"])
-    return X
-
-
-def _read_features(
-    path: str, n_x: int, feature_names=None, label_column=None
-) -> np.ndarray:
-    """Feature rows from a .npy, .npz (key X) or CSV file (see _read_csv)."""
-    import zipfile
-
-    from glassnet.validation import check_array
-
-    file = Path(path)
-    if not file.exists():
-        raise FileNotFoundError(f"no such file: {path}")
-    if file.suffix in (".npy", ".npz"):
-        try:
-            loaded = np.load(file, allow_pickle=False)
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-            raise ValueError(f"cannot read {path}: {error}") from None
-        if isinstance(loaded, np.lib.npyio.NpzFile):
-            with loaded:
-                key = next((k for k in ("X", "x") if k in loaded.files), None)
-                if key is None:
-                    raise ValueError(
-                        f"{path} has no array named X; found {loaded.files}"
-                    )
-                loaded = loaded[key]
-        X = check_array(loaded, name=f"features in {path}", ndim=(2, 3, 4))
-        X = X.reshape(len(X), -1)
-    else:
-        X = _read_csv(file, n_x, feature_names, label_column)
-    if X.shape[1] != n_x:
-        raise ValueError(
-            f"{path} has {X.shape[1]} feature columns but the model takes {n_x}"
-        )
-    return X
-
-
-def _read_csv(file: Path, n_x: int, feature_names, label_column=None) -> np.ndarray:
-    """CSV rows -> features. With a header naming the training features, those
-    columns are taken (the label column may be anywhere, even text); otherwise the
-    file holds n_x columns, or n_x + 1 with the label column where training found
-    it (``label_column``, the run's ``--label-column``; by default the column named
-    label, y, target or class, else the last). Reading, header detection and line
-    numbers are the data loader's (glassnet.data.csv_files)."""
-    from glassnet.data.csv_files import read_rows, resolve_label_column
-    from glassnet.validation import check_array
-
-    header, body, lines = read_rows(file)
-    names = header or []
-    if feature_names and all(name in names for name in feature_names):
-        columns = [names.index(name) for name in feature_names]
-    elif len(body[0]) == n_x:
-        columns = list(range(n_x))
-    elif len(body[0]) == n_x + 1:
-        label = resolve_label_column(label_column, header, n_x + 1)
-        columns = [j for j in range(n_x + 1) if j != label]
-    else:
-        raise ValueError(
-            f"{file} has {len(body[0])} columns but the model takes {n_x} features "
-            f"(plus, optionally, the label column)"
-        )
-    X = np.empty((len(body), len(columns)))
-    for i, (row, line) in enumerate(zip(body, lines, strict=True)):
-        for j, column in enumerate(columns):
-            try:
-                X[i, j] = float(row[column])
-            except (ValueError, IndexError):
-                shown = row[column] if column < len(row) else "(missing)"
-                label = names[column] if names else f"column {column}"
-                raise ValueError(
-                    f"{file} line {line}: {label} holds {shown!r}, not a number"
-                ) from None
-    return check_array(X, name=f"features in {file}")
-
-
 def run_predict(args) -> int:
-    model, extra = _load_model_and_extra(args.model)
-    label_column = (extra.get("run_config") or {}).get("label_column")
-    features = _read_features(
-        args.file, model.n_x, extra.get("feature_names"), label_column
-    )
-    X = _preprocess(features, extra, model.n_x)
+    model, extra = load_model_and_extra(args.model)
+    X = preprocess(read_features(args.file, model.n_x, extra), extra, model.n_x)
     classes = extra.get("classes")
     if args.proba:
         for row in model.predict_proba(X):
@@ -402,7 +306,7 @@ def run_predict(args) -> int:
 def run_evaluate(args) -> int:
     from glassnet.data import encode_labels, load_dataset
 
-    model, extra = _load_model_and_extra(args.model)
+    model, extra = load_model_and_extra(args.model)
     dataset = load_dataset(args.data, label_column=args.label_column)
     splits = {"data": (dataset.X, dataset.y)}
     if dataset.X_test is not None:
@@ -410,7 +314,7 @@ def run_evaluate(args) -> int:
     classes = extra.get("classes")
     print(f"{'split':<8}{'examples':>10}{'cost':>12}{'accuracy':>12}")
     for name, (X, y) in splits.items():
-        X = _preprocess(X, extra, model.n_x)
+        X = preprocess(X, extra, model.n_x)
         if (
             classes
             and dataset.classes is not None

@@ -81,13 +81,13 @@ def register(sub) -> None:
 
 def run_transfer(args) -> int:
     from glassnet import transfer
-    from glassnet.cli.train import _load_model_and_extra, _preprocess
+    from glassnet.cli.model_files import load_model_and_extra, preprocess
     from glassnet.data import Standardizer, load_dataset, train_dev_test_split
     from glassnet.layers import Dense
     from glassnet.optimizers import Adam
     from glassnet.runs import parse_layers
 
-    source, extra = _load_model_and_extra(args.model)
+    source, extra = load_model_and_extra(args.model)
     dataset = load_dataset(args.data, label_column=args.label_column)
     if dataset.task not in ("binary", "multiclass"):
         raise ValueError(f"transfer needs class labels; {args.data} is {dataset.task}")
@@ -103,7 +103,7 @@ def run_transfer(args) -> int:
     if extra.get("standardizer"):  # the body learned on inputs scaled its way
 
         def scale(Z):
-            return _preprocess(Z, extra, source.n_x).astype(source.dtype)
+            return preprocess(Z, extra, source.n_x).astype(source.dtype)
 
     else:
         scaler = Standardizer().fit(X_train)
