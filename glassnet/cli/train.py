@@ -38,6 +38,12 @@ def _default(name: str) -> str:
     return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
 
 
+def _with_default(parser, flag: str, text: str, **options) -> None:
+    """Add ``flag``, its help ending with RunConfig's default for it."""
+    default = _default(flag[2:].replace("-", "_"))
+    parser.add_argument(flag, help=f"{text} (default {default})", **options)
+
+
 def register(sub) -> None:
     train = sub.add_parser("train", help="train a network and write a run folder")
     train.add_argument(
@@ -54,54 +60,30 @@ def register(sub) -> None:
         "config); command-line options override it",
     )
     train.add_argument("--label-column", help=LABEL_COLUMN_HELP)
-    train.add_argument(
-        "--layers",
-        help=f"hidden layer sizes, e.g. 64,32 (default {_default('layers')})",
-    )
-    train.add_argument(
-        "--activation", help=f"hidden activation (default {_default('activation')})"
-    )
+    _with_default(train, "--layers", "hidden layer sizes, e.g. 64,32")
+    _with_default(train, "--activation", "hidden activation")
     train.add_argument(
         "--initializer",
         help="zeros, random, xavier, glorot or he (default: he for relu layers, "
         "xavier otherwise)",
     )
-    train.add_argument(
-        "--epochs",
-        type=int,
-        help=f"passes over the training set (default {_default('epochs')})",
-    )
-    train.add_argument(
-        "--batch-size",
-        type=int,
-        help=f"examples per mini-batch (default {_default('batch_size')})",
-    )
+    _with_default(train, "--epochs", "passes over the training set", type=int)
+    _with_default(train, "--batch-size", "examples per mini-batch", type=int)
     train.add_argument(
         "--lr",
         type=float,
         dest="learning_rate",
         help="learning rate (default: the optimizer's)",
     )
-    train.add_argument(
+    _with_default(
+        train,
         "--optimizer",
+        "update rule",
         choices=["gd", "momentum", "rmsprop", "adam"],
-        help=f"(default {_default('optimizer')})",
     )
-    train.add_argument(
-        "--beta1",
-        type=float,
-        help=f"momentum / Adam beta1 (default {_default('beta1')})",
-    )
-    train.add_argument(
-        "--beta2",
-        type=float,
-        help=f"RMSprop / Adam beta2 (default {_default('beta2')})",
-    )
-    train.add_argument(
-        "--epsilon",
-        type=float,
-        help=f"RMSprop / Adam epsilon (default {_default('epsilon')})",
-    )
+    _with_default(train, "--beta1", "momentum / Adam beta1", type=float)
+    _with_default(train, "--beta2", "RMSprop / Adam beta2", type=float)
+    _with_default(train, "--epsilon", "RMSprop / Adam epsilon", type=float)
     train.add_argument(
         "--schedule",
         choices=[
@@ -120,8 +102,8 @@ def register(sub) -> None:
     train.add_argument(
         "--time-interval", type=int, help="apply the decay every N epochs (staircase)"
     )
-    train.add_argument("--l2", type=float, help="L2 lambd (default 0)")
-    train.add_argument("--l1", type=float, help="L1 lambd (default 0)")
+    _with_default(train, "--l2", "L2 lambd", type=float)
+    _with_default(train, "--l1", "L1 lambd", type=float)
     train.add_argument(
         "--keep-prob",
         type=_float_or_list,
@@ -161,15 +143,12 @@ def register(sub) -> None:
         metavar="PERCENT",
         help="human-level error in percent for the diagnosis, e.g. 1 (default 0)",
     )
-    train.add_argument(
-        "--seed",
-        type=int,
-        help=f"seed of the weights, batches and dropout (default {_default('seed')})",
-    )
-    train.add_argument(
+    _with_default(train, "--seed", "seed of the weights, batches and dropout", type=int)
+    _with_default(
+        train,
         "--dtype",
+        "floating-point type of the weights and the data",
         choices=["float32", "float64"],
-        help=f"(default {_default('dtype')})",
     )
     train.add_argument("--out", metavar="DIR", help="run folder (default runs/<name>)")
     train.add_argument(
