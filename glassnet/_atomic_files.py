@@ -22,8 +22,26 @@ TEMPORARY_NAME = re.compile(r"\..+\.tmp-\d+-[0-9a-f]{8}")
 
 
 def write_atomically(target: Path, write) -> None:
-    """Call ``write(handle)`` on a temporary beside ``target``, then swap it in."""
-    fd, temporary = create_temporary(target)
+    """Call ``write(handle)`` on a temporary beside ``target``, then swap it in.
+
+    A target that is a folder, or whose folder does not exist, raises
+    ``IsADirectoryError`` / ``FileNotFoundError`` naming the target before anything is
+    written; any other failure to create the temporary raises ``OSError`` naming the
+    target, not the temporary."""
+    if target.is_dir():
+        raise IsADirectoryError(
+            f"cannot write {target}: it is a folder; give a file path inside it"
+        )
+    if not target.parent.is_dir():
+        raise FileNotFoundError(
+            f"cannot write {target}: the folder {target.parent} does not exist"
+        )
+    try:
+        fd, temporary = create_temporary(target)
+    except FileExistsError:
+        raise
+    except OSError as error:
+        raise OSError(error.errno, f"cannot write {target}: {error.strerror}") from None
     try:
         with open(fd, "wb") as handle:
             write(handle)

@@ -378,6 +378,29 @@ def test_failed_first_write_leaves_nothing(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_writing_over_a_folder_or_into_a_missing_one_names_the_target(tmp_path):
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    with pytest.raises(IsADirectoryError, match=r"runs: it is a folder; give a file"):
+        write_archive(folder, {}, {"a": np.ones(2)})
+    missing = tmp_path / "nowhere" / "m.glassnet"
+    with pytest.raises(FileNotFoundError, match=r"the folder .*nowhere does not exist"):
+        write_archive(missing, {}, {"a": np.ones(2)})
+    assert [p.name for p in tmp_path.iterdir()] == ["runs"]  # nothing written
+    assert list(folder.iterdir()) == []
+
+
+def test_a_temporary_that_cannot_be_created_is_reported_as_the_target(
+    tmp_path, monkeypatch
+):
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", "/x/.m.tmp-1-00000000")
+
+    monkeypatch.setattr(os, "open", refuse)
+    with pytest.raises(PermissionError, match=r"cannot write .*m: Permission denied"):
+        write_archive(tmp_path / "m", {}, {"a": np.ones(2)})
+
+
 def test_write_goes_through_a_synced_temporary_beside_the_target(tmp_path, monkeypatch):
     renames, syncs = [], []
     real_replace, real_fsync = os.replace, os.fsync
