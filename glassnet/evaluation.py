@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet import losses as losses_module
-from glassnet.targets import labels_from_targets, prepare_targets
+from glassnet.targets import TEXT_LABELS_HINT, labels_from_targets, prepare_targets
 from glassnet.validation import check_array, check_consistent_length
 
 __all__ = ["evaluate"]
@@ -21,7 +21,13 @@ def validate_data(model, X, y, *, name=""):
     """``X`` as a C-contiguous array of the model's dtype and ``y``, checked: ranks,
     finite values, one example per row in both, the model's number of features."""
     X = check_array(X, name=f"X{name}", ndim=2, dtype=model.dtype)
-    y = check_array(y, name=f"y{name}", ndim=(1, 2), allow_nonfinite=True)
+    y = check_array(
+        y,
+        name=f"y{name}",
+        ndim=(1, 2),
+        allow_nonfinite=True,
+        non_numeric_hint=TEXT_LABELS_HINT,
+    )
     check_consistent_length(X, y, names=(f"X{name}", f"y{name}"))
     if X.shape[1] != model.n_x:
         raise ValueError(

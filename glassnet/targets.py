@@ -30,14 +30,21 @@ def _describe_values(y, bad=None) -> str:
     return text
 
 
+#: what to do with text labels, for the checks of ``y`` in fit, evaluate and here
+TEXT_LABELS_HINT = (
+    ". Encode string labels as integers first (glassnet.data.encode_labels), or use "
+    "glassnet.estimators.GlassClassifier, which takes them"
+)
+
+
 def prepare_targets(model, y) -> np.ndarray:
     """Row-major targets ``(m, k)`` in the model's dtype, checked against the output."""
     activation, n_out = model.output_activation, model.n_out
     y = np.asarray(y)
     if y.dtype.kind not in "biuf":
         raise ValueError(
-            f"y must be numeric labels or values; received dtype {y.dtype}. Encode "
-            "string labels as integers first (glassnet.data.encode_labels)"
+            f"y must be numeric labels or values; received dtype {y.dtype}"
+            f"{TEXT_LABELS_HINT}"
         )
     y = y.astype(np.float64, copy=False)
     column = y.reshape(-1, 1) if y.ndim == 1 else y

@@ -31,11 +31,13 @@ def check_array(
     dtype=None,
     allow_empty: bool = False,
     allow_nonfinite: bool = False,
+    non_numeric_hint: str = "",
 ) -> np.ndarray:
     """Return ``X`` as a numeric NumPy array after checking rank, size and values.
 
     ``dtype`` (when given) is the floating dtype to convert to; otherwise integer and
     boolean inputs become float64 and floating inputs keep their dtype.
+    ``non_numeric_hint`` ends the message for text entries (what to do instead).
     """
     if hasattr(X, "toarray") and not isinstance(X, np.ndarray):
         raise TypeError(
@@ -51,7 +53,7 @@ def check_array(
         except (TypeError, ValueError, OverflowError):
             raise ValueError(
                 f"{name} must be numeric; received an array of dtype {array.dtype} "
-                "with non-numeric entries"
+                f"with non-numeric entries{non_numeric_hint}"
             ) from None
     if array.dtype.kind == "c":
         raise ValueError(

@@ -658,6 +658,22 @@ def test_nan_labels_for_a_single_output():
         net().fit(X, y, **FIT)
 
 
+def test_text_labels_say_how_to_encode_them():
+    X, y = _xy()
+    words = np.where(y == 1, "cat", "dog")
+    hint = (
+        r"with non-numeric entries\. Encode string labels .*encode_labels.*GlassClass"
+    )
+    model = net()
+    with pytest.raises(ValueError, match=hint):
+        model.fit(X, words, **FIT)
+    model.fit(X, y, **FIT)
+    with pytest.raises(ValueError, match=hint):
+        model.evaluate(X, words)
+    with pytest.raises(ValueError, match=hint):
+        model.fit(X, y, validation_data=(X, words), **FIT)
+
+
 def test_unknown_names():
     X, y = _xy()
     with pytest.raises(ValueError, match="unknown optimizer 'adamw'"):
