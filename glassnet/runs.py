@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from glassnet import optimizers, schedules
+from glassnet.backend import all_finite
 from glassnet.callbacks import EarlyStopping
 from glassnet.layers import Activation, BatchNorm, Dense, Dropout
 from glassnet.model import Sequential
@@ -174,6 +175,17 @@ def make_optimizer(config: RunConfig):
     return optimizers.get(config.optimizer, **options)
 
 
+def _check_finite(X, source: str, part: str = "") -> None:
+    """Refuse NaN or infinite features, naming the example in the file's order (fit's
+    own check runs after the shuffled split, whose row numbers are not the file's)."""
+    if not all_finite(X):
+        row, column = (int(i) for i in np.argwhere(~np.isfinite(X))[0])
+        raise ValueError(
+            f"{source}: {part}example {row} (counting from 0 in the file's order), "
+            f"feature {column} is {X[row, column]}; clean or impute the data first"
+        )
+
+
 def prepare_data(config: RunConfig) -> dict:
     """Load ``config.data``, split it train/dev/test, standardize with training
     statistics only. Returns ``{"splits": {name: (X, y)}, "dataset", "scaler"}``."""
@@ -181,7 +193,11 @@ def prepare_data(config: RunConfig) -> dict:
 
     dataset = load_dataset(config.data, label_column=config.label_column)
     X = dataset.X.reshape(len(dataset.X), -1)
+    _check_finite(X, config.data)
     if dataset.X_test is not None:
+        _check_finite(
+            dataset.X_test.reshape(len(dataset.X_test), -1), config.data, "test "
+        )
         X_train, X_dev, _, y_train, y_dev, _ = train_dev_test_split(
             X, dataset.y, ratios=(0.8, 0.2, 0.0), rng=config.split_seed
         )
