@@ -1345,6 +1345,16 @@ def test_errors_are_one_line_with_status_2(args, bad_files):
         assert "1.5" in line
 
 
+def test_evaluate_on_data_of_another_shape_prints_no_half_table(iris_base, work):
+    proc = glassnet(
+        "evaluate", iris_base / "model.glassnet", "--data", "digits", cwd=work
+    )
+    assert "64 features per example but the model takes 4" in assert_one_line_error(
+        proc
+    )
+    assert proc.stdout == ""
+
+
 def test_bad_keep_prob_text_names_the_option_not_a_function(tmp_path):
     line = assert_one_line_error(glassnet("train", "--keep-prob", "abc", cwd=tmp_path))
     assert "--keep-prob" in line and "'abc'" in line

@@ -1,6 +1,7 @@
 """A saved model and the rows it is applied to, for ``predict``, ``evaluate``,
 ``diagnose`` and ``transfer``: reading the model file with what its run saved beside
-it, reading feature rows from a file, and scaling them the run's way."""
+it, reading feature rows from a file, scaling them the run's way, and the table of
+cost and accuracy per split."""
 
 from __future__ import annotations
 
@@ -16,6 +17,15 @@ def load_model_and_extra(path):
 
     model, manifest = read_model_file(path)
     return model, manifest.get("extra", {}) or {}
+
+
+def results_table(rows) -> str:
+    """``rows`` of (split, examples, cost, accuracy or None) as the CLI's table."""
+    lines = [f"{'split':<8}{'examples':>10}{'cost':>12}{'accuracy':>12}"]
+    for name, examples, cost, accuracy in rows:
+        shown = f"{accuracy:>12.4f}" if accuracy is not None else f"{'-':>12}"
+        lines.append(f"{name:<8}{examples:>10}{cost:>12.4f}{shown}")
+    return "\n".join(lines)
 
 
 def preprocess(X, extra, n_x=None):

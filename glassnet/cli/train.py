@@ -10,7 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from glassnet.cli.model_files import load_model_and_extra, preprocess, read_features
+from glassnet.cli.model_files import (
+    load_model_and_extra,
+    preprocess,
+    read_features,
+    results_table,
+)
 from glassnet.runs import RunConfig, parse_layers, train_run
 
 
@@ -291,7 +296,7 @@ def run_evaluate(args) -> int:
     if dataset.X_test is not None:
         splits["test"] = (dataset.X_test, dataset.y_test)
     classes = extra.get("classes")
-    print(f"{'split':<8}{'examples':>10}{'cost':>12}{'accuracy':>12}")
+    rows = []  # all splits first: an error leaves no half-printed table
     for name, (X, y) in splits.items():
         X = preprocess(X, extra, model.n_x)
         if (
@@ -303,8 +308,8 @@ def run_evaluate(args) -> int:
             y, _ = encode_labels(np.asarray(names), classes=classes)
         metrics = () if model.output_activation == "linear" else ("accuracy",)
         result = model.evaluate(X, y, metrics=metrics)
-        accuracy = f"{result['accuracy']:>12.4f}" if metrics else f"{'-':>12}"
-        print(f"{name:<8}{len(X):>10}{result['cost']:>12.4f}{accuracy}")
+        rows.append((name, len(X), result["cost"], result.get("accuracy")))
+    print(results_table(rows))
     return 0
 
 

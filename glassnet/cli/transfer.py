@@ -81,7 +81,11 @@ def register(sub) -> None:
 
 def run_transfer(args) -> int:
     from glassnet import transfer
-    from glassnet.cli.model_files import load_model_and_extra, preprocess
+    from glassnet.cli.model_files import (
+        load_model_and_extra,
+        preprocess,
+        results_table,
+    )
     from glassnet.data import Standardizer, load_dataset, train_dev_test_split
     from glassnet.layers import Dense
     from glassnet.optimizers import Adam
@@ -145,16 +149,15 @@ def run_transfer(args) -> int:
             **fit_options,
         )
     print(model.summary(print_fn=None))
-    print(f"{'split':<8}{'examples':>10}{'cost':>12}{'accuracy':>12}")
+    rows = []
     for name, (Xs, ys) in {
         "train": (X_train, y_train),
         "dev": (X_dev, y_dev),
         "test": (X_test, y_test),
     }.items():
         result = model.evaluate(scale(Xs), ys)
-        print(
-            f"{name:<8}{len(Xs):>10}{result['cost']:>12.4f}{result['accuracy']:>12.4f}"
-        )
+        rows.append((name, len(Xs), result["cost"], result["accuracy"]))
+    print(results_table(rows))
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
