@@ -158,11 +158,7 @@ def gradient_check(
     loss = checked.default_loss() if loss is None else losses_module.get(loss)
     X = to_namespace(to_numpy(X), checked.xp, checked.device, np.float64)
     Y = to_namespace(to_numpy(Y), checked.xp, checked.device, np.float64)
-    if X.ndim != 2 or X.shape[0] != model.n_x:
-        raise ValueError(
-            f"X must be (n[0], m) = ({model.n_x}, m) in the engine's column layout; "
-            f"received shape {X.shape}"
-        )
+    model.check_columns(X)
 
     def cost(_theta=None) -> float:
         return checked.compute_cost(checked.forward(X, training=True), Y, loss)

@@ -117,6 +117,18 @@ class Sequential(FlatBuffers):
                 "the model is not built yet: call fit(...) or build(n_x) first"
             )
 
+    def check_columns(self, X) -> None:
+        """Refuse an ``X`` that is not ``(n[0], m)``, the engine's column layout."""
+        if X.ndim == 2 and X.shape[0] == self.n_x:
+            return
+        hint = ""
+        if X.ndim == 2 and X.shape[1] == self.n_x:
+            hint = " (examples are rows here: pass X.T)"
+        raise ValueError(
+            f"X must be (n[0], m) = ({self.n_x}, m) in the engine's column layout; "
+            f"received shape {tuple(X.shape)}{hint}"
+        )
+
     # -- parameters -------------------------------------------------------------
     @property
     def params(self) -> dict[str, np.ndarray]:
@@ -176,6 +188,7 @@ class Sequential(FlatBuffers):
     def forward(self, X, training: bool = False):
         """AL = the output for ``X (n[0], m)``; caches for backward when training."""
         self._require_built()
+        self.check_columns(X)
         A = X
         for layer in self.layers:
             A = layer.forward(A, training)

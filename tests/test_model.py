@@ -240,6 +240,18 @@ def test_set_weights_errors_name_the_problem():
 # --- predictions -----------------------------------------------------------------
 
 
+def test_forward_refuses_rows_and_says_to_transpose():
+    model = gn.Sequential([gn.Dense(3, "relu"), gn.Dense(1, "sigmoid")])
+    model.build(2, rng=0)
+    assert model.forward(np.ones((2, 5))).shape == (1, 5)
+    with pytest.raises(ValueError, match=r"\(2, m\).*received shape \(5, 2\) \(exam"):
+        model.forward(np.ones((5, 2)))
+    with pytest.raises(ValueError, match=r"received shape \(3, 4\)$"):
+        model.forward(np.ones((3, 4)))
+    with pytest.raises(ValueError, match=r"received shape \(2,\)"):
+        model.forward(np.ones(2))
+
+
 def test_binary_predictions():
     model = build([gn.Dense(4, "tanh"), gn.Dense(1, "sigmoid")], 3)
     X = columns(9, 3)
