@@ -225,3 +225,25 @@ class CSVLogger(Callback):
             if new:
                 writer.writerow(["epoch", *self._keys])
             writer.writerow([epoch, *(logs.get(k, "") for k in self._keys)])
+
+
+def check_callbacks(callbacks) -> list[Callback]:
+    """``callbacks`` as a list of :class:`Callback` (a clear error otherwise)."""
+    if isinstance(callbacks, Callback):
+        raise TypeError(
+            f"callbacks must be a list of Callback objects; received one "
+            f"{type(callbacks).__name__}: wrap it as [{type(callbacks).__name__}(...)]"
+        )
+    try:
+        callbacks = list(callbacks)
+    except TypeError:
+        raise TypeError(
+            f"callbacks must be a list of Callback objects; received {callbacks!r}"
+        ) from None
+    for index, callback in enumerate(callbacks):
+        if not isinstance(callback, Callback):
+            raise TypeError(
+                f"callbacks[{index}] must be a glassnet.callbacks.Callback; received "
+                f"{callback!r} of type {type(callback).__name__}"
+            )
+    return callbacks

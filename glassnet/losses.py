@@ -55,6 +55,33 @@ class Loss:
 
     name = "loss"
     matching_activation = None
+    #: whether Y may be a (1, m) row of class indices for a multi-unit output
+    takes_label_rows = False
+
+    def check_targets(self, AL, Y):
+        """``Y`` with the output's shape ``(n[L], m)``, or ``(1, m)`` class indices
+        where the loss takes them; a ``(m,)`` vector is read as ``(1, m)``. Anything
+        else is refused: broadcasting would give the cost and gradients of other
+        examples."""
+        shape, given = tuple(AL.shape), tuple(Y.shape)
+        if Y.ndim == 1 and given[0] == shape[1]:
+            Y, given = Y.reshape(1, -1), (1, given[0])
+        if given == shape or (self.takes_label_rows and given == (1, shape[1])):
+            return Y
+        hint = (
+            " (examples are rows here: pass Y.T)"
+            if given[::-1]
+            in (
+                shape,
+                (1, shape[1]),
+            )
+            else ""
+        )
+        labels = f" or (1, {shape[1]}) class indices" if self.takes_label_rows else ""
+        raise ValueError(
+            f"Y must have the output's shape (n[L], m) = {shape}{labels} in the "
+            f"engine's column layout; received shape {tuple(Y.shape)}{hint}"
+        )
 
     def cost(self, AL, Y) -> float:
         """J as a Python float."""
@@ -147,6 +174,7 @@ class SoftmaxCrossEntropy(Loss):
 
     name = "softmax_cross_entropy"
     matching_activation = "softmax"
+    takes_label_rows = True
 
     @staticmethod
     def _is_integer_labels(AL, Y):

@@ -12,6 +12,7 @@ buffers and moving them between backends are in :mod:`glassnet._flat_buffers`.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -167,6 +168,11 @@ class Sequential(FlatBuffers):
 
     def set_weights(self, weights: dict[str, np.ndarray]) -> None:
         """Copy arrays into the model (same keys and shapes as ``get_weights``)."""
+        if not isinstance(weights, Mapping):
+            raise TypeError(
+                f"weights must be a dict of name -> array, as get_weights returns; "
+                f"received a {type(weights).__name__}"
+            )
         current = {**self.params, **self.state}
         missing = set(current) - set(weights)
         extra = set(weights) - set(current)
@@ -219,6 +225,7 @@ class Sequential(FlatBuffers):
         the loss write dZ over AL.
         """
         loss = self.default_loss() if loss is None else loss
+        Y = loss.check_targets(AL, Y)
         layers = self.layers
         last = layers[-1]
         if isinstance(last, Dense) and loss.matching_activation == last.activation.name:
@@ -235,6 +242,7 @@ class Sequential(FlatBuffers):
     def compute_cost(self, AL, Y, loss=None) -> float:
         """J = the loss at AL plus every active regularizer's term."""
         loss = self.default_loss() if loss is None else loss
+        Y = loss.check_targets(AL, Y)
         m = AL.shape[1]
         cost = loss.cost(AL, Y)
         for layer in self.layers:

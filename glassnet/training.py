@@ -35,7 +35,7 @@ from glassnet.backend import (
     to_namespace,
     to_numpy,
 )
-from glassnet.callbacks import Callback, History, ProgressBar
+from glassnet.callbacks import Callback, History, ProgressBar, check_callbacks
 from glassnet.checkpointing import restore_checkpoint, resume_state, write_checkpoint
 from glassnet.evaluation import evaluate, metric_values, validate_data, validation_logs
 from glassnet.guard import DivergenceError, DivergenceGuard
@@ -155,6 +155,7 @@ def fit(
     """
     epochs = check_positive_int("epochs", epochs)
     checkpoint_every = check_positive_int("checkpoint_every", checkpoint_every)
+    callbacks = check_callbacks(callbacks)
     rng = resolve_rng(rng)
     restored = None
     if resume is not None:

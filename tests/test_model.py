@@ -252,6 +252,51 @@ def test_forward_refuses_rows_and_says_to_transpose():
         model.forward(np.ones(2))
 
 
+def test_cost_and_backward_refuse_targets_of_another_shape():
+    model = gn.Sequential([gn.Dense(3, "relu"), gn.Dense(1, "sigmoid")])
+    model.build(2, rng=0)
+    AL = model.forward(np.ones((2, 5)), training=True)
+    Y = np.array([[0.0, 1, 1, 0, 1]])
+    # a (m,) vector is the one-unit output's row; Y^T would broadcast to (5, 5)
+    assert model.compute_cost(AL, Y[0]) == model.compute_cost(AL, Y)
+    cases = (
+        (Y.T, r"received shape \(5, 1\) \(examples are rows"),
+        (Y[:, :4], r"= \(1, 5\) .*received shape \(1, 4\)$"),
+    )
+    for wrong, match in cases:
+        with pytest.raises(ValueError, match=match):
+            model.compute_cost(AL, wrong)
+        with pytest.raises(ValueError, match=match):
+            model.backward(AL, wrong)
+
+
+def test_softmax_targets_may_be_one_hot_or_a_row_of_class_indices():
+    model = gn.Sequential([gn.Dense(3, "softmax")])
+    model.build(2, rng=0)
+    AL = model.forward(np.ones((2, 4)))
+    labels = np.array([0, 2, 1, 2])
+    one_hot = np.eye(3)[labels].T
+    assert model.compute_cost(AL, labels) == pytest.approx(
+        model.compute_cost(AL, one_hot), rel=1e-12
+    )
+    assert model.compute_cost(AL, labels[None]) == model.compute_cost(AL, labels)
+    with pytest.raises(
+        ValueError, match=r"\(3, 4\) or \(1, 4\) class indices.*pass Y.T"
+    ):
+        model.compute_cost(AL, labels[:, None])
+    with pytest.raises(
+        ValueError, match=r"received shape \(4, 3\) \(examples are rows"
+    ):
+        model.backward(AL, one_hot.T)
+
+
+def test_set_weights_takes_the_dict_get_weights_gives():
+    model = gn.Sequential([gn.Dense(1, "sigmoid")])
+    model.build(2, rng=0)
+    with pytest.raises(TypeError, match=r"dict of name -> array.*received a list"):
+        model.set_weights(list(model.get_weights().values()))
+
+
 def test_binary_predictions():
     model = build([gn.Dense(4, "tanh"), gn.Dense(1, "sigmoid")], 3)
     X = columns(9, 3)

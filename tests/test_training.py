@@ -674,6 +674,17 @@ def test_text_labels_say_how_to_encode_them():
         model.fit(X, y, validation_data=(X, words), **FIT)
 
 
+def test_callbacks_must_be_a_list_of_callbacks():
+    X, y = _xy()
+    with pytest.raises(TypeError, match=r"a list of Callback objects; received 3"):
+        net().fit(X, y, callbacks=3, **FIT)
+    with pytest.raises(TypeError, match=r"received one History: wrap it as \[History"):
+        net().fit(X, y, callbacks=gn.callbacks.History(), **FIT)
+    with pytest.raises(TypeError, match=r"callbacks\[1\] must be a glassnet.callbacks"):
+        net().fit(X, y, callbacks=[gn.callbacks.History(), print], **FIT)
+    net().fit(X, y, callbacks=(gn.callbacks.History(),), **FIT)  # any iterable
+
+
 def test_unknown_names():
     X, y = _xy()
     with pytest.raises(ValueError, match="unknown optimizer 'adamw'"):
