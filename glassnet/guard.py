@@ -8,12 +8,16 @@ back and :class:`DivergenceError` names the epoch and the first parameter or
 gradient that went bad. An infinite cost with finite parameters (an output
 saturated at exactly 0 or 1 on a wrong label) only warns, once: the gradients are
 still finite and the course's own runs go through such epochs (architecture D10).
+:func:`gradient_norms` gives the History each epoch's ``||dW[l]||_2``, where
+exploding or vanishing gradients show before they do any harm.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
+
+import numpy as np
 
 from glassnet.backend import all_finite, get_namespace
 
@@ -81,3 +85,21 @@ class DivergenceGuard:
             )
             self.warned_inf = True
         return None
+
+
+def _norm(array) -> float:
+    """||array||_2 (NumPy's BLAS norm on NumPy arrays)."""
+    if isinstance(array, np.ndarray):
+        return float(np.linalg.norm(array))
+    xp = get_namespace(array)
+    return float(xp.sqrt(xp.sum(array * array)))
+
+
+def gradient_norms(model) -> dict:
+    """``{"grad_norm_W<l>": ||dW[l]||_2}`` (the last batch's) for each trainable W:
+    the History's record of exploding or vanishing gradients."""
+    return {
+        f"grad_norm_{key}": _norm(layer.grads["W"])
+        for key, (layer, name) in model._param_keys.items()
+        if name == "W" and layer.trainable
+    }

@@ -28,9 +28,9 @@ from glassnet import optimizers as optimizers_module
 from glassnet import regularizers as regularizers_module
 from glassnet import schedules as schedules_module
 from glassnet.backend import (
-    get_namespace,
     is_numpy,
     permutation,
+    resolve_dtype,
     resolve_rng,
     to_namespace,
     to_numpy,
@@ -38,13 +38,10 @@ from glassnet.backend import (
 from glassnet.callbacks import Callback, History, ProgressBar, check_callbacks
 from glassnet.checkpointing import restore_checkpoint, resume_state, write_checkpoint
 from glassnet.evaluation import evaluate, metric_values, validate_data, validation_logs
-from glassnet.guard import DivergenceError, DivergenceGuard
+from glassnet.guard import DivergenceError, DivergenceGuard, gradient_norms
 from glassnet.layers import Dense
 from glassnet.targets import labels_from_targets, prepare_targets
-from glassnet.validation import (
-    check_array,
-    check_positive_int,
-)
+from glassnet.validation import check_array, check_positive_int
 
 # DivergenceError (guard.py) and evaluate (evaluation.py) are re-exported here
 __all__ = ["DivergenceError", "evaluate", "fit"]
@@ -79,23 +76,6 @@ def _end_fast_path(model) -> None:
         layer.clear_cache()
         if isinstance(layer, Dense):
             layer.reuse_buffers = False
-
-
-def _norm(array) -> float:
-    """||array||_2 (NumPy's BLAS norm on NumPy arrays)."""
-    if isinstance(array, np.ndarray):
-        return float(np.linalg.norm(array))
-    xp = get_namespace(array)
-    return float(xp.sqrt(xp.sum(array * array)))
-
-
-def _grad_norms(model) -> dict:
-    """``{"grad_norm_W<l>": ||dW[l]||_2}`` (the last batch's) for each trainable W."""
-    return {
-        f"grad_norm_{key}": _norm(layer.grads["W"])
-        for key, (layer, name) in model._param_keys.items()
-        if name == "W" and layer.trainable
-    }
 
 
 def fit(
@@ -134,6 +114,8 @@ def fit(
     callable ``(epoch, step) -> learning_rate``. ``shuffle``: True (a new permutation
     from ``rng`` each epoch), False, or a callable ``(epoch, m) -> order``.
     ``augment``: a callable ``(X_batch, rng) -> X_batch`` applied in training only.
+    ``dtype`` ("float32" by default, or "float64") is the one the model is built in
+    when fit builds it; a model already built in another dtype is refused.
     ``rng`` seeds the weights (if the model is not built yet), the shuffling and the
     augmentation. ``nan_guard`` stops with :class:`DivergenceError` when parameters
     become NaN/inf, keeping the weights from the start of that epoch.
@@ -171,6 +153,12 @@ def fit(
         )
     elif backend is not None and (backend != model.backend or device is not None):
         model.to(backend, device)
+    if dtype is not None and resolve_dtype(dtype) != model.dtype:
+        raise ValueError(
+            f"dtype={dtype!r} applies when fit builds the model, but this one is "
+            f"already built in {model.dtype}; build a new model, or call "
+            f"model.build(n_x, dtype={dtype!r}) first"
+        )
     xp = model.xp
     on_numpy = is_numpy(xp)
     X, y = validate_data(model, X, y)
@@ -385,7 +373,7 @@ def fit(
             if keep_labels:
                 seen = labels_true if order is None else labels_true[order]
                 logs.update(metric_values(metrics, seen, np.concatenate(predictions)))
-            logs.update(_grad_norms(model))
+            logs.update(gradient_norms(model))
             if validation_data is not None:
                 logs.update(validation_logs(model, X_val, Y_val, loss, metrics))
             for callback in all_callbacks:

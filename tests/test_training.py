@@ -685,6 +685,18 @@ def test_callbacks_must_be_a_list_of_callbacks():
     net().fit(X, y, callbacks=(gn.callbacks.History(),), **FIT)  # any iterable
 
 
+def test_a_dtype_other_than_the_built_models_is_refused_not_ignored():
+    X, y = _xy()
+    model = net(dtype="float32")
+    model.fit(X, y, dtype="float32", **FIT)
+    with pytest.raises(ValueError, match=r"dtype='float64' applies when fit builds"):
+        model.fit(X, y, dtype="float64", **FIT)
+    assert model.dtype == np.float32
+    fresh = gn.Sequential([gn.Dense(1, "sigmoid")])
+    fresh.fit(X, y, dtype="float64", **FIT)  # fit builds it: the dtype applies
+    assert fresh.dtype == np.float64
+
+
 def test_unknown_names():
     X, y = _xy()
     with pytest.raises(ValueError, match="unknown optimizer 'adamw'"):
