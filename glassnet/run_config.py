@@ -1,0 +1,119 @@
+"""The settings of one training run: :class:`RunConfig`, what ``glassnet train``'s
+options, a JSON config file and a search space's values all become, checked once
+(:meth:`RunConfig.validate`) with messages that name the value."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from glassnet import optimizers, schedules
+from glassnet.validation import check_choice, check_in_range, check_positive_int
+
+
+@dataclass
+class RunConfig:
+    """Everything a run depends on (the CLI's options, the search's space)."""
+
+    data: str = "digits"
+    layers: tuple = (64,)
+    activation: str = "relu"
+    initializer: str | None = None
+    epochs: int = 30
+    batch_size: int = 32
+    optimizer: str = "adam"
+    learning_rate: float | None = None
+    beta1: float = 0.9
+    beta2: float = 0.999
+    epsilon: float = 1e-8
+    schedule: str | None = None
+    decay_rate: float | None = None
+    time_interval: int | None = None
+    seed: int = 0
+    split_seed: int = 0
+    dtype: str = "float32"
+    l2: float = 0.0
+    l1: float = 0.0
+    keep_prob: float | tuple = 1.0
+    batchnorm: bool = False
+    early_stopping: int | None = None
+    augment: bool = False
+    standardize: bool = True
+    label_column: str | int | None = None  # a name or an index (load_csv)
+    human_error: float | None = None
+    checkpoint_every: int | None = None
+    metrics: tuple = field(default=("accuracy", "f1"))
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in dataclasses.fields(cls)]
+
+    @classmethod
+    def from_dict(cls, values: dict) -> RunConfig:
+        """Build from a dict, refusing unknown names (listing the allowed ones)."""
+        unknown = set(values) - set(cls.field_names())
+        if unknown:
+            raise ValueError(
+                f"unknown hyperparameter(s) {sorted(unknown)}; allowed: "
+                f"{', '.join(cls.field_names())}"
+            )
+        config = cls(**values)
+        config.validate()
+        return config
+
+    def validate(self) -> RunConfig:
+        """Normalize and check every field (clear messages naming the value)."""
+        self.layers = parse_layers(self.layers)
+        self.epochs = check_positive_int("epochs", self.epochs)
+        self.batch_size = check_positive_int("batch_size", self.batch_size)
+        check_choice("optimizer", self.optimizer, optimizers.NAMES)
+        if self.schedule is not None:
+            check_choice("schedule", self.schedule, schedules.NAMES)
+        if self.learning_rate is not None:
+            check_in_range(
+                "learning_rate", self.learning_rate, 0, None, low_inclusive=False
+            )
+        for name in ("l2", "l1"):
+            check_in_range(name, getattr(self, name), 0, None)
+        keep = self.keep_prob
+        keep = tuple(keep) if isinstance(keep, (list, tuple)) else (keep,)
+        for value in keep:
+            check_in_range("keep_prob", value, 0, 1, low_inclusive=False)
+        if len(keep) not in (1, len(self.layers)):
+            raise ValueError(
+                f"keep_prob needs one value or one per hidden layer "
+                f"({len(self.layers)}); received {list(keep)}"
+            )
+        self.keep_prob = keep[0] if len(keep) == 1 else keep
+        if self.schedule == "inverse_sqrt_step" and self.time_interval is not None:
+            raise ValueError(
+                "time_interval does not apply to the inverse_sqrt_step schedule (it "
+                f"decays every step); received time_interval={self.time_interval}"
+            )
+        if self.human_error is not None:
+            check_in_range("human_error", self.human_error, 0, 1)
+        if self.early_stopping is not None:
+            check_in_range("early_stopping", self.early_stopping, 1, None, integer=True)
+        return self
+
+    def to_dict(self) -> dict:
+        values = dataclasses.asdict(self)
+        values["layers"] = list(self.layers)
+        values["metrics"] = list(self.metrics)
+        if isinstance(self.keep_prob, tuple):
+            values["keep_prob"] = list(self.keep_prob)
+        return values
+
+
+def parse_layers(value) -> tuple[int, ...]:
+    """``"64,32"`` or ``[64, 32]`` -> ``(64, 32)``; ``""`` -> ``()`` (no hidden)."""
+    if isinstance(value, str):
+        parts = [p.strip() for p in value.split(",") if p.strip()]
+        try:
+            value = [int(p) for p in parts]
+        except ValueError:
+            raise ValueError(
+                f"layers must be comma-separated unit counts like 64,32; received "
+                f"{value!r}"
+            ) from None
+    return tuple(check_positive_int("layer size", int(v)) for v in value)
