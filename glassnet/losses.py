@@ -68,15 +68,8 @@ class Loss:
             Y, given = Y.reshape(1, -1), (1, given[0])
         if given == shape or (self.takes_label_rows and given == (1, shape[1])):
             return Y
-        hint = (
-            " (examples are rows here: pass Y.T)"
-            if given[::-1]
-            in (
-                shape,
-                (1, shape[1]),
-            )
-            else ""
-        )
+        transposed = given[::-1] in (shape, (1, shape[1]))
+        hint = " (examples are rows here: pass Y.T)" if transposed else ""
         labels = f" or (1, {shape[1]}) class indices" if self.takes_label_rows else ""
         raise ValueError(
             f"Y must have the output's shape (n[L], m) = {shape}{labels} in the "
