@@ -16,12 +16,12 @@ from pathlib import Path
 import numpy as np
 
 from glassnet import optimizers, schedules
-from glassnet.backend import all_finite
 from glassnet.callbacks import EarlyStopping
 from glassnet.layers import Activation, BatchNorm, Dense, Dropout
 from glassnet.model import Sequential
 from glassnet.regularizers import L1, L2
 from glassnet.run_config import RunConfig, parse_layers
+from glassnet.validation import first_nonfinite
 
 # RunConfig and parse_layers live in run_config.py and are re-exported here
 __all__ = [
@@ -82,8 +82,9 @@ def make_optimizer(config: RunConfig):
 def _check_finite(X, source: str, part: str = "") -> None:
     """Refuse NaN or infinite features, naming the example in the file's order (fit's
     own check runs after the shuffled split, whose row numbers are not the file's)."""
-    if not all_finite(X):
-        row, column = (int(i) for i in np.argwhere(~np.isfinite(X))[0])
+    bad = first_nonfinite(X)
+    if bad is not None:
+        row, column = bad
         raise ValueError(
             f"{source}: {part}example {row} (counting from 0 in the file's order), "
             f"feature {column} is {X[row, column]}; clean or impute the data first"

@@ -80,14 +80,21 @@ def check_array(
         array = array.astype(dtype, copy=False)
     elif array.dtype.kind in "biu" or array.dtype == np.float16:
         array = array.astype(np.float64)
-    if not allow_nonfinite and array.size and not all_finite(array):
-        bad = np.argwhere(~np.isfinite(array))[0]
-        value = array[tuple(bad)]
+    bad = None if allow_nonfinite or not array.size else first_nonfinite(array)
+    if bad is not None:
         raise ValueError(
-            f"{name} contains NaN or infinity (first at index {tuple(map(int, bad))}"
-            f": {value}); clean or impute the data first"
+            f"{name} contains NaN or infinity (first at index {bad}: {array[bad]}); "
+            "clean or impute the data first"
         )
     return array
+
+
+def first_nonfinite(array: np.ndarray) -> tuple[int, ...] | None:
+    """The index of the first NaN or infinite element of ``array``, or None (one
+    pass, a sum, when every element is finite)."""
+    if all_finite(array):
+        return None
+    return tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
 
 
 def check_consistent_length(*arrays, names: Iterable[str] = ()) -> int:
