@@ -20,9 +20,10 @@ import warnings
 import numpy as np
 
 from glassnet.backend import all_finite, get_namespace
+from glassnet.errors import GlassnetError
 
 
-class DivergenceError(RuntimeError):
+class DivergenceError(GlassnetError, RuntimeError):
     """Training produced NaN or infinite parameters; the model keeps the last finite
     weights. ``history`` holds the epochs completed before it happened."""
 

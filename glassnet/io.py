@@ -52,6 +52,7 @@ import numpy as np
 from glassnet import _archive_checks as checks
 from glassnet._archive_checks import ALLOWED_DTYPES, ArchiveProblem
 from glassnet._atomic_files import clean_stale_temporaries, write_atomically
+from glassnet.errors import GlassnetError
 from glassnet.validation import check_positive_int
 
 __all__ = [
@@ -84,7 +85,7 @@ _DAMAGE_ERRORS = (
 )
 
 
-class ModelFileError(ValueError):
+class ModelFileError(GlassnetError, ValueError):
     """A model file or checkpoint could not be read: missing, damaged or unsafe."""
 
 

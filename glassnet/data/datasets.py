@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from glassnet.data.preprocessing import encode_labels
+from glassnet.errors import GlassnetError
 from glassnet.validation import check_choice
 
 __all__ = ["TASKS", "Dataset", "DatasetNotFoundError", "infer_task"]
@@ -29,7 +30,7 @@ CLASSIFICATION_TASKS = ("binary", "multiclass")
 MAX_INFERRED_CLASSES = 20
 
 
-class DatasetNotFoundError(FileNotFoundError, ValueError):
+class DatasetNotFoundError(GlassnetError, FileNotFoundError, ValueError):
     """A dataset name or path that could not be found (both a FileNotFoundError and a
     ValueError, so either ``except`` catches it)."""
 
