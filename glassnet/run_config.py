@@ -5,7 +5,10 @@ options, a JSON config file and a search space's values all become, checked once
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from glassnet import optimizers, schedules
 from glassnet.validation import check_choice, check_in_range, check_positive_int
@@ -50,13 +53,17 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> RunConfig:
-        """Build from a dict, refusing unknown names (listing the allowed ones)."""
+        """Build from a dict (a JSON config, a search space, a saved run), refusing
+        unknown names (listing the allowed ones) and values of the wrong type, both
+        with a ValueError."""
         unknown = set(values) - set(cls.field_names())
         if unknown:
             raise ValueError(
                 f"unknown hyperparameter(s) {sorted(unknown)}; allowed: "
                 f"{', '.join(cls.field_names())}"
             )
+        for name, value in values.items():
+            _check_type(name, value, none_allowed=getattr(cls, name, 0) is None)
         config = cls(**values)
         config.validate()
         return config
@@ -103,6 +110,82 @@ class RunConfig:
         if isinstance(self.keep_prob, tuple):
             values["keep_prob"] = list(self.keep_prob)
         return values
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _is_text(value) -> bool:
+    return isinstance(value, str)
+
+
+def _is_flag(value) -> bool:
+    return isinstance(value, (bool, np.bool_))
+
+
+def _is_list_of(test):
+    return lambda value: isinstance(value, (list, tuple)) and all(map(test, value))
+
+
+_INT = ("an integer", _is_int)
+_NUMBER = ("a number", _is_number)
+_TEXT = ("a string", _is_text)
+_FLAG = ("true or false", _is_flag)
+
+# What each setting may hold when it comes from a dict (a JSON config file, a search
+# space, a saved run): a value of another type is the file's error, a ValueError
+# naming it, never a TypeError from deep inside the run.
+_SETTING_TYPES = {
+    "data": ("a dataset name or path", _is_text),
+    "layers": (
+        'unit counts like "64,32" or [64, 32]',
+        lambda value: _is_text(value) or _is_list_of(_is_int)(value),
+    ),
+    "activation": _TEXT,
+    "initializer": _TEXT,
+    "epochs": _INT,
+    "batch_size": _INT,
+    "optimizer": _TEXT,
+    "learning_rate": _NUMBER,
+    "beta1": _NUMBER,
+    "beta2": _NUMBER,
+    "epsilon": _NUMBER,
+    "schedule": _TEXT,
+    "decay_rate": _NUMBER,
+    "time_interval": _INT,
+    "seed": _INT,
+    "split_seed": _INT,
+    "dtype": _TEXT,
+    "l2": _NUMBER,
+    "l1": _NUMBER,
+    "keep_prob": (
+        "a number or a list of numbers",
+        lambda value: _is_number(value) or _is_list_of(_is_number)(value),
+    ),
+    "batchnorm": _FLAG,
+    "early_stopping": _INT,
+    "augment": _FLAG,
+    "standardize": _FLAG,
+    "label_column": ("a column name or index", lambda v: _is_text(v) or _is_int(v)),
+    "human_error": _NUMBER,
+    "checkpoint_every": _INT,
+    "metrics": ("a list of metric names", _is_list_of(_is_text)),
+}
+
+
+def _check_type(name: str, value, *, none_allowed: bool) -> None:
+    """Refuse a setting of the wrong type (ValueError: it came from a file)."""
+    if value is None and none_allowed:
+        return
+    kind, test = _SETTING_TYPES.get(name, ("", lambda value: True))
+    if not test(value):
+        allowed = f"{kind} or null" if none_allowed else kind
+        raise ValueError(f"{name} must be {allowed}; received {name}={value!r}")
 
 
 def parse_layers(value) -> tuple[int, ...]:

@@ -16,10 +16,15 @@ import math
 from collections.abc import Mapping
 from pathlib import Path
 
+from glassnet.errors import GlassnetError
 from glassnet.search import journal
 from glassnet.search.spaces import Grid, SearchSpace
 
-__all__ = ["SearchResult", "rank_trials"]
+__all__ = ["NoTrialSucceededError", "SearchResult", "rank_trials"]
+
+
+class NoTrialSucceededError(GlassnetError, RuntimeError):
+    """Every trial of the search failed (each trial's error is in its record)."""
 
 
 def rank_trials(trials, metric: str, mode: str) -> list[dict]:
@@ -59,13 +64,14 @@ class SearchResult:
     def best(self) -> dict:
         """The best successful trial; among halving rungs, only the largest budget.
 
-        Raises ``RuntimeError`` when no trial succeeded (with the first error).
+        Raises :class:`NoTrialSucceededError` (a RuntimeError) when no trial
+        succeeded, with the first error.
         """
         ok = [t for t in self.trials if t["status"] == "ok"]
         if not ok:
             errors = [t["error"] for t in self.trials if t.get("error")]
             first = f"; first error: {errors[0]}" if errors else ""
-            raise RuntimeError(
+            raise NoTrialSucceededError(
                 f"none of the {len(self.trials)} trials succeeded{first}"
             )
         budgets = [t["budget"] for t in ok if t["budget"] is not None]

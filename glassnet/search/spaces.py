@@ -159,9 +159,10 @@ class SearchSpace(Mapping):
     def from_config(
         cls, config: Mapping, known_names: Iterable[str] | None = None
     ) -> SearchSpace:
-        """Read :meth:`to_config`'s dictionary (or a TOML ``[space]`` table)."""
+        """Read :meth:`to_config`'s dictionary (or a TOML ``[space]`` table); an
+        entry of the wrong type or value is the file's error, a ValueError."""
         if not isinstance(config, Mapping):
-            raise TypeError(f"a space config must be a table; received {config!r}")
+            raise ValueError(f"a space config must be a table; received {config!r}")
         entries = {}
         for name, entry in config.items():
             try:
@@ -176,7 +177,7 @@ class SearchSpace(Mapping):
                 else:
                     entries[name] = entry
             except (TypeError, ValueError) as error:
-                raise type(error)(f"hyperparameter {name!r}: {error}") from None
+                raise ValueError(f"hyperparameter {name!r}: {error}") from None
         return cls(entries, known_names)
 
 
