@@ -5,6 +5,8 @@ cost and accuracy per split."""
 
 from __future__ import annotations
 
+import math
+import reprlib
 from pathlib import Path
 
 import numpy as np
@@ -12,11 +14,79 @@ import numpy as np
 
 def load_model_and_extra(path):
     """``(model, extra)`` from a model file: the network and what the run saved
-    beside it (classes, feature names, standardizer, run config)."""
+    beside it (classes, feature names, standardizer, run config), checked: a
+    malformed ``extra`` is the file's error (ModelFileError), like a damaged array."""
     from glassnet.persistence import read_model_file
 
     model, manifest = read_model_file(path)
-    return model, manifest.get("extra", {}) or {}
+    extra = manifest.get("extra") or {}
+    problem = _extra_problem(extra, model)
+    if problem:
+        from glassnet.io import ModelFileError
+
+        raise ModelFileError(f"cannot use model file {str(path)!r}: {problem}")
+    return model, extra
+
+
+def _is_list_of(value, types) -> bool:
+    return isinstance(value, list) and all(isinstance(v, types) for v in value)
+
+
+# what each entry of a model file's extra may hold (None: not saved)
+_EXTRA_ENTRIES = {
+    "task": ("a task name", lambda v: isinstance(v, str)),
+    "classes": (
+        "a list of class labels",
+        lambda v: _is_list_of(v, (str, int, float)) and len(v) > 0,
+    ),
+    "feature_names": ("a list of column names", lambda v: _is_list_of(v, str)),
+    "run_config": ("an object of run settings", lambda v: isinstance(v, dict)),
+    "standardizer": (
+        "an object with lists mean and std",
+        lambda v: (
+            isinstance(v, dict)
+            and _is_list_of(v.get("mean"), (int, float))
+            and _is_list_of(v.get("std"), (int, float))
+        ),
+    ),
+}
+
+
+def _extra_problem(extra, model) -> str | None:
+    """What is wrong with a model file's ``extra`` for ``model``, or None."""
+    if not isinstance(extra, dict):
+        return f"its extra must be an object; received a {type(extra).__name__}"
+    for key, (kind, test) in _EXTRA_ENTRIES.items():
+        value = extra.get(key)
+        if value is not None and not test(value):
+            return f"its extra {key!r} must be {kind}; received {reprlib.repr(value)}"
+    scaler = extra.get("standardizer")
+    if scaler:
+        sizes = {len(scaler["mean"]), len(scaler["std"])}
+        if sizes != {model.n_x}:
+            return (
+                f"its standardizer has {sorted(sizes)} values but the model takes "
+                f"{model.n_x} features"
+            )
+        if not all(math.isfinite(s) and s > 0 for s in scaler["std"]):
+            return "its standardizer's std must be finite and positive"
+    return _classes_problem(extra.get("classes"), model)
+
+
+def _classes_problem(classes, model) -> str | None:
+    """The class names must be one per softmax unit, or two for one sigmoid unit."""
+    activation = model.output_activation
+    if not classes or activation not in ("softmax", "sigmoid"):
+        return None
+    expected = model.n_out if activation == "softmax" else 2
+    if activation == "sigmoid" and model.n_out > 1:
+        return None  # multi-label outputs: one column per label
+    if len(classes) != expected:
+        return (
+            f"it names {len(classes)} classes but its {activation} output gives "
+            f"{expected}"
+        )
+    return None
 
 
 def results_table(rows) -> str:

@@ -1,22 +1,15 @@
-"""``glassnet train``, ``predict``, ``evaluate`` and ``gradcheck``."""
+"""``glassnet train``: train a network from options, a JSON config or a resumed run,
+and write the run folder (model, config, history, learning curve, results)."""
 
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
-from glassnet.cli.model_files import (
-    load_model_and_extra,
-    preprocess,
-    read_features,
-    results_table,
-)
-from glassnet.runs import RunConfig, parse_layers, train_run
+from glassnet.cli.options import LABEL_COLUMN_HELP
+from glassnet.cli.run_folders import check_run_folder, read_json_object
+from glassnet.run_config import RunConfig
 
 
 def _float_or_list(text: str):
@@ -29,12 +22,6 @@ def _float_or_list(text: str):
             f"{text!r}"
         ) from None
     return values[0] if len(values) == 1 else tuple(values)
-
-
-LABEL_COLUMN_HELP = (
-    "label column of a CSV file, a name or an index (default: the column named "
-    "label, y, target or class, else the last)"
-)
 
 
 def _default(name: str) -> str:
@@ -171,78 +158,15 @@ def register(sub) -> None:
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(handler=run_train)
 
-    predict = sub.add_parser("predict", help="predict with a saved model")
-    predict.add_argument("model", metavar="MODEL", help="a .glassnet model file")
-    predict.add_argument(
-        "file",
-        metavar="FILE",
-        help=".csv (features, optionally with the label column where training had it), "
-        ".npy or .npz (key X)",
-    )
-    predict.add_argument("--proba", action="store_true", help="print probabilities")
-    predict.set_defaults(handler=run_predict)
-
-    evaluate = sub.add_parser("evaluate", help="evaluate a saved model on data")
-    evaluate.add_argument("model", metavar="MODEL", help="a .glassnet model file")
-    evaluate.add_argument(
-        "--data",
-        required=True,
-        metavar="NAME_OR_PATH",
-        help="bundled name or file, with labels",
-    )
-    evaluate.add_argument("--label-column", help=LABEL_COLUMN_HELP)
-    evaluate.set_defaults(handler=run_evaluate)
-
-    check = sub.add_parser("gradcheck", help="gradient-check a small network")
-    check.add_argument("--layers", default="5,3", help="hidden sizes (default 5,3)")
-    check.add_argument(
-        "--activation", default="relu", help="hidden activation (default relu)"
-    )
-    check.add_argument(
-        "--output",
-        default="sigmoid",
-        choices=["sigmoid", "softmax", "linear"],
-        help="output layer and its loss (default sigmoid)",
-    )
-    check.add_argument(
-        "--classes", type=int, default=3, help="softmax output size (default 3)"
-    )
-    check.add_argument("--features", type=int, default=4, help="(default 4)")
-    check.add_argument("--examples", type=int, default=10, help="(default 10)")
-    check.add_argument("--l2", type=float, default=0.0, help="L2 lambd (default 0)")
-    check.add_argument(
-        "--batchnorm", action="store_true", help="batch norm in the hidden layers"
-    )
-    check.add_argument("--seed", type=int, default=1, help="(default 1)")
-    check.set_defaults(handler=run_gradcheck)
-
-
-def _read_json(path: str, what: str) -> dict:
-    file = Path(path)
-    if not file.exists():
-        raise FileNotFoundError(f"no such {what}: {path}")
-    try:
-        values = json.loads(file.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path} is not valid JSON ({error})") from None
-    if not isinstance(values, dict):
-        raise ValueError(f"{path} must hold a JSON object of run settings")
-    return values
-
 
 def config_from_args(args) -> RunConfig:
     """Settings: a resumed run's config, then --config, then the options given."""
     values = {}
     if getattr(args, "resume", None):
-        saved = Path(args.resume) / "config.json"
-        if not saved.exists():
-            raise FileNotFoundError(
-                f"{args.resume} is not a run folder (no config.json)"
-            )
-        values.update(_read_json(saved, "run config"))
+        saved = check_run_folder(args.resume, "config.json") / "config.json"
+        values.update(read_json_object(saved, "run config"))
     if args.config:
-        loaded = _read_json(args.config, "config file")
-        values.update(loaded.get("config", loaded))
+        values.update(_config_file(args.config))
     for name in RunConfig.field_names():
         value = getattr(args, name, None)
         if value is not None:
@@ -252,7 +176,21 @@ def config_from_args(args) -> RunConfig:
     return RunConfig.from_dict(values)
 
 
+def _config_file(path) -> dict:
+    """The run settings in a JSON file: an object of settings, or an object whose
+    ``config`` holds them (a search journal's trial)."""
+    loaded = read_json_object(path, "config file")
+    values = loaded.get("config", loaded)
+    if not isinstance(values, dict):
+        raise ValueError(
+            f'{path}: "config" must be an object of run settings; received {values!r}'
+        )
+    return values
+
+
 def run_train(args) -> int:
+    from glassnet.runs import train_run
+
     config = config_from_args(args)
     if args.out:
         out = Path(args.out)
@@ -267,78 +205,4 @@ def run_train(args) -> int:
         print()
         print(result.diagnosis)
     print(f"\ntrained in {result.seconds:.2f} s; run folder: {out}")
-    return 0
-
-
-def run_predict(args) -> int:
-    model, extra = load_model_and_extra(args.model)
-    X = preprocess(read_features(args.file, model.n_x, extra), extra, model.n_x)
-    classes = extra.get("classes")
-    if args.proba:
-        for row in model.predict_proba(X):
-            print(",".join(f"{v:.6g}" for v in np.atleast_1d(row)))
-        return 0
-    predictions = model.predict(X)
-    for value in predictions:
-        if classes and np.ndim(value) == 0 and model.output_activation != "linear":
-            print(classes[int(value)])
-        else:
-            print(value if np.ndim(value) == 0 else ",".join(map(str, value)))
-    return 0
-
-
-def run_evaluate(args) -> int:
-    from glassnet.data import encode_labels, load_dataset
-
-    model, extra = load_model_and_extra(args.model)
-    dataset = load_dataset(args.data, label_column=args.label_column)
-    splits = {"data": (dataset.X, dataset.y)}
-    if dataset.X_test is not None:
-        splits["test"] = (dataset.X_test, dataset.y_test)
-    classes = extra.get("classes")
-    rows = []  # all splits first: an error leaves no half-printed table
-    for name, (X, y) in splits.items():
-        X = preprocess(X, extra, model.n_x)
-        if (
-            classes
-            and dataset.classes is not None
-            and extra.get("task") != "regression"
-        ):
-            names = [dataset.classes[int(c)] for c in y]
-            y, _ = encode_labels(np.asarray(names), classes=classes)
-        metrics = () if model.output_activation == "linear" else ("accuracy",)
-        result = model.evaluate(X, y, metrics=metrics)
-        rows.append((name, len(X), result["cost"], result.get("accuracy")))
-    print(results_table(rows))
-    return 0
-
-
-def run_gradcheck(args) -> int:
-    import glassnet as gn
-
-    rng = np.random.default_rng(args.seed)
-    hidden = parse_layers(args.layers)
-    layers = []
-    for units in hidden:
-        if args.batchnorm:
-            layers += [gn.Dense(units), gn.BatchNorm(), gn.Activation(args.activation)]
-        else:
-            layers.append(gn.Dense(units, args.activation))
-    n_out = args.classes if args.output == "softmax" else 1
-    model = gn.Sequential([*layers, gn.Dense(n_out, args.output)])
-    model.build(args.features, rng=rng, dtype="float64")
-    X = rng.standard_normal((args.features, args.examples))
-    if args.output == "softmax":
-        Y = rng.integers(0, n_out, (1, args.examples)).astype(float)
-    elif args.output == "sigmoid":
-        Y = rng.integers(0, 2, (1, args.examples)).astype(float)
-    else:
-        Y = rng.standard_normal((1, args.examples))
-    regularizer = gn.L2(args.l2) if args.l2 else None
-    result = gn.gradient_check(model, X, Y, regularizer=regularizer)
-    print(model.summary(print_fn=None))
-    print(result.table())
-    if not result.difference < 2e-7:
-        print("glassnet: gradient check failed", file=sys.stderr)
-        return 1
     return 0

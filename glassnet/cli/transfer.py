@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from glassnet.cli.train import LABEL_COLUMN_HELP
+from glassnet.cli.options import LABEL_COLUMN_HELP
 
 
 def register(sub) -> None:
@@ -89,7 +89,7 @@ def run_transfer(args) -> int:
     from glassnet.data import Standardizer, load_dataset, train_dev_test_split
     from glassnet.layers import Dense
     from glassnet.optimizers import Adam
-    from glassnet.runs import parse_layers
+    from glassnet.run_config import parse_layers
 
     source, extra = load_model_and_extra(args.model)
     dataset = load_dataset(args.data, label_column=args.label_column)
