@@ -227,6 +227,47 @@ class CSVLogger(Callback):
             writer.writerow([epoch, *(logs.get(k, "") for k in self._keys)])
 
 
+class CallbackList:
+    """Several callbacks called as one, in order: ``callbacks.epoch_end(epoch,
+    logs)`` calls ``on_epoch_end(epoch, logs)`` on each."""
+
+    def __init__(self, callbacks, model=None):
+        self.callbacks = list(callbacks)
+        if model is not None:
+            for callback in self.callbacks:
+                callback.set_model(model)
+
+    def train_begin(self, logs) -> None:
+        for callback in self.callbacks:
+            callback.on_train_begin(logs)
+
+    def train_end(self, logs) -> None:
+        for callback in self.callbacks:
+            callback.on_train_end(logs)
+
+    def epoch_begin(self, epoch, logs) -> None:
+        for callback in self.callbacks:
+            callback.on_epoch_begin(epoch, logs)
+
+    def epoch_end(self, epoch, logs) -> None:
+        for callback in self.callbacks:
+            callback.on_epoch_end(epoch, logs)
+
+    def batch_begin(self, batch, logs) -> None:
+        for callback in self.callbacks:
+            callback.on_batch_begin(batch, logs)
+
+    def batch_end(self, batch, logs) -> None:
+        for callback in self.callbacks:
+            callback.on_batch_end(batch, logs)
+
+    def close_progress_bars(self) -> None:
+        """End the progress bars only (training stopped with an error)."""
+        for callback in self.callbacks:
+            if isinstance(callback, ProgressBar):
+                callback.on_train_end({})
+
+
 def check_callbacks(callbacks) -> list[Callback]:
     """``callbacks`` as a list of :class:`Callback` (a clear error otherwise)."""
     if isinstance(callbacks, Callback):

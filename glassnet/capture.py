@@ -7,8 +7,8 @@ capture=True)`` records one step, exactly the engine's code for a step::
 
     X, Y   = X_device[index], Y_device[index]        # the batch, gathered on the GPU
     AL     = model.forward(X.T, training=True)
-    total += model.cost_array(AL, Y.T) * batch_size  # the epoch's cost, on the GPU
-    model.backward(AL, Y.T, inplace=True)
+    total += model.cost_array(AL, Y.T, loss, regularizer=regularizer) * batch_size
+    model.backward(AL, Y.T, loss, regularizer=regularizer, inplace=True)
     t     += 1                          # Adam's step count (set from the host first)
     optimizer.update_on_device(params, grads, alpha, t)
 
@@ -29,11 +29,21 @@ class CapturedStep:
     """One training step recorded as a CUDA graph; :meth:`run` replays it."""
 
     def __init__(
-        self, model, loss, optimizer, params, grads, X_device, Y_device, batch_size: int
+        self,
+        model,
+        loss,
+        optimizer,
+        params,
+        grads,
+        X_device,
+        Y_device,
+        batch_size: int,
+        regularizer=None,
     ):
         import torch
 
         self.model, self.loss, self.optimizer = model, loss, optimizer
+        self.regularizer = regularizer
         self.params, self.grads = params, grads
         self.X_device, self.Y_device = X_device, Y_device
         self.batch_size = batch_size
@@ -64,8 +74,11 @@ class CapturedStep:
         X = self.X_device[self.index]
         Y = self.Y_device[self.index]
         AL = self.model.forward(X.T, training=True)
-        self.total += self.model.cost_array(AL, Y.T, self.loss) * self.batch_size
-        self.model.backward(AL, Y.T, self.loss, inplace=True)
+        J = self.model.cost_array(AL, Y.T, self.loss, regularizer=self.regularizer)
+        self.total += J * self.batch_size
+        self.model.backward(
+            AL, Y.T, self.loss, regularizer=self.regularizer, inplace=True
+        )
         self.t += 1
         self.optimizer.update_on_device(self.params, self.grads, self.alpha, self.t)
 

@@ -2,8 +2,10 @@
 metrics, ``evaluate`` and the validation scores ``fit`` logs after each epoch.
 
 ``evaluate(model, X, y)`` gives ``{"cost": J, metric: value}``, with J the loss at
-``A = model.predict_proba(X)`` plus every active regularizer's term (inference mode:
-no dropout, batch norm with its running statistics).
+``A = model.predict_proba(X)`` plus the term of every layer's own regularizer
+(inference mode: no dropout, batch norm with its running statistics). The validation
+scores ``fit`` logs add fit's ``regularizer`` too, so ``val_cost`` and ``cost`` are
+the same function J on two data sets.
 """
 
 from __future__ import annotations
@@ -44,10 +46,10 @@ def metric_values(names, y_true, y_pred) -> dict:
     return {name: float(get_metric(name)(y_true, y_pred)) for name in names}
 
 
-def _scores(model, X, Y, loss, metrics) -> dict:
+def _scores(model, X, Y, loss, metrics, regularizer=None) -> dict:
     """Cost and metrics of the model on checked rows ``X`` and targets ``Y``."""
     A = model.predict_proba(X)
-    results = {"cost": model.compute_cost(A.T, Y.T, loss)}
+    results = {"cost": model.compute_cost(A.T, Y.T, loss, regularizer=regularizer)}
     if metrics:
         results.update(
             metric_values(
@@ -69,9 +71,8 @@ def evaluate(model, X, y, *, metrics=("accuracy",), loss=None) -> dict:
     return _scores(model, X, Y, loss, metrics)
 
 
-def validation_logs(model, X_val, Y_val, loss, metrics) -> dict:
-    """``val_cost`` and ``val_<metric>`` on checked validation rows and targets."""
-    return {
-        f"val_{key}": value
-        for key, value in _scores(model, X_val, Y_val, loss, metrics).items()
-    }
+def validation_logs(model, X_val, Y_val, loss, metrics, regularizer=None) -> dict:
+    """``val_cost`` and ``val_<metric>`` on checked validation rows and targets
+    (the cost with fit's ``regularizer`` term, as the training cost has it)."""
+    scores = _scores(model, X_val, Y_val, loss, metrics, regularizer)
+    return {f"val_{key}": value for key, value in scores.items()}

@@ -22,7 +22,7 @@ import numpy as np
 from glassnet import losses as losses_module
 from glassnet import regularizers as regularizers_module
 from glassnet.backend import get_namespace, to_namespace, to_numpy
-from glassnet.layers import Dense, Dropout
+from glassnet.layers import Dropout
 
 THRESHOLD = 1e-7
 ACCEPTABLE = 2e-7
@@ -120,9 +120,6 @@ def _float64_copy(model):
         model.n_x, rng=0, dtype="float64", backend=model.backend, device=model.device
     )
     copy.set_weights({k: v.astype(np.float64) for k, v in model.get_weights().items()})
-    for original, new in zip(model.layers, copy.layers, strict=False):
-        if isinstance(original, Dense):
-            new.active_regularizer = original.active_regularizer
     return copy
 
 
@@ -152,19 +149,17 @@ def gradient_check(
             )
     checked = _float64_copy(model)
     regularizer = regularizers_module.get(regularizer)
-    for layer in checked.layers:
-        if isinstance(layer, Dense) and regularizer is not None:
-            layer.active_regularizer = layer.regularizer or regularizer
     loss = checked.default_loss() if loss is None else losses_module.get(loss)
     X = to_namespace(to_numpy(X), checked.xp, checked.device, np.float64)
     Y = to_namespace(to_numpy(Y), checked.xp, checked.device, np.float64)
     model.check_columns(X)
 
     def cost(_theta=None) -> float:
-        return checked.compute_cost(checked.forward(X, training=True), Y, loss)
+        AL = checked.forward(X, training=True)
+        return checked.compute_cost(AL, Y, loss, regularizer=regularizer)
 
     AL = checked.forward(X, training=True)
-    checked.backward(AL, Y, loss)
+    checked.backward(AL, Y, loss, regularizer=regularizer)
     analytic = {k: np.array(to_numpy(v), copy=True) for k, v in checked.grads.items()}
     if gradients is not None:
         missing = set(analytic) - set(gradients)

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from glassnet import losses as losses_module
+from glassnet import regularizers as regularizers_module
 from glassnet._flat_buffers import FlatBuffers
 from glassnet.backend import (
     default_device,
@@ -216,49 +217,75 @@ class Sequential(FlatBuffers):
         """The loss implied by the output activation (sigmoid -> binary CE, ...)."""
         return losses_module.for_output(self.output_activation, self.n_out)
 
-    def backward(self, AL, Y, loss=None, *, inplace: bool = False) -> None:
+    def first_trainable_index(self) -> int:
+        """Index of the first layer with parameters to train (0 when none is):
+        back-propagation stops there, since nothing below it needs a gradient."""
+        for index, layer in enumerate(self.layers):
+            if layer.trainable and layer.params:
+                return index
+        return 0
+
+    def backward(self, AL, Y, loss=None, *, regularizer=None, inplace=False) -> None:
         """Fill every trainable layer's grads from the loss at ``AL``.
 
         When the output layer is Dense with the loss's matching activation the loss
         gives ``dZ[L] = A[L] - Y`` directly; otherwise ``dA[L]`` is back-propagated
-        through the activation's derivative. ``inplace=True`` (the fit loop) lets
-        the loss write dZ over AL.
+        through the activation's derivative. ``regularizer`` (L2 / L1) adds its term
+        to the dW of every Dense layer without its own. The pass stops at the first
+        trainable layer, which skips ``dA_prev = W^T dZ`` (never used).
+        ``inplace=True`` (the fit loop) lets the loss write dZ over AL.
         """
         loss = self.default_loss() if loss is None else loss
+        regularizer = regularizers_module.get(regularizer)
         Y = loss.check_targets(AL, Y)
-        layers = self.layers
-        last = layers[-1]
+        first = self.first_trainable_index()
+        top = len(self.layers) - 1
+        last = self.layers[top]
         if isinstance(last, Dense) and loss.matching_activation == last.activation.name:
             dZ = loss.output_dZ_inplace(AL, Y) if inplace else loss.output_dZ(AL, Y)
-            dA = last.backward(dZ=dZ)
-            layers = layers[:-1]
+            dA = last.backward(
+                dZ=dZ, regularizer=regularizer, input_gradient=top > first
+            )
+            top -= 1
         else:
             dA = loss.dA(AL, Y)
-        for layer in reversed(layers):
-            if dA is None:
-                break
-            dA = layer.backward(dA)
+        for index in range(top, first - 1, -1):
+            layer = self.layers[index]
+            if isinstance(layer, Dense):
+                dA = layer.backward(
+                    dA, regularizer=regularizer, input_gradient=index > first
+                )
+            else:
+                dA = layer.backward(dA)
 
-    def compute_cost(self, AL, Y, loss=None) -> float:
-        """J = the loss at AL plus every active regularizer's term."""
+    def compute_cost(self, AL, Y, loss=None, *, regularizer=None) -> float:
+        """J = the loss at AL plus the regularization term of every Dense layer
+        (its own regularizer, else ``regularizer``), e.g. for L2::
+
+            J = -(1/m) sum_i L(a_i, y_i) + lambda/(2m) sum_l ||W[l]||_F^2
+        """
         loss = self.default_loss() if loss is None else loss
+        regularizer = regularizers_module.get(regularizer)
         Y = loss.check_targets(AL, Y)
         m = AL.shape[1]
         cost = loss.cost(AL, Y)
         for layer in self.layers:
             if isinstance(layer, Dense):
-                cost += layer.regularization_cost(m)
+                cost += layer.regularization_cost(m, regularizer)
         return cost
 
-    def cost_array(self, AL, Y, loss=None):
+    def cost_array(self, AL, Y, loss=None, *, regularizer=None):
         """J as a 0-d array of the model's backend (no device-to-host copy; the
-        whole-step capture accumulates it on the device)."""
+        device paths of fit accumulate it on the device)."""
         loss = self.default_loss() if loss is None else loss
+        regularizer = regularizers_module.get(regularizer)
         m = AL.shape[1]
         cost = loss.cost_array(AL, Y)
         for layer in self.layers:
-            if isinstance(layer, Dense) and layer.active_regularizer is not None:
-                cost = cost + layer.active_regularizer.cost_array(layer.params["W"], m)
+            if isinstance(layer, Dense):
+                term = layer.regularization_cost_array(m, regularizer)
+                if term is not None:
+                    cost = cost + term
         return cost
 
     # -- public, row-major API ---------------------------------------------------

@@ -1,81 +1,47 @@
-"""The fit loop: mini-batches, shuffling, schedules, callbacks, the divergence guard.
+"""``fit``: epochs of mini-batch steps, with callbacks, validation and checkpoints.
 
-``fit(model, X, y, ...)`` takes rows (``X (m, n[0])``, ``y (m,)``); every mini-batch
-is a row gather into a reusable buffer and reaches the engine as its transpose (a
-view), so examples are columns inside, as in the notes. One step is::
+``fit(model, X, y, ...)`` takes rows (``X (m, n[0])``, ``y (m,)``). The pieces:
 
-    AL   = model.forward(X_batch.T, training=True)
-    cost = model.compute_cost(AL, Y_batch.T)          # + regularization
-    model.backward(AL, Y_batch.T)                     # fills grads
-    optimizer.update(params, grads)                   # the one place params change
+- :func:`glassnet.training_setup.prepare_training` checks every argument and
+  prepares the run before the first epoch;
+- each epoch cuts the data into mini-batches (:mod:`glassnet.batches`) and takes one
+  :func:`glassnet.step.train_step` per batch, the notes' step::
+
+      AL = model.forward(X_batch.T, training=True)
+      J  = model.compute_cost(AL, Y_batch.T, loss, regularizer=regularizer)
+      model.backward(AL, Y_batch.T, loss, regularizer=regularizer)
+      optimizer.update(params, grads)
+
+  (with ``capture=True`` on a CUDA device, full batches replay that step recorded
+  as a CUDA graph, :mod:`glassnet.capture`);
+- after each epoch: the divergence guard (:mod:`glassnet.guard`), the logs (cost,
+  learning rate, gradient norms, metrics, validation scores), the callbacks, and a
+  checkpoint (:mod:`glassnet.checkpointing`).
 
 The epoch's cost is the mean over the epoch's examples of the per-batch costs
-(``sum_t cost_t m_t / m``; with one full batch it is exactly the course's printed
-cost at that iteration, computed before the update).
+(``sum_t J_t m_t / m``; with one full batch it is exactly the course's printed cost
+at that iteration, computed before the update). ``fast=False`` runs the notes'
+reference path: nothing compiled, no threads of glassnet's own, fresh arrays in
+every pass and each optimizer's ``reference_step``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-from pathlib import Path
 
 import numpy as np
 
 from glassnet import _kernels
-from glassnet import losses as losses_module
-from glassnet import optimizers as optimizers_module
-from glassnet import regularizers as regularizers_module
-from glassnet import schedules as schedules_module
-from glassnet.backend import (
-    is_numpy,
-    permutation,
-    resolve_dtype,
-    resolve_rng,
-    to_namespace,
-    to_numpy,
-)
-from glassnet.callbacks import Callback, History, ProgressBar, check_callbacks
-from glassnet.checkpointing import restore_checkpoint, resume_state, write_checkpoint
-from glassnet.evaluation import evaluate, metric_values, validate_data, validation_logs
-from glassnet.guard import DivergenceError, DivergenceGuard, gradient_norms
-from glassnet.layers import Dense
-from glassnet.targets import labels_from_targets, prepare_targets
-from glassnet.validation import check_array, check_positive_int
+from glassnet.backend import to_numpy
+from glassnet.batches import DeviceBatches, HostBatches, batch_order
+from glassnet.checkpointing import write_checkpoint
+from glassnet.evaluation import metric_values, validation_logs
+from glassnet.guard import DivergenceGuard, gradient_norms
+from glassnet.step import fast_path, train_step
+from glassnet.training_setup import TrainingRun, prepare_training
 
-# DivergenceError (guard.py) and evaluate (evaluation.py) are re-exported here
-__all__ = ["DivergenceError", "evaluate", "fit"]
-
-
-def _batch_orders(shuffle, rng, m, epoch):
-    if callable(shuffle):
-        order = np.asarray(shuffle(epoch, m))
-        problem = None
-        if order.shape != (m,):
-            problem = f"shape {order.shape}"
-        elif order.dtype.kind not in "iu":
-            problem = f"dtype {order.dtype}"
-        elif m and (order.min() < 0 or order.max() >= m):
-            problem = f"values from {order.min()} to {order.max()}"
-        elif m and not np.all(np.bincount(order, minlength=m) == 1):
-            problem = "repeated indices"
-        if problem is not None:
-            raise ValueError(
-                f"shuffle(epoch, m) must return a permutation of range({m}); "
-                f"received {problem} in epoch {epoch}"
-            )
-        return order
-    if shuffle:
-        return permutation(rng, m)
-    return None
-
-
-def _end_fast_path(model) -> None:
-    """Drop the training buffers and caches; forward allocates again."""
-    for layer in model.layers:
-        layer.clear_cache()
-        if isinstance(layer, Dense):
-            layer.reuse_buffers = False
+__all__ = ["fit"]
 
 
 def fit(
@@ -104,15 +70,17 @@ def fit(
     backend: str | None = None,
     device=None,
     capture: bool = False,
-) -> History:
+    fast: bool = True,
+):
     """Train ``model`` on rows ``X (m, n[0])``, ``y``; return the History.
 
     ``batch_size``: examples per mini-batch (``None`` or >= m: full batch; 1:
     stochastic). ``optimizer``: a name ("gd", "momentum", "rmsprop", "adam") or an
     Optimizer. ``loss``: inferred from the output activation when None.
-    ``regularizer``: L2/L1 for every Dense layer without its own. ``schedule``: a
-    callable ``(epoch, step) -> learning_rate``. ``shuffle``: True (a new permutation
-    from ``rng`` each epoch), False, or a callable ``(epoch, m) -> order``.
+    ``regularizer``: L2/L1 for every Dense layer without its own (it applies to
+    this fit only: nothing stays attached to the layers). ``schedule``: a callable
+    ``(epoch, step) -> learning_rate``. ``shuffle``: True (a new permutation from
+    ``rng`` each epoch), False, or a callable ``(epoch, m) -> order``.
     ``augment``: a callable ``(X_batch, rng) -> X_batch`` applied in training only.
     ``dtype`` ("float32" by default, or "float64") is the one the model is built in
     when fit builds it; a model already built in another dtype is refused.
@@ -134,256 +102,224 @@ def fit(
     are gathered there, and dropout masks are drawn there. ``capture=True`` (torch
     on CUDA) records one whole step as a CUDA graph and replays it
     (:mod:`glassnet.capture`); training metrics are then measured after each epoch.
+
+    ``fast=False`` runs the notes' reference path (slower; the same numbers up to
+    the last bits of the products, see ``docs/architecture.md``); the default runs
+    the accelerations, which ``glassnet.show_config()`` lists.
     """
-    epochs = check_positive_int("epochs", epochs)
-    checkpoint_every = check_positive_int("checkpoint_every", checkpoint_every)
-    callbacks = check_callbacks(callbacks)
-    rng = resolve_rng(rng)
-    restored = None
-    if resume is not None:
-        restored = restore_checkpoint(model, resume, dtype)
-    if not model.built:
-        X_checked = check_array(X, name="X", ndim=2)
-        model.build(
-            X_checked.shape[1],
-            rng=rng,
-            dtype=dtype or "float32",
-            backend=backend or "numpy",
-            device=device,
-        )
-    elif backend is not None and (backend != model.backend or device is not None):
-        model.to(backend, device)
-    if dtype is not None and resolve_dtype(dtype) != model.dtype:
-        raise ValueError(
-            f"dtype={dtype!r} applies when fit builds the model, but this one is "
-            f"already built in {model.dtype}; build a new model, or call "
-            f"model.build(n_x, dtype={dtype!r}) first"
-        )
-    xp = model.xp
-    on_numpy = is_numpy(xp)
-    X, y = validate_data(model, X, y)
-    m = X.shape[0]
-    if batch_size is None:
-        batch_size = m
-    batch_size = min(check_positive_int("batch_size", batch_size), m)
-    loss = model.default_loss() if loss is None else losses_module.get(loss)
-    Y = np.ascontiguousarray(prepare_targets(model, y))
-    optimizer = optimizers_module.get(optimizer)
-    initial_epoch = 0
-    if restored is not None:
-        initial_epoch, rng = resume_state(model, optimizer, restored, rng)
-    regularizer = regularizers_module.get(regularizer)
-    schedule = schedules_module.get(schedule)
-    metrics = list(metrics)
-    if metrics:
-        from glassnet.metrics import get_metric
-
-        for name in metrics:  # unknown names fail before training starts
-            get_metric(name)
-    if validation_data is not None:
-        X_val, y_val = validate_data(model, *validation_data, name="_val")
-        Y_val = prepare_targets(model, y_val)
-
-    trainable = model.trainable_keys()
-    if not trainable:
-        raise ValueError(
-            "the model has nothing to train: every layer is frozen; unfreeze a layer "
-            "or add a trainable head"
-        )
-    multipliers = {
-        key: layer.learning_rate_multiplier
-        for key, (layer, _) in model._param_keys.items()
-        if layer.learning_rate_multiplier != 1.0
-    }
-    params = {k: v for k, v in model.params.items() if k in trainable}
-    grads = {k: v for k, v in model.grads.items() if k in trainable}
-    first_trainable = next(
-        i for i, layer in enumerate(model.layers) if layer.trainable and layer.params
+    run = prepare_training(
+        model,
+        X,
+        y,
+        epochs=epochs,
+        batch_size=batch_size,
+        optimizer=optimizer,
+        loss=loss,
+        regularizer=regularizer,
+        schedule=schedule,
+        validation_data=validation_data,
+        callbacks=callbacks,
+        metrics=metrics,
+        rng=rng,
+        verbose=verbose,
+        shuffle=shuffle,
+        augment=augment,
+        dtype=dtype,
+        nan_guard=nan_guard,
+        checkpoint=checkpoint,
+        checkpoint_every=checkpoint_every,
+        resume=resume,
+        backend=backend,
+        device=device,
+        capture=capture,
+        fast=fast,
     )
-    for index, layer in enumerate(model.layers):
-        if isinstance(layer, Dense):
-            layer.active_regularizer = layer.regularizer or regularizer
-            layer.need_input_gradient = index > first_trainable
-            layer.reuse_buffers = on_numpy  # the buffered fast path is NumPy's
+    return _train(run)
 
-    history = History()
-    if restored is not None:
-        history.epoch = list(restored["history"].epoch)
-        history.history = {k: list(v) for k, v in restored["history"].history.items()}
-    if checkpoint is not None:
-        from glassnet.io import clean_stale_temporaries
 
-        checkpoint = Path(checkpoint)
-        clean_stale_temporaries(  # left by a killed run; a live writer's are kept
-            checkpoint.parent,
-            min_age_seconds=0,
-            target=checkpoint.name,
-            dead_writers_only=True,
-        )
-    history.params = {
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "m": m,
-        "optimizer": optimizer.get_config(),
-        "loss": loss.name,
-        "regularizer": None if regularizer is None else regularizer.get_config(),
-        "schedule": (
-            schedule.get_config() if hasattr(schedule, "get_config") else repr(schedule)
-        )
-        if schedule is not None
-        else None,
-        "metrics": metrics,
-        "shuffle": shuffle if isinstance(shuffle, bool) else repr(shuffle),
-    }
-    n_batches = math.ceil(m / batch_size)
-    all_callbacks: list[Callback] = [history, *callbacks]
-    if verbose and initial_epoch < epochs:
-        all_callbacks.append(ProgressBar((epochs - initial_epoch) * n_batches))
-    for callback in all_callbacks:
-        callback.set_model(model)
-    model.stop_training = False
+def _accelerations(run: TrainingRun):
+    """The context the epochs run in: the reference path (nothing compiled) when
+    ``fast=False``; glassnet's threads for the products and the compiled passes on
+    float32 NumPy data (``_kernels.parallel``); else nothing."""
+    if not run.fast:
+        return _kernels.reference_only()
+    if run.on_numpy:
+        _kernels.warn_if_unavailable()
+        if run.X.dtype == np.float32:
+            return _kernels.parallel()
+    return contextlib.nullcontext()
 
-    if on_numpy:
-        X_buffer = np.empty((batch_size, X.shape[1]), dtype=X.dtype)
-        Y_buffer = np.empty((batch_size, Y.shape[1]), dtype=Y.dtype)
-    else:  # the data go to the device once; batches are gathered there
-        X_device = to_namespace(X, xp, model.device)
-        Y_device = to_namespace(Y, xp, model.device)
-    keep_labels = bool(metrics)
-    labels_true = labels_from_targets(model, Y) if keep_labels else None
-    guard = DivergenceGuard(model) if nan_guard else None
-    step = optimizer.t
 
-    if not on_numpy and not multipliers and len(params) == len(model.params):
+def _epoch_runner(run: TrainingRun):
+    """``runner(epoch, order) -> (total cost, first learning rate, predictions,
+    their order)`` for the run's kind of arrays: NumPy batches, device batches, or
+    device batches with the full ones replayed from a captured CUDA graph."""
+    model = run.model
+    if run.capture:
+        from glassnet.capture import check_capturable
+
+        check_capturable(model, augment=run.augment, multipliers=run.multipliers)
+    if run.on_numpy:
+        batches = HostBatches(run.X, run.Y, run.batch_size, run.augment)
+        return lambda epoch, order: _eager_epoch(run, epoch, order, batches)
+    batches = DeviceBatches(
+        run.X, run.Y, run.batch_size, model.xp, model.device, run.augment
+    )
+    if not run.multipliers and len(run.params) == len(model.params):
         # every parameter trains: the optimizer sweeps the model's flat buffers
-        optimizer.bind(params, grads, model.flat_params, model.flat_grads)
-    captured = None
-    if capture:
-        from glassnet.capture import CapturedStep, check_capturable
+        run.optimizer.bind(run.params, run.grads, model.flat_params, model.flat_grads)
+    if not run.capture:
+        return lambda epoch, order: _eager_epoch(run, epoch, order, batches)
+    from glassnet.capture import CapturedStep
 
-        check_capturable(model, augment=augment, multipliers=multipliers)
-        if m >= batch_size:
-            captured = CapturedStep(
-                model, loss, optimizer, params, grads, X_device, Y_device, batch_size
-            )
-            all_rows = xp.arange(m, device=model.device)
-    for callback in all_callbacks:
-        callback.on_train_begin({})
-    # float32 on NumPy: the products and the compiled passes share glassnet's
-    # threads, BLAS held to one (glassnet._kernels.parallel)
-    pooled = on_numpy and X.dtype == np.float32
-    with _kernels.parallel() if pooled else contextlib.nullcontext():
-        for epoch in range(initial_epoch, epochs):
-            logs: dict = {}
-            for callback in all_callbacks:
-                callback.on_epoch_begin(epoch, logs)
-            if guard is not None:
-                guard.start_epoch()
-            order = _batch_orders(shuffle, rng, m, epoch)
-            if order is not None and not on_numpy:
-                order_device = to_namespace(order.astype(np.int64), xp, model.device)
-            total_cost = 0.0
-            device_total = 0.0
-            predictions = [] if keep_labels else None
-            learning_rate = optimizer.learning_rate
-            for batch in range(n_batches):
-                start = batch * batch_size
-                stop = min(start + batch_size, m)
-                size = stop - start
-                if captured is not None and size == batch_size:
-                    rows = all_rows if order is None else order_device
-                    if schedule is not None:
-                        optimizer.learning_rate = schedule(epoch, step)
-                    if batch == 0:
-                        learning_rate = optimizer.learning_rate
-                    batch_logs = {"batch": batch, "size": size}
-                    for callback in all_callbacks:
-                        callback.on_batch_begin(batch, batch_logs)
-                    captured.run(rows[start:stop], optimizer.learning_rate)
-                    step += 1
-                    for callback in all_callbacks:
-                        callback.on_batch_end(batch, batch_logs)
-                    continue
-                if not on_numpy:
-                    if order is None:
-                        X_batch, Y_batch = X_device[start:stop], Y_device[start:stop]
-                    else:
-                        index = order_device[start:stop]
-                        X_batch, Y_batch = X_device[index], Y_device[index]
-                    if augment is not None:
-                        augmented = augment(to_numpy(X_batch), rng)
-                        X_batch = to_namespace(augmented, xp, model.device, X.dtype)
-                elif order is None:
-                    X_batch, Y_batch = X[start:stop], Y[start:stop]
-                else:
-                    index = order[start:stop]
-                    # the order is a checked permutation
-                    X_batch = _kernels.gather_rows(X, index, X_buffer[:size])
-                    Y_batch = _kernels.gather_rows(Y, index, Y_buffer[:size])
-                if augment is not None and on_numpy:
-                    X_batch = np.asarray(augment(X_batch, rng), dtype=X.dtype)
-                batch_logs = {"batch": batch, "size": size}
-                for callback in all_callbacks:
-                    callback.on_batch_begin(batch, batch_logs)
-                AL = model.forward(X_batch.T, training=True)
-                if on_numpy:
-                    cost = model.compute_cost(AL, Y_batch.T, loss)
-                else:  # summed on the device: no device-to-host wait per step
-                    device_total = (
-                        device_total + model.cost_array(AL, Y_batch.T, loss) * size
-                    )
-                    cost = None
-                if keep_labels:
-                    predictions.append(model.outputs_to_predictions(to_numpy(AL).T))
-                model.backward(AL, Y_batch.T, loss, inplace=True)  # AL becomes dZ[L]
-                if schedule is not None:
-                    optimizer.learning_rate = schedule(epoch, step)
-                if batch == 0:
-                    learning_rate = optimizer.learning_rate
-                optimizer.update(params, grads, multipliers=multipliers)
-                step += 1
-                if cost is not None:
-                    total_cost += cost * size
-                    if nan_guard and math.isnan(cost):
-                        break
-                    batch_logs["cost"] = cost
-                for callback in all_callbacks:
-                    callback.on_batch_end(batch, batch_logs)
-            if not on_numpy:
-                total_cost += float(device_total)  # one device-to-host copy an epoch
-            if captured is not None:
-                total_cost += captured.take_total()
-                if keep_labels:  # measured after the epoch: the graph keeps no outputs
-                    predictions = [model.outputs_to_predictions(model.predict_proba(X))]
-                    order = None
-            epoch_cost = total_cost / m
-            error = (
-                None
-                if guard is None
-                else guard.check(epoch, epoch_cost, learning_rate, history)
-            )
-            if error is not None:
-                _end_fast_path(model)
-                for callback in all_callbacks:
-                    if isinstance(callback, ProgressBar):
-                        callback.on_train_end({})
-                raise error
-            logs["cost"] = epoch_cost
-            logs["learning_rate"] = learning_rate
-            if keep_labels:
-                seen = labels_true if order is None else labels_true[order]
-                logs.update(metric_values(metrics, seen, np.concatenate(predictions)))
-            logs.update(gradient_norms(model))
-            if validation_data is not None:
-                logs.update(validation_logs(model, X_val, Y_val, loss, metrics))
-            for callback in all_callbacks:
-                callback.on_epoch_end(epoch, logs)
-            last = epoch == epochs - 1 or model.stop_training
-            if checkpoint is not None and ((epoch + 1) % checkpoint_every == 0 or last):
-                write_checkpoint(model, checkpoint, optimizer, history, rng, epoch)
-            if model.stop_training:
+    captured = None
+    if run.m >= run.batch_size:
+        captured = CapturedStep(
+            model,
+            run.loss,
+            run.optimizer,
+            run.params,
+            run.grads,
+            batches.X,
+            batches.Y,
+            run.batch_size,
+            regularizer=run.regularizer,
+        )
+    return lambda epoch, order: _captured_epoch(run, epoch, order, batches, captured)
+
+
+def _train(run: TrainingRun):
+    """The epochs; the layers' training buffers are dropped however they end."""
+    model = run.model
+    runner = _epoch_runner(run)
+    guard = DivergenceGuard(model) if run.nan_guard else None
+    model.stop_training = False
+    run.callbacks.train_begin({})
+    try:
+        with _accelerations(run), fast_path(model, run.fast):
+            for epoch in range(run.initial_epoch, run.epochs):
+                _epoch(run, epoch, runner, guard)
+                if model.stop_training:
+                    break
+    except BaseException:
+        run.callbacks.close_progress_bars()
+        raise
+    run.callbacks.train_end({})
+    return run.history
+
+
+def _epoch(run: TrainingRun, epoch: int, runner, guard) -> None:
+    """One epoch: the steps, then the guard, the logs, the callbacks and the
+    checkpoint."""
+    model = run.model
+    logs: dict = {}
+    run.callbacks.epoch_begin(epoch, logs)
+    if guard is not None:
+        guard.start_epoch()
+    order = batch_order(run.shuffle, run.rng, run.m, epoch)
+    total, learning_rate, predictions, seen_order = runner(epoch, order)
+    epoch_cost = total / run.m
+    if guard is not None:
+        error = guard.check(epoch, epoch_cost, learning_rate, run.history)
+        if error is not None:
+            raise error
+    logs["cost"] = epoch_cost
+    logs["learning_rate"] = learning_rate
+    if run.metrics:
+        labels = run.labels_true if seen_order is None else run.labels_true[seen_order]
+        logs.update(metric_values(run.metrics, labels, np.concatenate(predictions)))
+    logs.update(gradient_norms(model))
+    if run.validation is not None:
+        X_val, Y_val = run.validation
+        logs.update(
+            validation_logs(model, X_val, Y_val, run.loss, run.metrics, run.regularizer)
+        )
+    run.callbacks.epoch_end(epoch, logs)
+    last = epoch == run.epochs - 1 or model.stop_training
+    if run.checkpoint is not None and ((epoch + 1) % run.checkpoint_every == 0 or last):
+        write_checkpoint(
+            model, run.checkpoint, run.optimizer, run.history, run.rng, epoch
+        )
+
+
+def _learning_rate(run: TrainingRun, epoch: int) -> float:
+    """Set the optimizer's rate for the next step from the schedule (if any)."""
+    if run.schedule is not None:
+        run.optimizer.learning_rate = run.schedule(epoch, run.optimizer.t)
+    return run.optimizer.learning_rate
+
+
+def _eager_epoch(run: TrainingRun, epoch: int, order, batches):
+    """One :func:`train_step` per mini-batch. On NumPy a batch whose cost is NaN
+    ends the epoch (the guard then restores the weights)."""
+    total = 0.0
+    learning_rate = run.optimizer.learning_rate
+    predictions = [] if run.metrics else None
+
+    def keep_predictions(AL) -> None:
+        predictions.append(run.model.outputs_to_predictions(to_numpy(AL).T))
+
+    for batch, (X_batch, Y_batch) in enumerate(batches.epoch(order, run.rng)):
+        size = X_batch.shape[0]
+        batch_logs = {"batch": batch, "size": size}
+        run.callbacks.batch_begin(batch, batch_logs)
+        rate = _learning_rate(run, epoch)
+        learning_rate = rate if batch == 0 else learning_rate
+        cost = train_step(
+            run.model,
+            X_batch.T,
+            Y_batch.T,
+            run.optimizer,
+            loss=run.loss,
+            regularizer=run.regularizer,
+            params=run.params,
+            grads=run.grads,
+            multipliers=run.multipliers,
+            fast=run.fast,
+            on_output=None if predictions is None else keep_predictions,
+        )
+        total = total + cost * size  # on a device: summed there, one copy an epoch
+        if run.on_numpy:
+            if run.nan_guard and math.isnan(cost):
                 break
-    _end_fast_path(model)
-    for callback in all_callbacks:
-        callback.on_train_end({})
-    return history
+            batch_logs["cost"] = cost
+        run.callbacks.batch_end(batch, batch_logs)
+    return float(total), learning_rate, predictions, order
+
+
+def _captured_epoch(run: TrainingRun, epoch: int, order, batches, captured):
+    """Full batches replay the captured step; the partial last one runs eagerly.
+    Training metrics are measured after the epoch (the graph keeps no outputs)."""
+    rows = batches.device_order(order)
+    total = 0.0
+    learning_rate = run.optimizer.learning_rate
+    for batch, start in enumerate(range(0, run.m, run.batch_size)):
+        stop = min(start + run.batch_size, run.m)
+        batch_logs = {"batch": batch, "size": stop - start}
+        rate = _learning_rate(run, epoch)
+        learning_rate = rate if batch == 0 else learning_rate
+        run.callbacks.batch_begin(batch, batch_logs)
+        if captured is not None and stop - start == run.batch_size:
+            captured.run(rows[start:stop], rate)
+        else:
+            index = rows[start:stop]
+            cost = train_step(
+                run.model,
+                batches.X[index].T,
+                batches.Y[index].T,
+                run.optimizer,
+                loss=run.loss,
+                regularizer=run.regularizer,
+                params=run.params,
+                grads=run.grads,
+                fast=run.fast,
+            )
+            total = total + cost * (stop - start)
+        run.callbacks.batch_end(batch, batch_logs)
+    if captured is not None:
+        total = total + captured.take_total()
+    predictions = None
+    if run.metrics:
+        outputs = run.model.predict_proba(run.X)
+        predictions = [run.model.outputs_to_predictions(outputs)]
+    return float(total), learning_rate, predictions, None

@@ -50,13 +50,10 @@ class Dense(Layer):
         self.initializer = initializers.get(initializer)
         self.use_bias = bool(use_bias)
         self.regularizer = regularizers_module.get(regularizer)
-        #: the regularizer in force during fit (this layer's own, or fit's)
-        self.active_regularizer = self.regularizer
-        #: set False on the first layer: dA[0] = W[1]^T dZ[1] is never needed
-        self.need_input_gradient = True
         self.param_names = ("W", "b") if self.use_bias else ("W",)
-        #: training fast path (set by fit): Z, A and dA_prev live in reused buffers,
-        #: the activation is applied in place and its derivative taken from A
+        #: training fast path (switched on by fit, and off in its ``finally``): Z, A
+        #: and dA_prev live in reused buffers, the activation is applied in place
+        #: and its derivative taken from A
         self.reuse_buffers = False
         self._buffers: dict = {}
 
@@ -85,7 +82,11 @@ class Dense(Layer):
         if training and self.reuse_buffers:
             Z = self._buffer("Z", (self.units, A_prev.shape[1]))
             _kernels.matmul(self.params["W"], A_prev, out=Z)
-            if self.use_bias and self.activation.name == "relu" and _kernels.AVAILABLE:
+            if (
+                self.use_bias
+                and self.activation.name == "relu"
+                and _kernels.compiled_enabled()
+            ):
                 _kernels.bias_relu(Z, self.params["b"])  # Z = max(Z + b, 0), one pass
                 A = Z
             else:
@@ -108,8 +109,13 @@ class Dense(Layer):
             self._cache = (A_prev, Z, A)
         return A
 
-    def backward(self, dA=None, *, dZ=None):
-        """Fill dW, db from dA (or from dZ for a fused output); return dA_prev."""
+    def backward(self, dA=None, *, dZ=None, regularizer=None, input_gradient=True):
+        """Fill dW, db from dA (or from dZ for a fused output); return dA_prev.
+
+        ``regularizer`` adds its term to dW (``+ (lambda/m) W`` for L2) when this
+        layer has none of its own; ``input_gradient=False`` skips ``dA_prev =
+        W^T dZ`` (the first trainable layer's, never used) and returns None.
+        """
         A_prev, Z, A = self._require_cache()
         db_summed = False
         if dZ is None:
@@ -130,9 +136,10 @@ class Dense(Layer):
             if not db_summed:  # (else the compiled pass above summed it already)
                 self._sum_columns(dZ, out=db)
             db *= 1.0 / m
-        if self.active_regularizer is not None:
-            self.active_regularizer.add_gradient(dW, self.params["W"], m)
-        if not self.need_input_gradient:
+        regularizer = self.regularizer or regularizer
+        if regularizer is not None:
+            regularizer.add_gradient(dW, self.params["W"], m)
+        if not input_gradient:
             return None
         if Z is None:
             out = self._buffer("dA_prev", (self.n_in, m))
@@ -160,11 +167,20 @@ class Dense(Layer):
         _kernels.relu_backward_sum(dA, A, self.grads["b"])
         return True
 
-    def regularization_cost(self, m: int) -> float:
-        """The active regularizer's cost term for this layer's W (0 without one)."""
-        if self.active_regularizer is None:
+    def regularization_cost(self, m: int, regularizer=None) -> float:
+        """The regularizer's cost term for this layer's W (``lambda/(2m)
+        ||W||_F^2`` for L2): this layer's own, else ``regularizer``, else 0."""
+        regularizer = self.regularizer or regularizer
+        if regularizer is None:
             return 0.0
-        return self.active_regularizer.cost(self.params["W"], m)
+        return regularizer.cost(self.params["W"], m)
+
+    def regularization_cost_array(self, m: int, regularizer=None):
+        """The same term as a 0-d array of W's backend, or None without one."""
+        regularizer = self.regularizer or regularizer
+        if regularizer is None:
+            return None
+        return regularizer.cost_array(self.params["W"], m)
 
     def get_config(self) -> dict:
         return {

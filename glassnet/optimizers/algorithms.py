@@ -1,6 +1,19 @@
-"""Gradient descent, momentum, RMSprop and Adam: each update three ways, the same
-arithmetic in the same order (a blocked NumPy ``_step``, a compiled ``_kernel``, and
-``_step_generic`` for torch/cupy arrays and the captured GPU step)."""
+"""Gradient descent, momentum, RMSprop and Adam.
+
+Each optimizer's update is written once as the notes write it, ``reference_step``:
+arrays in, the same names updated in place (``v[...] = beta v + (1 - beta) dW``),
+with ``xp`` the arrays' namespace so that it runs on NumPy, torch and cupy arrays
+alike (the device backends and the captured GPU step run it). It is the reference;
+two accelerations of it, for NumPy arrays only, do the same arithmetic in the same
+order and are tested against it bit for bit (``tests/test_reference_paths.py``):
+
+* ``_step``: the blocked NumPy sweep, in-place passes over cache-sized blocks with two
+  preallocated temporaries (D2 in docs/architecture.md);
+* ``_kernel``: one compiled loop over the flat buffer (``glassnet/_fastops.c``, D16);
+  float32 Adam's loop divides by its two constants with Markstein's correction, the
+  correctly rounded quotient, so its bits are still the reference's.
+
+Which one runs is decided in one place, :meth:`Optimizer._sweep`."""
 
 from __future__ import annotations
 
@@ -27,8 +40,10 @@ class GradientDescent(Optimizer):
     def _kernel(self, W, dW, slots, scalar) -> None:
         _kernels.gradient_descent(W, dW, scalar(self.learning_rate))
 
-    def _step_generic(self, W, dW, slots, alpha=None, t=None) -> None:
-        W -= dW * (self.learning_rate if alpha is None else alpha)
+    def reference_step(self, W, dW, slots, alpha=None, t=None) -> None:
+        """The notes' update of one parameter array, in place."""
+        alpha = self.learning_rate if alpha is None else alpha
+        W[...] = W - alpha * dW
 
 
 class Momentum(Optimizer):
@@ -60,11 +75,12 @@ class Momentum(Optimizer):
             scalar(self.learning_rate),
         )
 
-    def _step_generic(self, W, dW, slots, alpha=None, t=None) -> None:
+    def reference_step(self, W, dW, slots, alpha=None, t=None) -> None:
+        """The notes' update of one parameter array and its velocity, in place."""
         (v,) = slots
-        v *= self.beta
-        v += dW * (1 - self.beta)
-        W -= v * (self.learning_rate if alpha is None else alpha)
+        alpha, beta = self.learning_rate if alpha is None else alpha, self.beta
+        v[...] = beta * v + (1 - beta) * dW
+        W[...] = W - alpha * v
 
     def get_config(self) -> dict:
         return {**super().get_config(), "beta": self.beta}
@@ -111,12 +127,17 @@ class RMSprop(Optimizer):
             scalar(self.epsilon),
         )
 
-    def _step_generic(self, W, dW, slots, alpha=None, t=None) -> None:
+    def reference_step(self, W, dW, slots, alpha=None, t=None) -> None:
+        """The notes' update of one parameter array and its ``s``, in place."""
         (s,) = slots
-        alpha = self.learning_rate if alpha is None else alpha
-        s *= self.beta2
-        s += (dW * dW) * (1 - self.beta2)
-        W -= (dW * alpha) / (get_namespace(s).sqrt(s) + self.epsilon)
+        xp = get_namespace(W)
+        alpha, beta2, epsilon = (
+            self.learning_rate if alpha is None else alpha,
+            self.beta2,
+            self.epsilon,
+        )
+        s[...] = beta2 * s + (1 - beta2) * dW**2
+        W[...] = W - alpha * dW / (xp.sqrt(s) + epsilon)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "beta2": self.beta2, "epsilon": self.epsilon}
@@ -175,18 +196,18 @@ class Adam(Optimizer):
             scalar(self.epsilon),
         )
 
-    def _step_generic(self, W, dW, slots, alpha=None, t=None) -> None:
+    def reference_step(self, W, dW, slots, alpha=None, t=None) -> None:
+        """The notes' update of one parameter array, its ``v`` and ``s``, in place."""
         v, s = slots
         xp = get_namespace(W)
         alpha = self.learning_rate if alpha is None else alpha
         t = self.t if t is None else t
-        v *= self.beta1
-        v += dW * (1 - self.beta1)
-        s *= self.beta2
-        s += (dW * dW) * (1 - self.beta2)
-        v_hat = v / (1 - self.beta1**t)
-        s_hat = s / (1 - self.beta2**t)
-        W -= (v_hat * alpha) / (xp.sqrt(s_hat) + self.epsilon)
+        beta1, beta2, epsilon = self.beta1, self.beta2, self.epsilon
+        v[...] = beta1 * v + (1 - beta1) * dW
+        s[...] = beta2 * s + (1 - beta2) * dW**2
+        v_hat = v / (1 - beta1**t)
+        s_hat = s / (1 - beta2**t)
+        W[...] = W - alpha * v_hat / (xp.sqrt(s_hat) + epsilon)
 
     def get_config(self) -> dict:
         return {

@@ -1,6 +1,7 @@
-"""The optimizer base class: state keyed like the parameters, flat-buffer sweeps,
-the optional compiled kernels, the denormal flush. The algorithms live in
-:mod:`glassnet.optimizers.algorithms`; the equations are in the package docstring.
+"""The optimizer base class: state keyed like the parameters, the choice between the
+notes' reference update and its accelerations, flat-buffer sweeps, the denormal
+flush. The algorithms live in :mod:`glassnet.optimizers.algorithms`; the equations
+are in the package docstring.
 """
 
 from __future__ import annotations
@@ -31,8 +32,11 @@ def _flush(array) -> None:
 
 
 class Optimizer:
-    """Base class. Subclasses implement ``_step(W, dW, slots, temp1, temp2)``, the
-    update of one block of parameters written with in-place NumPy operations."""
+    """Base class. Subclasses implement ``reference_step(W, dW, slots, alpha, t)``,
+    the notes' update of one array (the reference), and its two accelerations for
+    NumPy arrays: ``_step(W, dW, slots, temp1, temp2)``, the same arithmetic as
+    in-place passes over one block, and ``_kernel(W, dW, slots, scalar)``, the
+    compiled loop."""
 
     name = "optimizer"
     slot_names: tuple[str, ...] = ()
@@ -53,18 +57,24 @@ class Optimizer:
         self._flat = None
         self._temporaries: dict = {}
 
-    def update(self, params: dict, grads: dict, *, multipliers=None) -> None:
+    def update(
+        self, params: dict, grads: dict, *, multipliers=None, reference=False
+    ) -> None:
         """Apply one step to every array of ``params`` in place.
 
         ``multipliers`` (optional) maps keys to per-parameter learning-rate factors
-        (e.g. 0.1 for pretrained layers while fine-tuning). When ``params`` and
-        ``grads`` are consecutive views of two flat buffers (a built model's), the
-        step sweeps those buffers block by block: the same arithmetic, bitwise, in
-        a few passes over cache-sized blocks instead of whole-array temporaries.
+        (e.g. 0.1 for pretrained layers while fine-tuning). ``reference=True`` runs
+        the notes' update (``reference_step``) on each array in turn, as the notes'
+        loop over layers does; otherwise, when ``params`` and ``grads`` are
+        consecutive views of two flat buffers (a built model's), the step sweeps
+        those buffers with an acceleration (the compiled loop, else cache-sized
+        blocks): the same arithmetic, bit for bit.
         """
         self.t += 1
         base = self.learning_rate
-        flat = None if multipliers else self._flat_buffers(params, grads)
+        flat = None
+        if not (multipliers or reference):
+            flat = self._flat_buffers(params, grads)
         try:
             if flat is not None:
                 W, dW, slots = flat
@@ -84,7 +94,7 @@ class Optimizer:
                         slots.append(slot[key])
                     if multipliers:
                         self.learning_rate = base * multipliers.get(key, 1.0)
-                    self._sweep(W, grads[key], slots)
+                    self._sweep(W, grads[key], slots, reference)
         finally:
             self.learning_rate = base
         if self.flush_denormals and self.t % self.flush_every == 0:
@@ -92,11 +102,13 @@ class Optimizer:
                 for array in slot.values():
                     _flush(array)
 
-    def _sweep(self, W, dW, slots) -> None:
-        """Run ``_step`` over blocks of contiguous arrays (or once, if strided);
-        arrays of another backend take ``_step_generic``."""
-        if not isinstance(W, np.ndarray):
-            self._step_generic(W, dW, slots)
+    def _sweep(self, W, dW, slots, reference=False) -> None:
+        """The one place that chooses how an update runs: the notes' reference
+        when asked and for arrays of another backend; for NumPy arrays the
+        compiled loop when it can take them, else ``_step`` over cache-sized
+        blocks of contiguous arrays (or once, if strided)."""
+        if reference or not isinstance(W, np.ndarray):
+            self.reference_step(W, dW, slots)
             return
         contiguous = (
             W.flags.c_contiguous
@@ -177,8 +189,9 @@ class Optimizer:
     def _kernel(self, W, dW, slots, scalar) -> None:
         raise NotImplementedError
 
-    def _step_generic(self, W, dW, slots, alpha=None, t=None) -> None:
-        """The same update with array operators only (torch, cupy arrays).
+    def reference_step(self, W, dW, slots, alpha=None, t=None) -> None:
+        """The notes' update of ``W`` and its moments ``slots``, in place, with
+        array operators only (any backend).
 
         ``alpha`` and ``t`` may be 0-d device arrays (the captured step keeps the
         learning rate and the step count on the device); by default they are the
@@ -194,7 +207,7 @@ class Optimizer:
         flat = self._flat_buffers(params, grads)
         if flat is not None:
             W, dW, slots = flat
-            self._step_generic(W, dW, slots, alpha=alpha, t=t)
+            self.reference_step(W, dW, slots, alpha=alpha, t=t)
             return
         for key, W in params.items():
             slots = []
@@ -202,7 +215,7 @@ class Optimizer:
                 if key not in slot:
                     slot[key] = get_namespace(W).zeros_like(W)
                 slots.append(slot[key])
-            self._step_generic(W, grads[key], slots, alpha=alpha, t=t)
+            self.reference_step(W, grads[key], slots, alpha=alpha, t=t)
 
     def get_config(self) -> dict:
         return {"name": self.name, "learning_rate": self.initial_learning_rate}

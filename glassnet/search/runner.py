@@ -82,35 +82,25 @@ def _halving_budgets(halving) -> tuple[list[int], int]:
     return budgets, eta
 
 
-def random_search(
-    objective: Callable,
+def _checked_arguments(
+    objective,
     space,
     *,
-    trials: int,
-    seed: int = 0,
-    metric: str = "dev_accuracy",
-    mode: str = "max",
-    n_jobs: int = 1,
-    backend: str = "loky",
-    scheduler=None,
-    out: str | Path | None = None,
-    rounds: int = 1,
-    keep_fraction: float = 0.25,
-    budget: int | None = None,
-    halving: Mapping | None = None,
-    timeout: float | None = None,
-) -> SearchResult:
-    """Run ``trials`` trials per round of ``objective`` on configs drawn from ``space``.
-
-    Arguments: ``space`` a :class:`SearchSpace` (or dict, or :class:`Grid`);
-    ``metric`` / ``mode`` ("max" or "min") rank the trials; ``n_jobs`` workers for
-    ``backend`` "loky" (-1: all cores); ``backend`` "serial", "loky" or "dask"
-    (``scheduler`` address or ``distributed.Client``, ``timeout`` seconds to reach
-    it, default 10); ``out`` a directory journaling every trial, which makes the
-    search resumable; ``rounds`` / ``keep_fraction`` coarse to fine; ``budget`` for
-    every trial, or ``halving`` for successive halving (one round only). The math of
-    seeding, shrinking and halving is in the module docstring.
-    """
+    trials,
+    seed,
+    metric,
+    mode,
+    n_jobs,
+    backend,
+    scheduler,
+    rounds,
+    keep_fraction,
+    budget,
+    halving,
+    timeout,
+):
+    """random_search's arguments, checked; with the budgets of the rungs (one
+    rung of ``budget`` without halving) and halving's eta (None without it)."""
     if not callable(objective):
         raise TypeError(f"objective must be callable; received {objective!r}")
     space = as_space(space)
@@ -146,6 +136,57 @@ def random_search(
             )
         budgets, eta = _halving_budgets(halving)
         halving = {"min_budget": budgets[0], "max_budget": budgets[-1], "eta": eta}
+    return space, trials, seed, n_jobs, rounds, keep_fraction, budgets, eta, halving
+
+
+def random_search(
+    objective: Callable,
+    space,
+    *,
+    trials: int,
+    seed: int = 0,
+    metric: str = "dev_accuracy",
+    mode: str = "max",
+    n_jobs: int = 1,
+    backend: str = "loky",
+    scheduler=None,
+    out: str | Path | None = None,
+    rounds: int = 1,
+    keep_fraction: float = 0.25,
+    budget: int | None = None,
+    halving: Mapping | None = None,
+    timeout: float | None = None,
+) -> SearchResult:
+    """Run ``trials`` trials per round of ``objective`` on configs drawn from ``space``.
+
+    Arguments: ``space`` a :class:`SearchSpace` (or dict, or :class:`Grid`);
+    ``metric`` / ``mode`` ("max" or "min") rank the trials; ``n_jobs`` workers for
+    ``backend`` "loky" (-1: all cores); ``backend`` "serial", "loky" or "dask"
+    (``scheduler`` address or ``distributed.Client``, ``timeout`` seconds to reach
+    it, default 10); ``out`` a directory journaling every trial, which makes the
+    search resumable; ``rounds`` / ``keep_fraction`` coarse to fine; ``budget`` for
+    every trial, or ``halving`` for successive halving (one round only). The math of
+    seeding, shrinking and halving is in the module docstring.
+    """
+    space, trials, seed, n_jobs, rounds, keep_fraction, budgets, eta, halving = (
+        _checked_arguments(
+            objective,
+            space,
+            trials=trials,
+            seed=seed,
+            metric=metric,
+            mode=mode,
+            n_jobs=n_jobs,
+            backend=backend,
+            scheduler=scheduler,
+            rounds=rounds,
+            keep_fraction=keep_fraction,
+            budget=budget,
+            halving=halving,
+            timeout=timeout,
+        )
+    )
+    budget = budgets[0] if eta is None else None
     settings = {
         "objective": _objective_name(objective),
         "space": space.to_config(),

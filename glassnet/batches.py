@@ -1,0 +1,120 @@
+"""Mini-batches: the epoch's order of the examples and the batches cut from it.
+
+The notes' mini-batch gradient descent shuffles the m examples each epoch and cuts
+them into ``ceil(m / batch_size)`` batches, the last one smaller when batch_size
+does not divide m. Data arrive as rows ``X (m, n[0])``; a batch reaches the
+engine as its transpose ``X_batch.T (n[0], size)`` (a view), examples as columns.
+
+Two sources of batches, one per kind of array:
+
+- :class:`HostBatches` (NumPy): each batch is a row gather into a buffer reused
+  every step (``_kernels.gather_rows``, compiled and threaded when available);
+- :class:`DeviceBatches` (torch, cupy): the data go to the device once per ``fit``
+  and each batch is gathered there.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from glassnet import _kernels
+from glassnet.backend import permutation, to_namespace, to_numpy
+
+__all__ = ["DeviceBatches", "HostBatches", "batch_order"]
+
+
+def _check_order(order, m: int, epoch: int):
+    """``order`` as an array if it is a permutation of ``range(m)``, else raise."""
+    order = np.asarray(order)
+    problem = None
+    if order.shape != (m,):
+        problem = f"shape {order.shape}"
+    elif order.dtype.kind not in "iu":
+        problem = f"dtype {order.dtype}"
+    elif m and (order.min() < 0 or order.max() >= m):
+        problem = f"values from {order.min()} to {order.max()}"
+    elif m and not np.all(np.bincount(order, minlength=m) == 1):
+        problem = "repeated indices"
+    if problem is not None:
+        raise ValueError(
+            f"shuffle(epoch, m) must return a permutation of range({m}); "
+            f"received {problem} in epoch {epoch}"
+        )
+    return order
+
+
+def batch_order(shuffle, rng, m: int, epoch: int):
+    """The epoch's order of the m examples: a new permutation from ``rng`` when
+    ``shuffle`` is True, None (the given order) when False, or a user's
+    ``shuffle(epoch, m)``, checked to be a permutation of ``range(m)``."""
+    if callable(shuffle):
+        return _check_order(shuffle(epoch, m), m, epoch)
+    if shuffle:
+        return permutation(rng, m)
+    return None
+
+
+class HostBatches:
+    """Batches of NumPy rows ``X (m, n[0])``, ``Y (m, n[L])``, gathered into two
+    buffers reused every step (a batch is valid until the next one is drawn)."""
+
+    def __init__(self, X, Y, batch_size: int, augment=None):
+        self.X, self.Y, self.batch_size = X, Y, batch_size
+        self.m = X.shape[0]
+        self.count = math.ceil(self.m / batch_size)
+        self.augment = augment
+        self.X_buffer = np.empty((batch_size, X.shape[1]), dtype=X.dtype)
+        self.Y_buffer = np.empty((batch_size, Y.shape[1]), dtype=Y.dtype)
+
+    def epoch(self, order, rng):
+        """Yield ``(X_batch, Y_batch)`` rows for each batch of the epoch; with
+        ``augment``, ``X_batch = augment(X_batch, rng)``."""
+        for start in range(0, self.m, self.batch_size):
+            stop = min(start + self.batch_size, self.m)
+            if order is None:
+                X_batch, Y_batch = self.X[start:stop], self.Y[start:stop]
+            else:  # the order is a checked permutation
+                index = order[start:stop]
+                X_batch = _kernels.gather_rows(self.X, index, self.X_buffer[: len(index)])
+                Y_batch = _kernels.gather_rows(self.Y, index, self.Y_buffer[: len(index)])
+            if self.augment is not None:
+                X_batch = np.asarray(self.augment(X_batch, rng), dtype=self.X.dtype)
+            yield X_batch, Y_batch
+
+
+class DeviceBatches:
+    """Batches of rows held on a device (torch or cupy arrays ``X``, ``Y``, moved
+    there once); ``order`` is moved there once per epoch."""
+
+    def __init__(self, X, Y, batch_size: int, xp, device, augment=None):
+        self.xp, self.device, self.dtype = xp, device, X.dtype
+        self.X = to_namespace(X, xp, device)
+        self.Y = to_namespace(Y, xp, device)
+        self.batch_size = batch_size
+        self.m = X.shape[0]
+        self.count = math.ceil(self.m / batch_size)
+        self.augment = augment
+
+    def device_order(self, order):
+        """The epoch's order as a device int64 array (all rows when None)."""
+        if order is None:
+            return self.xp.arange(self.m, device=self.device)
+        return to_namespace(order.astype(np.int64), self.xp, self.device)
+
+    def epoch(self, order, rng):
+        """Yield ``(X_batch, Y_batch)`` device rows for each batch of the epoch;
+        ``augment`` runs on a host copy of the batch."""
+        rows = None if order is None else self.device_order(order)
+        for start in range(0, self.m, self.batch_size):
+            stop = min(start + self.batch_size, self.m)
+            if rows is None:
+                X_batch, Y_batch = self.X[start:stop], self.Y[start:stop]
+            else:
+                index = rows[start:stop]
+                X_batch, Y_batch = self.X[index], self.Y[index]
+            if self.augment is not None:
+                augmented = self.augment(to_numpy(X_batch), rng)
+                X_batch = to_namespace(augmented, self.xp, self.device, self.dtype)
+            yield X_batch, Y_batch
