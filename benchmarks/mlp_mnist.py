@@ -22,6 +22,17 @@ difference is printed too, next to its own distance from the serial one.
     python benchmarks/mlp_mnist.py                      # the full run (minutes)
     python benchmarks/mlp_mnist.py --examples 2048 --epochs 1 --rounds 1 \\
         --batch-sizes 128 --frameworks glassnet,reference   # a smoke run
+    python benchmarks/mlp_mnist.py --busy-neighbour --epochs 8   # the pool's check
+
+``--busy-neighbour`` keeps glassnet's thread pool honest (issue 21): another process
+spins on one core (a pure-Python loop, pinned to the last CPU this process may use
+where the system allows it, killed at the end) while one worker process trains two
+copies of the "mlp" network at ``--batch`` (128), alternating epoch by epoch between
+glassnet's default (its pool, as many threads as the BLAS limit and the CPUs allow)
+and glassnet inside ``threadpoolctl.threadpool_limits(1)`` (one thread). It prints
+the median epochs and the ratio "default / one thread" against the goal, at most
+1.05. ``--pool-vs-one`` is the same comparison without the neighbour (quiet, the
+pool must keep its lead: a ratio below 1).
 
 Timings are for the machine they run on; see benchmarks/README.md for results.
 """
@@ -275,6 +286,47 @@ def worker_sklearn(X, y, sizes, batch, epochs):
     return times, losses
 
 
+def worker_pool_vs_one(X, y, sizes, batch, epochs):
+    """glassnet's default (its pool) and glassnet on one thread, two copies of one
+    network trained side by side in this process, alternating epoch by epoch (the
+    first of each pair alternates too); returns each one's epoch times and the
+    threads the default shares."""
+    import contextlib
+
+    from threadpoolctl import threadpool_limits
+
+    import glassnet as gn
+    from glassnet import _kernels
+
+    settings = {
+        "default": contextlib.nullcontext,
+        "one thread": lambda: threadpool_limits(1, user_api="blas"),
+    }
+    models, optimizers = {}, {}
+    for name in settings:
+        layers = [gn.Dense(n, "relu") for n in sizes[1:-1]]
+        models[name] = gn.Sequential([*layers, gn.Dense(sizes[-1], "softmax")])
+        models[name].build(sizes[0], rng=np.random.default_rng(SEED + 2))
+        optimizers[name] = gn.Adam(1e-3)
+    times = {name: [] for name in settings}
+    for epoch, order in enumerate(batch_orders(len(X), epochs)):
+        names = list(settings) if epoch % 2 == 0 else list(settings)[::-1]
+        for name in names:
+            with settings[name]():
+                start = time.perf_counter()
+                models[name].fit(
+                    X,
+                    y,
+                    epochs=1,
+                    batch_size=batch,
+                    optimizer=optimizers[name],
+                    verbose=False,
+                    shuffle=lambda epoch, m, order=order: order,
+                )
+                times[name].append(time.perf_counter() - start)
+    return {"epochs": times, "threads": _kernels.planned_threads()}, []
+
+
 WORKERS = {
     "glassnet": worker_glassnet,
     "pytorch": worker_pytorch,
@@ -283,6 +335,7 @@ WORKERS = {
     "reference": worker_reference,
     "reference-serial": worker_reference_serial,
     "numpy-matmul": worker_numpy_matmul,
+    "pool-vs-one": worker_pool_vs_one,
 }
 
 
@@ -401,6 +454,70 @@ def _worst_relative(losses, reference) -> float:
     return max(abs(a - b) / abs(b) for a, b in pairs)
 
 
+# --- the pool's check: default against one thread, with a busy neighbour -----------
+
+SPINNER = """
+import os, sys
+cpu, parent = int(sys.argv[1]), os.getppid()
+if cpu >= 0 and hasattr(os, "sched_setaffinity"):
+    try:
+        os.sched_setaffinity(0, {cpu})
+    except OSError:
+        pass
+while os.getppid() == parent:  # spins until killed, or its parent is gone
+    for _ in range(1_000_000):
+        pass
+"""
+POOL_GOAL = 1.05  # busy neighbour: default at most 5 % slower than one thread
+
+
+def start_neighbour():
+    """A process spinning on one core (the last CPU this process may use, pinned
+    where possible); returns (process, cpu or None)."""
+    cpu = None
+    if hasattr(os, "sched_getaffinity"):
+        cpu = max(os.sched_getaffinity(0))
+    process = subprocess.Popen(
+        [sys.executable, "-c", SPINNER, str(-1 if cpu is None else cpu)]
+    )
+    return process, cpu
+
+
+def pool_check(args, neighbour: bool) -> int:
+    """Time glassnet's default against one thread (``worker_pool_vs_one``), with a
+    busy neighbour or quiet, and print the medians and their ratio."""
+    spinner, cpu = start_neighbour() if neighbour else (None, None)
+    try:
+        result = spawn("pool-vs-one", "mlp", args.batch, args)["times"]
+    finally:
+        if spinner is not None:
+            spinner.kill()
+            spinner.wait()
+    epochs = result["epochs"]
+    where = f"pinned to CPU {cpu}" if cpu is not None else "not pinned"
+    print(
+        f"machine: {os.cpu_count()} cores; numpy {np.__version__}; "
+        + (f"busy neighbour: one process spinning ({where})" if neighbour else "quiet")
+    )
+    print(
+        f"mlp batch {args.batch}, {args.examples} examples, {len(epochs['default'])} "
+        "epochs each, alternating: median epoch seconds (min-max)"
+    )
+    label = {"default": f"default ({result['threads']} threads)", "one thread": None}
+    for name, times in epochs.items():
+        print(
+            f"  glassnet {label[name] or name:<22}{statistics.median(times):8.3f} s "
+            f"({min(times):.3f}-{max(times):.3f})"
+        )
+    ratio = statistics.median(epochs["default"]) / statistics.median(
+        epochs["one thread"]
+    )
+    goal = POOL_GOAL if neighbour else 1.0
+    verdict = "ok" if ratio <= goal else "MISSED"
+    print(f"  default / one thread {ratio:.3f} (goal: at most {goal:.2f}; {verdict})")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--worker", choices=sorted(WORKERS))
@@ -416,10 +533,21 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--no-tiny", action="store_true", help="skip the tiny network")
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument(
+        "--busy-neighbour",
+        action="store_true",
+        help="glassnet's default against one thread, with a process spinning on "
+        "one core (at --batch, --epochs epochs each)",
+    )
+    parser.add_argument(
+        "--pool-vs-one", action="store_true", help="the same comparison, quiet"
+    )
     args = parser.parse_args(argv)
     if args.worker:
         run_worker(args)
         return 0
+    if args.busy_neighbour or args.pool_vs_one:
+        return pool_check(args, neighbour=args.busy_neighbour)
     frameworks = [f for f in args.frameworks.split(",") if f and available(f)]
     skipped = set(args.frameworks.split(",")) - set(frameworks)
     print(

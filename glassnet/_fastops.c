@@ -28,8 +28,10 @@
  *   relu_backward(dA, A)                    dA = dA * (A > 0)
  *   relu_backward_sum(dA, A, db)            dA = dA * (A > 0); db = sum(dA, axis=1)
  *                                           (NumPy's pairwise summation of each row)
- *   gather_rows(X, index, out)              out[i] = X[index[i]] (rows, any dtype)
- *   matmul, set_sgemm, set_threads          float32 products and the pool (_products.c)
+ *   gather_rows(X, index, out)              out[i] = X[index[i]] (rows, any dtype;
+ *                                           index np.intp, copied and checked first)
+ *   matmul, load_sgemm, set_threads         float32 products and the pool (_products.c)
+ *   build_info()                            which copy of the loops this CPU runs
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -141,6 +143,9 @@ typedef struct {
 
 /* passes over fewer elements than this run on the calling thread */
 #define PARALLEL_MIN_ELEMENTS (1 << 14)
+/* parts a thread for a pass (claimed dynamically, _pool.c): a thread that the
+   system deschedules holds up a quarter of its share at most */
+#define PASS_PARTS_PER_THREAD 4
 #define ELEMENT_GRAIN (16 * EXACT_BLOCK)
 
 #define AT(k, T, offset) ((T *)job->p[k] + (offset))
@@ -192,7 +197,8 @@ static PyObject *run(Job *job, Arrays *arrays) {
     job->is_double = arrays->is_double;
     for (int i = 0; i < arrays->count; i++) job->p[i] = arrays->views[i].buf;
     Py_ssize_t elements = arrays->views[0].len / arrays->views[0].itemsize;
-    int parts = elements >= PARALLEL_MIN_ELEMENTS ? pool_threads() : 1;
+    int parts =
+        elements >= PARALLEL_MIN_ELEMENTS ? pool_parts(PASS_PARTS_PER_THREAD) : 1;
     Py_BEGIN_ALLOW_THREADS;
     pool_run(job_part, job, parts); /* one part: on this thread */
     Py_END_ALLOW_THREADS;
@@ -277,14 +283,22 @@ static PyObject *py_relu_backward_sum(PyObject *self, PyObject *const *args,
     return run(&job, &arrays);
 }
 
-/* out[i] = X[index[i]] for each row i: rows of any dtype, copied as bytes, a band
-   of rows per thread. The indices are checked first (IndexError). */
+/* out[i] = X[index[i]] for each row i: rows of any dtype, copied as bytes, bands of
+   rows shared by the threads. The indices are copied into memory of this call
+   while the GIL is held and checked there (IndexError), and the copy is what the
+   threads read: another thread that changes the index array meanwhile (between
+   the check and the copying of the rows, which runs without the GIL) cannot make
+   them read outside X. The copy costs one pass over k integers against the k rows
+   copied (tests/test_fastops.py; measured in docs/architecture.md, D20). */
 typedef struct {
     char *out;
     const char *X;
     const Py_ssize_t *index;
     Py_ssize_t rows, row_bytes;
 } Gather;
+
+/* gathers up to this many rows copy their indices on the stack */
+#define GATHER_STACK_ROWS 1024
 
 static void gather_part(void *context, int part, int parts) {
     const Gather *g = context;
@@ -293,6 +307,67 @@ static void gather_part(void *context, int part, int parts) {
     for (int64_t i = start; i < stop; i++)
         memcpy(g->out + i * g->row_bytes, g->X + g->index[i] * g->row_bytes,
                (size_t)g->row_bytes);
+}
+
+/* Whether a buffer holds native signed integers of Py_ssize_t's size (np.intp:
+   format 'l' or 'q' on 64-bit Linux, 'n' for ssize_t; '@' is native order). A
+   float, unsigned, narrower or byte-swapped array is not reinterpreted. */
+static int holds_intp(const Py_buffer *view) {
+    const char *f = view->format;
+    if (f == NULL || view->itemsize != (Py_ssize_t)sizeof(Py_ssize_t)) return 0;
+    if (f[0] == '@') f++;
+    if (f[0] == '\0' || f[1] != '\0') return 0;
+    return (f[0] == 'n') || (f[0] == 'l' && sizeof(long) == sizeof(Py_ssize_t)) ||
+           (f[0] == 'q' && sizeof(long long) == sizeof(Py_ssize_t)) ||
+           (f[0] == 'i' && sizeof(int) == sizeof(Py_ssize_t));
+}
+
+/* TypeError naming the index array's dtype (its buffer format without one). */
+static void refuse_index_dtype(PyObject *index, const Py_buffer *view) {
+    PyObject *dtype = PyObject_GetAttrString(index, "dtype");
+    if (dtype == NULL) PyErr_Clear();
+    if (dtype != NULL) {
+        PyErr_Format(PyExc_TypeError,
+                     "gather_rows: the indices must be np.intp (native signed "
+                     "integers of %zd bytes); received dtype %S",
+                     (Py_ssize_t)sizeof(Py_ssize_t), dtype);
+        Py_DECREF(dtype);
+    } else {
+        PyErr_Format(PyExc_TypeError,
+                     "gather_rows: the indices must be np.intp (native signed "
+                     "integers of %zd bytes); received buffer format '%s'",
+                     (Py_ssize_t)sizeof(Py_ssize_t),
+                     view->format == NULL ? "B" : view->format);
+    }
+}
+
+/* Whether two buffers' bytes overlap. */
+static int overlap(const Py_buffer *a, const Py_buffer *b) {
+    const char *a0 = a->buf, *b0 = b->buf;
+    return a->len > 0 && b->len > 0 && a0 < b0 + b->len && b0 < a0 + a->len;
+}
+
+/* Check the gather's shapes and dtypes; 0, or -1 with the error set. */
+static int check_gather(PyObject *index_object, const Py_buffer *X,
+                        const Py_buffer *index, const Py_buffer *out) {
+    if (!holds_intp(index)) {
+        refuse_index_dtype(index_object, index);
+        return -1;
+    }
+    Py_ssize_t rows = index->len / index->itemsize;
+    if (X->ndim != 2 || out->ndim != 2 || out->shape[0] != rows ||
+        out->shape[1] != X->shape[1] || out->itemsize != X->itemsize ||
+        strcmp(out->format, X->format) != 0) {
+        PyErr_SetString(PyExc_ValueError,
+                        "gather_rows needs X (m, n), intp indices (k,) and out (k, n) "
+                        "of X's dtype");
+        return -1;
+    }
+    if (overlap(X, out)) {
+        PyErr_SetString(PyExc_ValueError, "gather_rows: out overlaps X");
+        return -1;
+    }
+    return 0;
 }
 
 static PyObject *py_gather_rows(PyObject *self, PyObject *const *args,
@@ -308,19 +383,21 @@ static PyObject *py_gather_rows(PyObject *self, PyObject *const *args,
                           PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE};
     int count = 0;
     PyObject *result = NULL;
+    Py_ssize_t on_stack[GATHER_STACK_ROWS], *rows_wanted = on_stack;
     for (; count < 3; count++)
         if (PyObject_GetBuffer(args[count], &views[count], flags[count]) < 0) goto done;
     Py_buffer *X = &views[0], *index = &views[1], *out = &views[2];
+    if (check_gather(args[1], X, index, out) < 0) goto done;
     Py_ssize_t rows = index->len / index->itemsize;
-    if (X->ndim != 2 || out->ndim != 2 || index->itemsize != sizeof(Py_ssize_t) ||
-        out->shape[0] != rows || out->shape[1] != X->shape[1] ||
-        out->itemsize != X->itemsize || strcmp(out->format, X->format) != 0) {
-        PyErr_SetString(PyExc_ValueError,
-                        "gather_rows needs X (m, n), intp indices (k,) and out (k, n) "
-                        "of X's dtype");
-        goto done;
+    if (rows > GATHER_STACK_ROWS) {
+        rows_wanted = PyMem_Malloc((size_t)rows * sizeof(Py_ssize_t));
+        if (rows_wanted == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
     }
-    const Py_ssize_t *rows_wanted = index->buf;
+    /* the copy, then the check of the copy: what is checked is what is used */
+    memcpy(rows_wanted, index->buf, (size_t)rows * sizeof(Py_ssize_t));
     for (Py_ssize_t i = 0; i < rows; i++) {
         if (rows_wanted[i] < 0 || rows_wanted[i] >= X->shape[0]) {
             PyErr_Format(PyExc_IndexError,
@@ -330,15 +407,27 @@ static PyObject *py_gather_rows(PyObject *self, PyObject *const *args,
         }
     }
     Gather g = {out->buf, X->buf, rows_wanted, rows, X->shape[1] * X->itemsize};
-    int parts = out->len >= PARALLEL_MIN_ELEMENTS * 4 ? pool_threads() : 1;
+    int parts =
+        out->len >= PARALLEL_MIN_ELEMENTS * 4 ? pool_parts(PASS_PARTS_PER_THREAD) : 1;
     Py_BEGIN_ALLOW_THREADS;
     pool_run(gather_part, &g, parts);
     Py_END_ALLOW_THREADS;
     result = Py_None;
     Py_INCREF(result);
 done:
+    if (rows_wanted != on_stack) PyMem_Free(rows_wanted);
     for (int i = 0; i < count; i++) PyBuffer_Release(&views[i]);
     return result;
+}
+
+/* What this build runs: the copy of the loops the CPU takes (target_clones picks
+   the first the CPU supports, in this order), whether float32 Adam divides by
+   multiplication (fused multiply-adds), whether the pool has threads. */
+static PyObject *py_build_info(PyObject *self, PyObject *unused) {
+    const char *loops = loops_target();
+    return Py_BuildValue("{s:s,s:O,s:O}", "loops", loops, "exact_division",
+                         HAS_FAST_FMA() ? Py_True : Py_False, "threads",
+                         POOL_HAS_THREADS ? Py_True : Py_False);
 }
 
 static PyMethodDef methods[] = {
@@ -363,10 +452,14 @@ static PyMethodDef methods[] = {
      "gather_rows(X, index, out): out[i] = X[index[i]], rows copied as bytes"},
     {"matmul", (PyCFunction)(void (*)(void))py_matmul, METH_FASTCALL,
      "matmul(A, B, C, alpha): C = alpha (A @ B) in float32, split across the threads"},
-    {"set_sgemm", (PyCFunction)(void (*)(void))py_set_sgemm, METH_FASTCALL,
-     "set_sgemm(address, ilp64): the cblas_sgemm that matmul calls"},
+    {"load_sgemm", (PyCFunction)(void (*)(void))py_load_sgemm, METH_FASTCALL,
+     "load_sgemm(path, columns): matmul calls the cblas_sgemm of the OpenBLAS "
+     "already loaded from path (fixed symbol names); returns the name found or None"},
     {"set_threads", (PyCFunction)(void (*)(void))py_set_threads, METH_FASTCALL,
      "set_threads(n): the threads the loops and products use; returns n"},
+    {"build_info", py_build_info, METH_NOARGS,
+     "build_info(): {'loops': the SIMD copy this CPU runs, 'exact_division': bool, "
+     "'threads': bool}"},
     {NULL, NULL, 0, NULL},
 };
 

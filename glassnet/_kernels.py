@@ -29,20 +29,29 @@ the number of threads; a product's are those of ``np.matmul`` with one BLAS thre
 
 The loops' arrays must be C-contiguous, must not overlap, and share one dtype,
 float32 or float64. Without the extension, or with ``GLASSNET_NO_COMPILED=1``,
-``AVAILABLE`` is False and the callers run their NumPy code.
+``AVAILABLE`` is False, ``UNAVAILABLE_REASON`` says why, and the callers run their
+NumPy code. Inside ``with reference_only():`` (``fit(fast=False)``) nothing compiled
+or threaded runs either: ``compiled_enabled()`` and ``usable()`` are False,
+``matmul`` is ``np.matmul`` and ``gather_rows`` is ``np.take``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
+import contextvars
 import os
+import warnings
 
 import numpy as np
 
+#: why the compiled loops are unavailable (None when they are available)
+UNAVAILABLE_REASON: str | None = None
+#: the user turned them off (GLASSNET_NO_COMPILED): no warning about it
+DISABLED_BY_USER = bool(os.environ.get("GLASSNET_NO_COMPILED"))
+
 try:
-    if os.environ.get("GLASSNET_NO_COMPILED"):
-        raise ImportError("disabled by GLASSNET_NO_COMPILED")
+    if DISABLED_BY_USER:
+        raise ImportError("turned off by GLASSNET_NO_COMPILED=1")
     from glassnet import _fastops
     from glassnet._fastops import (
         adam,
@@ -54,21 +63,80 @@ try:
         relu_backward_sum,
         rmsprop,
     )
-except ImportError:  # not built (no C compiler at install) or disabled
+except ImportError as error:  # not built (no C compiler at install) or disabled
     adam = bias_relu = flush = gradient_descent = momentum = rmsprop = None
     relu_backward = relu_backward_sum = None
     _fastops = None
+    UNAVAILABLE_REASON = (
+        str(error)
+        if DISABLED_BY_USER
+        else f"glassnet._fastops could not be imported ({error}); it is built at "
+        "install where a C compiler exists"
+    )
 
 #: whether the compiled loops can be used
 AVAILABLE = adam is not None
+
+
+class PerformanceWarning(UserWarning):
+    """glassnet runs a slower path than it could (the compiled loops are missing)."""
+
+
+_warned = False
+
+
+def warn_if_unavailable(stacklevel: int = 1) -> bool:
+    """Warn (``PerformanceWarning``, once per process) that training runs the NumPy
+    code because the compiled loops are missing, unless the user turned them off
+    with GLASSNET_NO_COMPILED. Returns whether it warned now; ``stacklevel`` counts
+    from the caller (1: the line that calls this)."""
+    global _warned
+    if UNAVAILABLE_REASON is None or DISABLED_BY_USER or _warned:
+        return False
+    _warned = True
+    warnings.warn(
+        f"glassnet's compiled loops are not available: {UNAVAILABLE_REASON}. "
+        "Training runs the NumPy code: the same numbers, slower. Reinstall glassnet "
+        "with a C compiler present; gn.show_config() shows what runs.",
+        PerformanceWarning,
+        stacklevel=stacklevel + 1,
+    )
+    return True
+
+
+_REFERENCE = contextvars.ContextVar("glassnet_reference_only", default=False)
+
+
+@contextlib.contextmanager
+def reference_only():
+    """Run the reference path inside: nothing compiled, no threads of glassnet.
+
+    ``compiled_enabled()`` and ``usable()`` are False (so the optimizers, the ReLU
+    passes and the flush run their NumPy code), ``matmul`` is ``np.matmul`` and a
+    multiplication by the scale, ``gather_rows`` is ``np.take`` (checked indices),
+    ``parallel()`` changes nothing. Nests, and is restored on exceptions; it holds
+    for the current thread (a context variable), so a ``fit`` in another thread
+    keeps its own path."""
+    token = _REFERENCE.set(True)
+    try:
+        yield
+    finally:
+        _REFERENCE.reset(token)
+
+
+def compiled_enabled() -> bool:
+    """Whether compiled code may run here: the extension is available and we are
+    not inside ``reference_only``."""
+    return AVAILABLE and not _REFERENCE.get()
+
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def usable(*arrays) -> bool:
     """True when the compiled loops can take ``arrays``: NumPy, C-contiguous, one
-    shape and one dtype (float32 or float64)."""
-    if not AVAILABLE:
+    shape and one dtype (float32 or float64); False inside ``reference_only``."""
+    if not compiled_enabled():
         return False
     first = arrays[0]
     if not isinstance(first, np.ndarray) or first.dtype not in _FLOATS:
@@ -84,48 +152,80 @@ def usable(*arrays) -> bool:
 
 _F32 = np.dtype(np.float32)
 #: NumPy's OpenBLAS (threadpoolctl's controller of it): None until looked up, False
-#: when there is none (another BLAS, or no sgemm symbol) and nothing is split
+#: when there is none (another BLAS, an unchecked kernel, or no sgemm symbol)
 _openblas = None
+#: the cblas_sgemm symbol the extension found in it (None: products not split)
+SGEMM_SYMBOL: str | None = None
+#: why the products are not split across glassnet's threads (None: they are)
+SGEMM_REASON: str | None = "not looked up yet"
 #: the threads ``parallel`` shares; 1 outside it
 _threads = 1
-_SGEMM_SYMBOLS = (  # NumPy's wheels: prefixed names, 64-bit integers
-    ("scipy_cblas_sgemm64_", True),
-    ("cblas_sgemm64_", True),
-    ("scipy_cblas_sgemm", False),
-    ("cblas_sgemm", False),
-)
+#: OpenBLAS's sgemm kernels (threadpoolctl's ``architecture``, lower case) whose
+#: products give a band of rows the whole product's bits (bands start at multiples of
+#: 48 rows, _products.c), and whether a band of columns keeps them too. Measured on
+#: random shapes on both sides of the size limits (tests/test_products.py; a kernel
+#: can be forced with OPENBLAS_CORETYPE): SkylakeX rows and columns, Haswell rows
+#: only (its last columns depend on the whole width). Cooperlake and SapphireRapids
+#: build on SkylakeX's sgemm kernel, Zen on Haswell's. Other kernels: no split.
+_BANDED_KERNELS = {
+    "skylakex": True,
+    "cooperlake": True,
+    "sapphirerapids": True,
+    "haswell": False,
+    "zen": False,
+}
+
+
+def _inside_numpy(filepath: str) -> bool:
+    """Whether the library at ``filepath`` is NumPy's own (numpy.libs/ on Linux,
+    numpy/.dylibs/ on macOS)."""
+    site = os.path.dirname(os.path.dirname(np.__file__))
+    try:
+        top = os.path.relpath(filepath, site).split(os.sep)[0]
+    except ValueError:  # another drive (Windows)
+        return False
+    return top in ("numpy", "numpy.libs")
 
 
 def _numpy_openblas():
-    """The OpenBLAS that NumPy calls, its ``cblas_sgemm`` handed to the extension
-    (looked up once); False without one.
+    """The OpenBLAS that NumPy calls, once its ``cblas_sgemm`` is loaded by the
+    extension (looked up once); False without one.
 
     Of the OpenBLAS libraries loaded (SciPy may bring its own), NumPy's is the one
-    inside NumPy's installation when there is one (its wheels bundle it)."""
-    global _openblas
-    if _openblas is None:
-        _openblas = False
-        from threadpoolctl import ThreadpoolController
+    inside NumPy's installation when there is one (its wheels bundle it). The
+    extension looks the symbol up by name in that already loaded library; no
+    address passes through Python."""
+    global _openblas, SGEMM_SYMBOL, SGEMM_REASON
+    if _openblas is not None:
+        return _openblas
+    _openblas = False
+    if _fastops is None:
+        SGEMM_REASON = "the compiled loops are not available"
+        return _openblas
+    from threadpoolctl import ThreadpoolController
 
-        libraries = ThreadpoolController().select(internal_api="openblas")
-        site = os.path.dirname(os.path.dirname(np.__file__))
-
-        def inside_numpy(library) -> bool:  # numpy.libs/ (Linux), numpy/.dylibs/
-            top = os.path.relpath(library.filepath, site).split(os.sep)[0]
-            return top in ("numpy", "numpy.libs")
-
-        ranked = sorted(
-            libraries.lib_controllers, key=lambda lib: not inside_numpy(lib)
-        )
-        for library in ranked:
-            handle = ctypes.CDLL(library.filepath)
-            for name, ilp64 in _SGEMM_SYMBOLS:
-                function = getattr(handle, name, None)
-                if function is not None:
-                    address = ctypes.cast(function, ctypes.c_void_p).value
-                    _fastops.set_sgemm(address, ilp64)
-                    _openblas = library
-                    return _openblas
+    libraries = ThreadpoolController().select(internal_api="openblas")
+    ranked = sorted(
+        libraries.lib_controllers, key=lambda lib: not _inside_numpy(lib.filepath)
+    )
+    SGEMM_REASON = "NumPy's BLAS is not OpenBLAS"
+    for library in ranked:
+        kernel = str(getattr(library, "architecture", None) or "").lower()
+        if kernel not in _BANDED_KERNELS:
+            SGEMM_REASON = (
+                f"OpenBLAS's {kernel or 'unknown'} kernel is not one whose bands "
+                "are known to keep np.matmul's bits"
+            )
+            continue
+        try:
+            symbol = _fastops.load_sgemm(library.filepath, _BANDED_KERNELS[kernel])
+        except OSError as error:
+            SGEMM_REASON = str(error)
+            continue
+        if symbol is not None:
+            SGEMM_SYMBOL, SGEMM_REASON, _openblas = symbol, None, library
+            return _openblas
+        SGEMM_REASON = f"no cblas_sgemm symbol in {library.filepath}"
     return _openblas
 
 
@@ -141,6 +241,17 @@ def _cpus() -> int:
     return os.cpu_count() or 1
 
 
+def planned_threads() -> int:
+    """The threads ``parallel()`` would share here: min(BLAS limit, CPUs) when the
+    compiled loops and NumPy's OpenBLAS sgemm are available, else 1."""
+    if not compiled_enabled():
+        return 1
+    if _threads > 1:  # inside parallel(): BLAS is held to one thread meanwhile
+        return _threads
+    library = _numpy_openblas()
+    return max(1, min(library.num_threads, _cpus())) if library else 1
+
+
 @contextlib.contextmanager
 def parallel():
     """Share glassnet's threads between the compiled loops and float32 products.
@@ -148,10 +259,10 @@ def parallel():
     As many threads as the user's limit on NumPy's BLAS (threadpoolctl's
     ``num_threads``), but no more than the CPUs the process may use; BLAS is held to
     one thread meanwhile, so its idle workers do not spin on the cores these threads
-    use, and given its limit back after. With one thread, without the extension, or
-    without OpenBLAS, nothing changes."""
+    use, and given its limit back after. With one thread, without the extension,
+    without OpenBLAS, or inside ``reference_only``, nothing changes."""
     global _threads
-    library = _numpy_openblas() if AVAILABLE else False
+    library = _numpy_openblas() if compiled_enabled() else False
     limit = library.num_threads if library else 1
     # no more threads than CPUs to run them: the workers spin between rounds, so
     # two on one CPU take turns at every round (4 threads on 2 CPUs: 2.7x slower)
@@ -175,17 +286,11 @@ def parallel():
         library.set_num_threads(limit)
 
 
-def matmul(A, B, out, scale: float = 1.0):
-    """out = scale (A @ B), with ``scale`` rounded to out's dtype as NumPy rounds a
-    Python scalar; the bits of ``np.matmul(A, B, out=out); out *= scale``.
-
-    float32 NumPy matrices (C- or F-contiguous, out C-contiguous and apart from
-    both) go straight to NumPy's own OpenBLAS sgemm, split across glassnet's threads
-    inside ``parallel``, with the scale applied to each band of out right after its
-    product (one pass over out fewer); everything else is ``np.matmul``."""
-    if (
-        AVAILABLE
-        and A.dtype == _F32
+def _direct_product(A, B, out) -> bool:
+    """Whether ``A @ B -> out`` can go to NumPy's sgemm directly: float32 matrices,
+    A and B C- or F-contiguous, out C-contiguous and apart from both."""
+    return (
+        A.dtype == _F32
         and B.dtype == _F32
         and out.dtype == _F32
         and A.ndim == 2
@@ -197,8 +302,19 @@ def matmul(A, B, out, scale: float = 1.0):
         and out.shape == (A.shape[0], B.shape[1])
         and not np.may_share_memory(out, A)
         and not np.may_share_memory(out, B)
-        and _find_sgemm()
-    ):
+    )
+
+
+def matmul(A, B, out, scale: float = 1.0):
+    """out = scale (A @ B), with ``scale`` rounded to out's dtype as NumPy rounds a
+    Python scalar; the bits of ``np.matmul(A, B, out=out); out *= scale``.
+
+    float32 NumPy matrices (C- or F-contiguous, out C-contiguous and apart from
+    both) go straight to NumPy's own OpenBLAS sgemm, split across glassnet's threads
+    inside ``parallel``, with the scale applied to each band of out right after its
+    product (one pass over out fewer); everything else, and everything inside
+    ``reference_only``, is ``np.matmul``."""
+    if compiled_enabled() and _direct_product(A, B, out) and _find_sgemm():
         _fastops.matmul(A, B, out, scale)
         return out
     np.matmul(A, B, out=out)
@@ -207,18 +323,50 @@ def matmul(A, B, out, scale: float = 1.0):
     return out
 
 
+_INTP = np.dtype(np.intp)
+
+
+def _row_numbers(index) -> np.ndarray:
+    """``index`` as np.intp row numbers; TypeError for anything but integers (a
+    float or boolean array is never read as row numbers). Integers of another width
+    or byte order are converted exactly; values that do not fit in intp cannot be
+    rows (IndexError)."""
+    index = np.asarray(index)
+    if index.dtype.kind not in "iu":
+        raise TypeError(
+            f"gather_rows: the indices must be integers; received dtype {index.dtype}"
+        )
+    if index.dtype == _INTP and index.dtype.isnative:
+        return index
+    if not np.can_cast(index.dtype, _INTP, "safe") and index.size:
+        limits = np.iinfo(_INTP)
+        low, high = int(index.min()), int(index.max())
+        if low < limits.min or high > limits.max:
+            bad = high if high > limits.max else low
+            raise IndexError(f"gather_rows: index {bad} is out of bounds")
+    return index.astype(_INTP)
+
+
 def gather_rows(X, index, out):
-    """out = X[index] along the rows, written into ``out`` (k, n); ``index`` must be
-    valid row numbers (IndexError otherwise). Compiled (and shared by the threads
-    inside ``parallel``) for C-contiguous NumPy arrays, else ``np.take``."""
+    """out = X[index] along the rows, written into ``out`` (k, n) and returned;
+    ``index`` (k,) integer row numbers, valid for X's m rows (the compiled copy and
+    the reference raise IndexError; the plain NumPy path is used only for the
+    checked permutations ``fit`` passes). Non-integer indices are refused
+    (TypeError). Compiled (and shared by the threads inside ``parallel``) for
+    C-contiguous NumPy arrays apart from each other, else ``np.take``."""
+    index = _row_numbers(index)
+    if not compiled_enabled() or not isinstance(X, np.ndarray):
+        if _REFERENCE.get():  # the reference: NumPy's checked take
+            return np.take(X, index, axis=0, out=out)
+        return np.take(X, index, axis=0, out=out, mode="clip")
     if (
-        AVAILABLE
-        and X.ndim == 2
+        X.ndim == 2
+        and index.ndim == 1
+        and index.flags.c_contiguous
         and X.flags.c_contiguous
         and out.flags.c_contiguous
         and out.dtype == X.dtype
-        and index.dtype == np.intp
-        and index.flags.c_contiguous
+        and not np.may_share_memory(out, X)
     ):
         _fastops.gather_rows(X, index, out)
         return out

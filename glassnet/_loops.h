@@ -13,8 +13,16 @@
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
     defined(__linux__)
 #define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+/* the copy that target_clones' resolver picks: the first the CPU supports */
+static const char *loops_target(void) {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return "avx512f";
+    if (__builtin_cpu_supports("avx2")) return "avx2";
+    return "x86-64 baseline";
+}
 #else
 #define CLONES
+static const char *loops_target(void) { return "one copy (no selection at load time)"; }
 #endif
 
 #if defined(_MSC_VER)

@@ -8,12 +8,19 @@
  * threads instead (_products.c), and the elementwise passes between them use the
  * same threads, which are then free.
  *
- * A round of work: the caller publishes the task, bumps `generation` and runs part
- * 0; each worker sees the new generation, runs its part and counts itself in
- * `finished`; the caller waits for all workers. Sleeping workers are counted in
- * `sleepers` before they re-check the generation, and the caller reads `sleepers`
- * after bumping it (both sequentially consistent), so a worker that goes to sleep
- * is always woken.
+ * A round of work: the caller publishes the task and a claim word (the round's
+ * number, its count of parts and the next unclaimed part), bumps `generation` and
+ * claims parts like the workers; each worker sees the new generation and claims
+ * parts with a compare-and-swap on the claim word until none is left, counting each
+ * part it finishes in `done`; the caller waits until `done` is the count of parts.
+ * A claim names its round, so a worker that wakes late cannot take a part of a
+ * later round, and a round cannot end while a claimed part runs, so the task and
+ * context a worker reads after its claim are its round's. (A static split, one part
+ * per thread, made the caller wait every round for a worker that the system had
+ * descheduled; now a descheduled worker holds up one part at most.) Sleeping
+ * workers are counted in `sleepers` before they re-check the generation, and the
+ * caller reads `sleepers` after bumping it (both sequentially consistent), so a
+ * worker that goes to sleep is always woken.
  */
 #if !defined(_WIN32)
 #define _POSIX_C_SOURCE 200809L
@@ -33,15 +40,17 @@ static void run_on_caller(pool_task task, void *context, int parts) {
     for (int part = 0; part < parts; part++) task(context, part, parts);
 }
 
-#if defined(__GNUC__) && (defined(__unix__) || defined(__APPLE__))
-#define POOL_THREADS 1
-#else
-#define POOL_THREADS 0
-#endif
+int pool_parts(int per_thread) {
+    int threads_now = pool_threads();
+    if (threads_now <= 1) return 1;
+    int64_t parts = (int64_t)threads_now * (per_thread > 1 ? per_thread : 1);
+    return parts < POOL_MAX_PARTS ? (int)parts : POOL_MAX_PARTS;
+}
 
-#if POOL_THREADS
+#if POOL_HAS_THREADS
 
 #include <pthread.h>
+#include <sched.h>
 #include <time.h>
 
 /* how long an idle worker spins before it sleeps: long enough to cover the Python
@@ -67,12 +76,12 @@ static pthread_t workers[POOL_MAX];
 
 static int threads = 1;          /* the caller and threads - 1 workers */
 static unsigned long generation; /* bumped once per round and once to stop */
-static int finished;             /* workers done with the current round */
+static uint64_t claim;           /* round << 32 | parts << 16 | next part */
+static int done;                 /* parts finished in the current round */
 static int sleepers;             /* workers asleep or about to be */
 static int stopping;
 static pool_task current_task;
 static void *current_context;
-static int current_parts;
 static int handlers_installed;
 static unsigned long start_generation; /* the generation new workers start from */
 
@@ -104,14 +113,28 @@ static unsigned long wait_for_round(unsigned long seen) {
     }
 }
 
+/* Run unclaimed parts of round `round` until none is left. */
+static void claim_parts(uint32_t round) {
+    uint64_t word = LOAD(claim);
+    for (;;) {
+        int part = (int)(word & 0xffff), parts = (int)((word >> 16) & 0xffff);
+        if ((uint32_t)(word >> 32) != round || part >= parts) return;
+        if (!__atomic_compare_exchange_n(&claim, &word, word + 1, 0, __ATOMIC_SEQ_CST,
+                                         __ATOMIC_SEQ_CST))
+            continue; /* another thread took it: `word` holds the new value */
+        current_task(current_context, part, parts);
+        ADD(done, 1);
+        word = LOAD(claim);
+    }
+}
+
 static void *worker_main(void *argument) {
-    int part = (int)(intptr_t)argument;
+    (void)argument;
     unsigned long seen = start_generation;
     for (;;) {
         seen = wait_for_round(seen);
         if (LOAD(stopping)) return NULL;
-        if (part < current_parts) current_task(current_context, part, current_parts);
-        ADD(finished, 1);
+        claim_parts((uint32_t)seen);
     }
 }
 
@@ -141,7 +164,7 @@ static void after_fork_in_child(void) {
     pthread_mutex_init(&run_lock, NULL);
     pthread_cond_init(&wake, NULL);
     threads = 1;
-    sleepers = finished = stopping = 0;
+    sleepers = done = stopping = 0;
 }
 
 int pool_resize(int wanted) {
@@ -157,7 +180,7 @@ int pool_resize(int wanted) {
         stop_workers();
         start_generation = LOAD(generation);
         for (int i = 1; i < wanted; i++) {
-            if (pthread_create(&workers[i], NULL, worker_main, (void *)(intptr_t)i)) {
+            if (pthread_create(&workers[i], NULL, worker_main, NULL)) {
                 result = -1;
                 break;
             }
@@ -171,7 +194,8 @@ int pool_resize(int wanted) {
 int pool_threads(void) { return threads; }
 
 void pool_run(pool_task task, void *context, int parts) {
-    if (parts <= 1 || pthread_mutex_trylock(&run_lock) != 0) {
+    if (parts <= 1 || parts > POOL_MAX_PARTS ||
+        pthread_mutex_trylock(&run_lock) != 0) {
         run_on_caller(task, context, parts);
         return;
     }
@@ -180,14 +204,20 @@ void pool_run(pool_task task, void *context, int parts) {
         run_on_caller(task, context, parts);
         return;
     }
-    if (parts > threads) parts = threads;
+    /* only this thread bumps the generation (pool_resize holds the lock too) */
+    uint32_t round = (uint32_t)(LOAD(generation) + 1);
     current_task = task;
     current_context = context;
-    current_parts = parts;
-    STORE(finished, 0);
+    STORE(done, 0);
+    STORE(claim, (uint64_t)round << 32 | (uint64_t)parts << 16);
     publish();
-    task(context, 0, parts);
-    while (LOAD(finished) < threads - 1) RELAX();
+    claim_parts(round);
+    /* the parts that workers claimed: spin, then also offer the CPU (a worker may
+       have been preempted on this CPU by another process) */
+    for (unsigned spins = 0; LOAD(done) < parts; spins++) {
+        RELAX();
+        if (spins > (1u << 14)) sched_yield();
+    }
     pthread_mutex_unlock(&run_lock);
 }
 

@@ -1,14 +1,16 @@
 /*
  * Matrix products split across glassnet's threads (_pool.c): C = A @ B in float32.
  *
- * Each thread calls NumPy's own BLAS (its cblas_sgemm, found by glassnet._kernels
- * and handed over as an address with set_sgemm) on a band of C's rows or columns,
- * with BLAS itself held to one thread. Every element of C is the same dot product, in the
- * same order, that one single-threaded sgemm call over the whole matrix computes,
- * so the result is bitwise np.matmul's with one BLAS thread, whatever the number of
- * threads here (tests/test_products.py), provided every band is large enough for
- * OpenBLAS to take the same kernel as for the whole (SPLIT_MIN_BAND below).
- * Smaller products run on the calling thread alone.
+ * Each thread calls NumPy's own BLAS (its cblas_sgemm, looked up here by name in the
+ * OpenBLAS library that glassnet._kernels names with load_sgemm: one already loaded
+ * in this process, never an address given from Python) on a band of C's rows or
+ * columns, with BLAS itself held to one thread. Every element of C is the same dot
+ * product, in the same order, that one single-threaded sgemm call over the whole
+ * matrix computes, so the result is bitwise np.matmul's with one BLAS thread,
+ * whatever the number of threads here (tests/test_products.py), provided every band
+ * is large enough for OpenBLAS to take the same kernel as for the whole
+ * (SPLIT_MIN_BAND below) and its edges fall where the whole product's tiles do
+ * (ROW_GRAIN below). Smaller products run on the calling thread alone.
  *
  *   matmul(A, B, C, alpha)   C = alpha (A @ B); A (M, K), B (K, N), C (M, N),
  *                        float32; A and B C- or F-contiguous (a transpose is a flag
@@ -18,12 +20,25 @@
  *                        by it while the band is in its cache: the bits of
  *                        np.matmul(A, B) * alpha (BLAS's own alpha would round
  *                        differently)
- *   set_sgemm(address, ilp64)   the cblas_sgemm to call (64-bit integers if ilp64)
+ *   load_sgemm(path, columns)   look up cblas_sgemm in the library at `path`, which
+ *                        must already be loaded (dlopen with RTLD_NOLOAD: nothing
+ *                        is loaded or run by this call), under the fixed names of
+ *                        SGEMM_SYMBOLS, each with its integer width; returns the
+ *                        name found, or None (then nothing changes); OSError when
+ *                        no such library is loaded. `columns`: whether bands of
+ *                        C's columns keep the whole product's bits with this
+ *                        library's kernel (glassnet._kernels knows which do)
  *   set_threads(n)       the number of threads products and passes use (1: none)
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+
+#if defined(_WIN32)
+#include <windows.h>
+#else
+#include <dlfcn.h>
+#endif
 
 #include "_pool.h"
 #include "_products.h"
@@ -38,6 +53,19 @@ typedef void (*sgemm_lp64)(int, int, int, int, int, int, float, const float *, i
 
 static void *sgemm;
 static int sgemm_is_ilp64;
+static int columns_allowed; /* bands of C's columns keep the bits (load_sgemm) */
+
+/* The names NumPy's OpenBLAS gives cblas_sgemm (its wheels: prefixed, 64-bit
+   integers), each with its integer width; nothing else is ever called. */
+static const struct {
+    const char *name;
+    int ilp64;
+} SGEMM_SYMBOLS[] = {
+    {"scipy_cblas_sgemm64_", 1},
+    {"cblas_sgemm64_", 1},
+    {"scipy_cblas_sgemm", 0},
+    {"cblas_sgemm", 0},
+};
 
 /* Each band gets at least this many multiply-adds, so that OpenBLAS takes the
    same kernel for every band as for the whole product: below these sizes it may
@@ -48,8 +76,20 @@ static int sgemm_is_ilp64;
    far above the cost of a round of the pool (a few microseconds). */
 #define SPLIT_MIN_BAND_UNTRANSPOSED (28LL * 512 * 512)
 #define SPLIT_MIN_BAND (1LL << 20)
-/* bands are multiples of this many rows or columns (BLAS kernels' tile edges) */
-#define BAND_GRAIN 64
+/* Bands of rows are multiples of ROW_GRAIN rows, bands of columns of COLUMN_GRAIN
+   columns. With OpenBLAS's Haswell sgemm kernel (the one it takes on an AMD EPYC
+   here), a band of rows keeps the whole product's bits only where bands start at
+   multiples of 24 rows (measured on random shapes above the size limits: grains of
+   24, 48 and 96 rows kept them, 16, 32 and 64 did not); with its SkylakeX kernel any
+   multiple of 16 did: 48 serves both. With the Haswell kernel no band of columns
+   kept them, so glassnet._kernels allows bands of columns only for the SkylakeX
+   family (load_sgemm's `columns`), where grains of 16 to 96 columns all did. */
+#define ROW_GRAIN 48
+#define COLUMN_GRAIN 64
+/* parts a thread for a product large enough: bands a little finer than one per
+   thread, so that a descheduled thread's work is taken by another (_pool.c); each
+   band's call packs all of the other operand, so not much finer */
+#define PRODUCT_PARTS_PER_THREAD 2
 
 typedef struct {
     const float *A, *B;
@@ -83,12 +123,32 @@ static void product_block(const Product *p, int64_t row, int64_t rows, int64_t c
 static void product_part(void *context, int part, int parts) {
     const Product *p = context;
     int64_t start, stop;
-    band(p->by_columns ? p->N : p->M, part, parts, BAND_GRAIN, &start, &stop);
+    band(p->by_columns ? p->N : p->M, part, parts,
+         p->by_columns ? COLUMN_GRAIN : ROW_GRAIN, &start, &stop);
     if (start == stop) return;
     if (p->by_columns)
         product_block(p, 0, p->M, start, stop - start);
     else
         product_block(p, start, stop - start, 0, p->N);
+}
+
+/* How many bands: PRODUCT_PARTS_PER_THREAD per thread, else one per thread, else
+   fewer, the most whose shortest band (the last) is above the split limit; more
+   bands than threads only in whole multiples of the threads, so that a quiet pool
+   ends its round together. One: the product runs on the calling thread. */
+static int product_parts(const Product *p) {
+    int64_t length = p->by_columns ? p->N : p->M, other = p->by_columns ? p->M : p->N;
+    int64_t grain = p->by_columns ? COLUMN_GRAIN : ROW_GRAIN;
+    int64_t limit = p->transpose_a || p->transpose_b ? SPLIT_MIN_BAND
+                                                     : SPLIT_MIN_BAND_UNTRANSPOSED;
+    int threads = pool_threads();
+    for (int parts = pool_parts(PRODUCT_PARTS_PER_THREAD); parts > 1; parts--) {
+        if (parts > threads && parts % threads != 0) continue;
+        int64_t start, stop;
+        band(length, parts - 1, parts, grain, &start, &stop);
+        if (stop > start && (stop - start) * other * p->K >= limit) return parts;
+    }
+    return 1;
 }
 
 /* A matrix operand's layout: 0 and its leading dimension when rows are contiguous,
@@ -116,7 +176,7 @@ PyObject *py_matmul(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     double alpha = PyFloat_AsDouble(args[3]);
     if (alpha == -1.0 && PyErr_Occurred()) return NULL;
     if (sgemm == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "matmul: no sgemm was set (set_sgemm)");
+        PyErr_SetString(PyExc_RuntimeError, "matmul: no sgemm was loaded (load_sgemm)");
         return NULL;
     }
     Py_buffer views[3];
@@ -177,18 +237,10 @@ PyObject *py_matmul(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
        products and dW2 were 5-15 % faster in bands of columns, while dW1 = dZ1 X
        (512 x 784, K = 1024, only 1.5 times as wide) was 3-6 % faster in bands of
        rows (an epoch 2 % faster, 24 alternating epochs twice); for short products
-       columns were slower (16 % for dW = dZ X at 128, K = 128). As many bands as
-       threads, none below the split limit. */
-    p.by_columns = p.N >= 2 * p.M && p.K >= 256;
-    int64_t length = p.by_columns ? p.N : p.M, other = p.by_columns ? p.M : p.N;
-    int64_t limit = p.transpose_a || p.transpose_b ? SPLIT_MIN_BAND
-                                                   : SPLIT_MIN_BAND_UNTRANSPOSED;
-    int parts = pool_threads();
-    for (; parts > 1; parts--) { /* the shortest band is the last one */
-        int64_t start, stop;
-        band(length, parts - 1, parts, BAND_GRAIN, &start, &stop);
-        if (stop > start && (stop - start) * other * p.K >= limit) break;
-    }
+       columns were slower (16 % for dW = dZ X at 128, K = 128). Bands of columns
+       only where this BLAS's kernel keeps their bits (load_sgemm). */
+    p.by_columns = columns_allowed && p.N >= 2 * p.M && p.K >= 256;
+    int parts = product_parts(&p);
     Py_BEGIN_ALLOW_THREADS;
     pool_run(product_part, &p, parts); /* one part: on this thread */
     Py_END_ALLOW_THREADS;
@@ -199,18 +251,74 @@ done:
     return result;
 }
 
-PyObject *py_set_sgemm(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+/* The library at `path` if it is loaded in this process (nothing is loaded or run);
+   NULL with OSError otherwise. */
+static void *loaded_library(PyObject *path) {
+    void *handle = NULL;
+#if defined(_WIN32)
+    PyObject *decoded = NULL;
+    if (!PyUnicode_FSDecoder(path, &decoded)) return NULL;
+    wchar_t *wide = PyUnicode_AsWideCharString(decoded, NULL);
+    Py_DECREF(decoded);
+    if (wide == NULL) return NULL;
+    handle = (void *)GetModuleHandleW(wide);
+    PyMem_Free(wide);
+#else
+    PyObject *encoded = NULL;
+    if (!PyUnicode_FSConverter(path, &encoded)) return NULL;
+    handle = dlopen(PyBytes_AS_STRING(encoded), RTLD_NOLOAD | RTLD_LAZY);
+    Py_DECREF(encoded);
+#endif
+    if (handle == NULL)
+        PyErr_Format(PyExc_OSError,
+                     "load_sgemm: %R is not a library loaded in this process", path);
+    return handle;
+}
+
+static void *find_symbol(void *library, const char *name) {
+#if defined(_WIN32)
+    return (void *)GetProcAddress((HMODULE)library, name);
+#else
+    return dlsym(library, name);
+#endif
+}
+
+/* Give back the count that loaded_library took (GetModuleHandle takes none). */
+static void forget_library(void *library) {
+#if !defined(_WIN32)
+    dlclose(library);
+#endif
+}
+
+PyObject *py_load_sgemm(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 2) {
-        PyErr_Format(PyExc_TypeError, "set_sgemm() takes 2 arguments (%zd given)",
+        PyErr_Format(PyExc_TypeError, "load_sgemm() takes 2 arguments (%zd given)",
                      nargs);
         return NULL;
     }
-    void *address = PyLong_AsVoidPtr(args[0]);
-    if (address == NULL && PyErr_Occurred()) return NULL;
-    int ilp64 = PyObject_IsTrue(args[1]);
-    if (ilp64 < 0) return NULL;
-    sgemm = address;
-    sgemm_is_ilp64 = ilp64;
+    int columns = PyObject_IsTrue(args[1]);
+    if (columns < 0) return NULL;
+    void *library = loaded_library(args[0]);
+    if (library == NULL) return NULL;
+    for (size_t i = 0; i < sizeof SGEMM_SYMBOLS / sizeof SGEMM_SYMBOLS[0]; i++) {
+        void *function = find_symbol(library, SGEMM_SYMBOLS[i].name);
+        int ilp64 = SGEMM_SYMBOLS[i].ilp64;
+        if (function == NULL) continue;
+        if (sgemm != NULL && (function != sgemm || ilp64 != sgemm_is_ilp64 ||
+                              columns != columns_allowed)) {
+            /* a product may be running on the one loaded: it stays */
+            forget_library(library);
+            PyErr_SetString(PyExc_RuntimeError,
+                            "load_sgemm: another sgemm is loaded already");
+            return NULL;
+        }
+        if (sgemm == function) forget_library(library); /* counted once already */
+        sgemm = function; /* its library stays loaded: dlopen counted it */
+        sgemm_is_ilp64 = ilp64;
+        columns_allowed = columns;
+        return PyUnicode_FromString(SGEMM_SYMBOLS[i].name);
+    }
+    forget_library(library);
     Py_RETURN_NONE;
 }
 

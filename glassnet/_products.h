@@ -5,7 +5,7 @@
 #include <Python.h>
 
 PyObject *py_matmul(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
-PyObject *py_set_sgemm(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
+PyObject *py_load_sgemm(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 PyObject *py_set_threads(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 
 #endif

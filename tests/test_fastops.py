@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 import glassnet as gn
 from glassnet import _kernels
@@ -303,9 +304,13 @@ def _train(dtype, batch_size, epochs):
 def test_training_gives_the_same_weights_without_the_compiled_loops(
     dtype, batch_size, epochs, monkeypatch
 ):
-    compiled = _train(dtype, batch_size, epochs)
-    monkeypatch.setattr(_kernels, "AVAILABLE", False)
-    plain = _train(dtype, batch_size, epochs)
+    # at one BLAS thread: OpenBLAS's own threads (the NumPy path's products when
+    # the limit is 2) round differently from one thread, which glassnet's threads
+    # reproduce (docs/architecture.md, D22)
+    with threadpool_limits(1, user_api="blas"):
+        compiled = _train(dtype, batch_size, epochs)
+        monkeypatch.setattr(_kernels, "AVAILABLE", False)
+        plain = _train(dtype, batch_size, epochs)
     np.testing.assert_array_equal(compiled, plain)
 
 
@@ -320,3 +325,317 @@ def test_glassnet_no_compiled_turns_the_loops_off():
         check=True,
     )
     assert result.stdout.strip() == "False"
+
+
+# --- the gather's indices: copied before use, integers only --------------------------
+
+RACE = """
+import sys, threading
+import numpy as np
+from glassnet import _fastops
+rows, k = 4000, 4000
+X = np.repeat(np.arange(rows, dtype=np.float32)[:, None], 256, axis=1)
+index = np.arange(k, dtype=np.intp) % rows
+out = np.empty((k, 256), np.float32)
+good, bad = 7, 1 << 40
+stop = False
+
+def mutate():  # flips the last index between a row and an address far outside X
+    while not stop:
+        index[-1] = bad
+        index[-1] = good
+
+thread = threading.Thread(target=mutate)
+thread.start()
+wrong = 0
+try:
+    for _ in range(50):
+        index[-1] = good
+        try:
+            _fastops.gather_rows(X, index, out)
+        except IndexError:  # the bad value was there when the copy was taken
+            continue
+        wrong += out[-1, 0] != good or out[-2, 0] != k - 2
+finally:
+    stop = True
+    thread.join()
+print(wrong)
+"""
+
+
+@needs_fastops
+def test_the_gather_uses_the_indices_it_checked_while_another_thread_changes_them():
+    """The rows are copied without the GIL; another thread changes the last index to
+    a value far out of bounds meanwhile. The gather copies the indices before it
+    checks them and uses only the copy, so each call either raises IndexError or
+    copies the rows it checked. (Before the copy, checking the array and reading it
+    again after releasing the GIL crashed this script with a segmentation fault,
+    within its 50 gathers, every time.)"""
+    result = subprocess.run(
+        [sys.executable, "-c", RACE], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "0"
+
+
+@needs_fastops
+def test_the_gather_copies_the_checked_indices_even_when_out_holds_them():
+    rng = np.random.default_rng(9)
+    X = rng.standard_normal((50, 4))
+    out = np.empty((3, 4))
+    index = out.reshape(-1)[:3].view(np.intp)  # the indices live in out's memory
+    index[:] = [4, 49, 0]
+    expected = X[[4, 49, 0]]
+    _kernels._fastops.gather_rows(X, index, out)
+    np.testing.assert_array_equal(out, expected)
+
+
+@needs_fastops
+@pytest.mark.parametrize(
+    "dtype", ["float64", "float32", "int32", "uint64", ">i8", "bool", "int16"]
+)
+def test_the_compiled_gather_reads_only_intp_indices(dtype):
+    X = np.arange(20.0).reshape(10, 2)
+    out = np.empty((2, 2))
+    index = np.array([1, 2]).astype(dtype)
+    with pytest.raises(TypeError, match=f"np.intp .*received dtype {index.dtype}"):
+        _kernels._fastops.gather_rows(X, index, out)
+
+
+@needs_fastops
+def test_the_compiled_gather_takes_intp_in_either_spelling():
+    X = np.arange(20.0).reshape(10, 2)
+    for dtype in (np.intp, np.longlong):  # 'l' and 'q' on 64-bit Linux
+        if np.dtype(dtype).itemsize != np.dtype(np.intp).itemsize:
+            continue
+        out = np.empty((2, 2))
+        _kernels._fastops.gather_rows(X, np.array([9, 0], dtype), out)
+        np.testing.assert_array_equal(out, X[[9, 0]])
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+@pytest.mark.parametrize("dtype", ["float64", "float32", "bool", "complex128"])
+def test_gather_rows_refuses_indices_that_are_not_integers(
+    dtype, compiled, monkeypatch
+):
+    if not compiled:
+        monkeypatch.setattr(_kernels, "AVAILABLE", False)
+    elif not _kernels.AVAILABLE:
+        pytest.skip("glassnet._fastops was not built")
+    X = np.arange(20.0).reshape(10, 2)
+    index = np.array([1.0, 2.0]).astype(dtype)
+    with pytest.raises(TypeError, match=f"integers; received dtype {index.dtype}"):
+        _kernels.gather_rows(X, index, np.empty((2, 2)))
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+@pytest.mark.parametrize("dtype", ["int8", "int32", "uint16", "uint64", ">i8", "<u4"])
+def test_gather_rows_converts_other_integer_indices_exactly(
+    dtype, compiled, monkeypatch
+):
+    if not compiled:
+        monkeypatch.setattr(_kernels, "AVAILABLE", False)
+    elif not _kernels.AVAILABLE:
+        pytest.skip("glassnet._fastops was not built")
+    X = np.arange(300.0).reshape(100, 3)
+    index = np.array([99, 0, 42]).astype(dtype)
+    out = np.empty((3, 3))
+    assert _kernels.gather_rows(X, index, out) is out
+    np.testing.assert_array_equal(out, X[[99, 0, 42]])
+
+
+def test_gather_rows_refuses_unsigned_indices_beyond_intp():
+    X = np.arange(20.0).reshape(10, 2)
+    index = np.array([1, 2**63 + 5], np.uint64)  # would wrap to a negative intp
+    with pytest.raises(IndexError, match=str(2**63 + 5)):
+        _kernels.gather_rows(X, index, np.empty((2, 2)))
+
+
+@needs_fastops
+def test_a_gather_into_its_own_source_is_refused_by_c_and_copied_by_numpy():
+    X = np.arange(40.0).reshape(20, 2)
+    with pytest.raises(ValueError, match="overlaps"):
+        _kernels._fastops.gather_rows(X, np.array([5, 6]), X[:2])
+    expected = X[[5, 19, 0]]
+    _kernels.gather_rows(X, np.array([5, 19, 0]), X[:3])  # NumPy copies first
+    np.testing.assert_array_equal(X[:3], expected)
+
+
+# --- why the loops are off, and the warning at the first fit ------------------------
+
+
+def test_the_reason_is_recorded_and_no_warning_is_given_when_the_loops_run():
+    if _kernels.AVAILABLE:
+        assert _kernels.UNAVAILABLE_REASON is None
+        assert _kernels.warn_if_unavailable() is False
+    else:
+        assert _kernels.UNAVAILABLE_REASON
+
+
+def test_missing_loops_warn_once_per_process(monkeypatch):
+    monkeypatch.setattr(_kernels, "AVAILABLE", False)
+    monkeypatch.setattr(_kernels, "UNAVAILABLE_REASON", "No module named 'x'")
+    monkeypatch.setattr(_kernels, "DISABLED_BY_USER", False)
+    monkeypatch.setattr(_kernels, "_warned", False)
+    with pytest.warns(_kernels.PerformanceWarning, match="No module named 'x'"):
+        assert _kernels.warn_if_unavailable() is True
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _kernels.warn_if_unavailable() is False  # once per process
+    assert issubclass(_kernels.PerformanceWarning, UserWarning)
+
+
+def test_glassnet_no_compiled_records_why_and_does_not_warn():
+    code = (
+        "import warnings; warnings.simplefilter('error'); "
+        "import glassnet._kernels as k; "
+        "print(k.AVAILABLE, k.warn_if_unavailable(), k.UNAVAILABLE_REASON, sep='|')"
+    )
+    environment = {**os.environ, "GLASSNET_NO_COMPILED": "1"}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    available, warned, reason = result.stdout.strip().split("|")
+    assert (available, warned) == ("False", "False")
+    assert "GLASSNET_NO_COMPILED" in reason
+
+
+def test_a_failed_import_is_recorded_with_its_message():
+    code = (
+        "import sys, warnings\n"
+        "sys.modules['glassnet._fastops'] = None  # import fails\n"
+        "import glassnet._kernels as k\n"
+        "with warnings.catch_warnings(record=True) as w:\n"
+        "    warnings.simplefilter('always')\n"
+        "    k.warn_if_unavailable()\n"
+        "    k.warn_if_unavailable()\n"
+        "print(k.AVAILABLE, k.UNAVAILABLE_REASON, len(w), w[0].category.__name__, "
+        "sep='|')\n"
+    )
+    environment = {k: v for k, v in os.environ.items() if k != "GLASSNET_NO_COMPILED"}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    available, reason, count, category = result.stdout.strip().split("|")
+    assert available == "False"
+    assert "glassnet._fastops could not be imported" in reason
+    assert (count, category) == ("1", "PerformanceWarning")
+
+
+def test_setup_warns_when_the_optional_extension_does_not_build(tmp_path):
+    """A build without a working C compiler says so, and why, and that glassnet
+    will run its NumPy code."""
+    root = Path(__file__).resolve().parent.parent
+    environment = {**os.environ, "CC": "false-cc-for-glassnet-test"}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "setup.py",
+            "-q",
+            "build_ext",
+            "--build-lib",
+            str(tmp_path / "lib"),
+            "--build-temp",
+            str(tmp_path / "temp"),
+        ],
+        cwd=root,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr  # optional: the install goes on
+    assert "glassnet's optional compiled loops (glassnet._fastops) were not built" in (
+        result.stderr
+    )
+    assert "false-cc-for-glassnet-test" in result.stderr  # why
+    assert "pure NumPy code" in result.stderr
+
+
+# --- the reference switch: nothing compiled or threaded inside -----------------------
+
+
+@pytest.fixture
+def refusing_loops(monkeypatch):
+    """Make every compiled entry point fail if called."""
+    if not _kernels.AVAILABLE:
+        pytest.skip("glassnet._fastops was not built")
+
+    class Refusing:
+        def __getattr__(self, name):
+            raise AssertionError(f"_fastops.{name} was called")
+
+    monkeypatch.setattr(_kernels, "_fastops", Refusing())
+
+
+def test_reference_only_runs_nothing_compiled(refusing_loops):
+    rng = np.random.default_rng(4)
+    A = rng.standard_normal((300, 200)).astype(np.float32)
+    B = rng.standard_normal((200, 100)).astype(np.float32)
+    X = rng.standard_normal((50, 8)).astype(np.float32)
+    with _kernels.reference_only():
+        assert not _kernels.compiled_enabled()
+        assert not _kernels.usable(A)
+        assert _kernels.planned_threads() == 1
+        out = np.empty((300, 100), np.float32)
+        _kernels.matmul(A, B, out, scale=0.25)
+        expected = np.matmul(A, B)
+        expected *= 0.25
+        np.testing.assert_array_equal(out, expected)
+        rows = np.empty((3, 8), np.float32)
+        _kernels.gather_rows(X, np.array([4, 0, 49]), rows)
+        np.testing.assert_array_equal(rows, X[[4, 0, 49]])
+        with pytest.raises(IndexError):  # NumPy's checked take
+            _kernels.gather_rows(X, np.array([50]), rows[:1])
+        with _kernels.parallel():
+            assert _kernels._threads == 1
+
+
+def test_reference_only_nests_and_is_restored_after_an_exception():
+    enabled = _kernels.AVAILABLE
+    with _kernels.reference_only():
+        with _kernels.reference_only():
+            assert not _kernels.compiled_enabled()
+        assert not _kernels.compiled_enabled()  # still inside the outer one
+        with pytest.raises(KeyError), _kernels.reference_only():
+            raise KeyError("x")
+        assert not _kernels.compiled_enabled()
+    assert _kernels.compiled_enabled() is enabled
+    with pytest.raises(RuntimeError), _kernels.reference_only():
+        raise RuntimeError("stop")
+    assert _kernels.compiled_enabled() is enabled
+
+
+@needs_fastops
+def test_reference_only_holds_for_its_own_thread():
+    import threading
+
+    seen = []
+    with _kernels.reference_only():
+        worker = threading.Thread(
+            target=lambda: seen.append(_kernels.compiled_enabled())
+        )
+        worker.start()
+        worker.join()
+        assert not _kernels.compiled_enabled()
+    assert seen == [True]
+
+
+@needs_fastops
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_training_inside_reference_only_gives_the_compiled_weights(dtype):
+    with threadpool_limits(1, user_api="blas"):
+        compiled = _train(dtype, 64, 2)
+        with _kernels.reference_only():
+            reference = _train(dtype, 64, 2)
+    np.testing.assert_array_equal(compiled, reference)

@@ -5,6 +5,7 @@ the same bits on any number of threads, and ``parallel`` hands BLAS its limit ba
 from __future__ import annotations
 
 import importlib.util
+import re
 import subprocess
 import sys
 import textwrap
@@ -395,3 +396,118 @@ def test_a_forked_child_starts_its_own_pool():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "0"
+
+
+# --- no address from Python: the extension looks sgemm up itself ---------------------
+
+PROBE_EVERY_FUNCTION = """
+import sys
+from glassnet import _fastops
+names = sorted(n for n in dir(_fastops) if callable(getattr(_fastops, n)))
+for name in names:
+    for arguments in [(12345,), (12345, True), (12345, 1, 1), (12345, 1, 1, 1.0)]:
+        try:
+            getattr(_fastops, name)(*arguments)
+        except (TypeError, ValueError, OSError, BufferError, RuntimeError):
+            pass
+print("survived", len(names))
+"""
+
+
+@needs_fastops
+def test_no_function_of_the_extension_takes_an_address():
+    """set_sgemm(address) is gone; every entry point, called with integers where
+    an address would go, raises instead of jumping (a crash ends the subprocess)."""
+    assert not hasattr(_kernels._fastops, "set_sgemm")
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE_EVERY_FUNCTION],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("survived")
+    with pytest.raises(TypeError, match="str, bytes or os.PathLike"):
+        _kernels._fastops.load_sgemm(12345, False)
+
+
+@needs_fastops
+def test_load_sgemm_refuses_a_library_that_is_not_loaded(tmp_path):
+    fake = tmp_path / "libnot_loaded.so"
+    fake.write_bytes(b"\x7fELF not really")  # never opened as a library
+    for path in (fake, tmp_path / "missing.so", str(Path(__file__))):
+        with pytest.raises(OSError, match="is not a library loaded in this process"):
+            _kernels._fastops.load_sgemm(path, False)
+
+
+@needs_sgemm
+def test_load_sgemm_finds_no_sgemm_in_a_library_without_one(threads):
+    """A loaded library without the symbols (the extension itself) changes nothing,
+    and the products still run on NumPy's sgemm, bit for bit."""
+    assert _kernels._fastops.load_sgemm(_kernels._fastops.__file__, False) is None
+    rng = np.random.default_rng(12)
+    A, B = operands(rng, 512, 784, 256, "C", "F")
+    expected = np.matmul(A, B)
+    threads(2)
+    out = np.empty_like(expected)
+    _kernels.matmul(A, B, out)
+    np.testing.assert_array_equal(out, expected)
+
+
+@needs_sgemm
+def test_the_sgemm_found_is_numpys_openblas_by_its_fixed_name():
+    assert _kernels.SGEMM_SYMBOL in (
+        "scipy_cblas_sgemm64_",
+        "cblas_sgemm64_",
+        "scipy_cblas_sgemm",
+        "cblas_sgemm",
+    )
+    assert _kernels.SGEMM_REASON is None
+    library = _kernels._numpy_openblas()
+    columns = _kernels._BANDED_KERNELS[library.architecture.lower()]
+    # the same library again: the same symbol, nothing changes
+    assert _kernels._fastops.load_sgemm(library.filepath, columns) == (
+        _kernels.SGEMM_SYMBOL
+    )
+
+
+def test_a_kernel_not_known_to_keep_the_bits_is_not_banded(monkeypatch):
+    """Only OpenBLAS kernels whose bands were measured to keep np.matmul's bits are
+    split (OpenBLAS's Haswell kernel rounds a band of columns differently)."""
+
+    class Library:
+        filepath = "/nowhere/libopenblas.so"
+        architecture = "SomeFutureCore"
+        num_threads = 2
+
+    class Controller:
+        def select(self, internal_api):
+            return type("Selection", (), {"lib_controllers": [Library()]})()
+
+    import threadpoolctl
+
+    monkeypatch.setattr(threadpoolctl, "ThreadpoolController", Controller)
+    monkeypatch.setattr(_kernels, "_openblas", None)
+    monkeypatch.setattr(_kernels, "SGEMM_SYMBOL", None)
+    monkeypatch.setattr(_kernels, "_fastops", object())  # never asked
+    assert _kernels._numpy_openblas() is False
+    assert "somefuturecore kernel" in _kernels.SGEMM_REASON
+
+
+# --- the pool's benchmark: default against one thread with a busy neighbour ----------
+
+
+def test_the_busy_neighbour_benchmark_runs_in_a_tiny_configuration():
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "mlp_mnist.py"
+    result = subprocess.run(
+        [sys.executable, str(path), "--busy-neighbour", "--examples", "256"]
+        + ["--epochs", "2", "--batch", "128"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "busy neighbour: one process spinning" in result.stdout
+    assert "glassnet one thread" in result.stdout
+    match = re.search(r"default / one thread (\S+) \(goal: at most 1.05", result.stdout)
+    assert match is not None and float(match.group(1)) > 0, result.stdout
