@@ -73,6 +73,7 @@ _LAZY = {
     "KMeans": "glassnet.cluster",
     "GlassClassifier": "glassnet.estimators",
     "GlassRegressor": "glassnet.estimators",
+    "show_config": "glassnet.system_info",
 }
 
 
