@@ -44,6 +44,7 @@ from glassnet.schedules import (
     InverseSqrtStep,
     InverseTime,
 )
+from glassnet.step import train_step
 from glassnet.training import fit
 
 __version__ = "0.1.0"
@@ -119,6 +120,7 @@ __all__ = [
     "SoftmaxCrossEntropy",
     "evaluate",
     "fit",
+    "train_step",
     "gradient_check",
     "load",
     "numerical_gradient",

@@ -77,8 +77,12 @@ class HostBatches:
                 X_batch, Y_batch = self.X[start:stop], self.Y[start:stop]
             else:  # the order is a checked permutation
                 index = order[start:stop]
-                X_batch = _kernels.gather_rows(self.X, index, self.X_buffer[: len(index)])
-                Y_batch = _kernels.gather_rows(self.Y, index, self.Y_buffer[: len(index)])
+                X_batch = _kernels.gather_rows(
+                    self.X, index, self.X_buffer[: len(index)]
+                )
+                Y_batch = _kernels.gather_rows(
+                    self.Y, index, self.Y_buffer[: len(index)]
+                )
             if self.augment is not None:
                 X_batch = np.asarray(self.augment(X_batch, rng), dtype=self.X.dtype)
             yield X_batch, Y_batch

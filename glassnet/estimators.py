@@ -5,8 +5,8 @@
 >>> clf = make_pipeline(StandardScaler(), GlassClassifier(hidden_layer_sizes=(64,)))
 >>> clf.fit(X_train, y_train).score(X_test, y_test)       # doctest: +SKIP
 
-The network is the one a :class:`glassnet.runs.RunConfig` describes (built by
-:func:`glassnet.runs.build_network`): hidden ``Dense`` layers (``Dense(linear) ->
+The network is the one a :class:`glassnet.run_config.RunConfig` describes (built by
+:func:`glassnet.networks.build_network`): hidden ``Dense`` layers (``Dense(linear) ->
 BatchNorm -> Activation`` with ``batchnorm=True``), a ``Dropout`` after each hidden
 layer when ``keep_prob < 1``, and an output layer matching the target:
 
@@ -51,8 +51,9 @@ from glassnet._estimator_checks import _check_multilabel, _is_multilabel, _valid
 from glassnet.backend import resolve_dtype
 from glassnet.callbacks import EarlyStopping
 from glassnet.metrics import multilabel_report  # re-exported (its former home)
+from glassnet.networks import build_network, make_optimizer
 from glassnet.regularizers import L2
-from glassnet.runs import RunConfig, build_network, make_optimizer, parse_layers
+from glassnet.run_config import RunConfig, parse_layers
 from glassnet.validation import check_in_range, check_positive_int
 
 __all__ = ["GlassClassifier", "GlassRegressor", "multilabel_report"]

@@ -101,6 +101,6 @@ def gradient_norms(model) -> dict:
     the History's record of exploding or vanishing gradients."""
     return {
         f"grad_norm_{key}": _norm(layer.grads["W"])
-        for key, (layer, name) in model._param_keys.items()
+        for key, (layer, name) in model.buffers.param_keys.items()
         if name == "W" and layer.trainable
     }

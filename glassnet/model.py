@@ -5,8 +5,9 @@ Inside the engine examples are columns (``X (n[0], m)``); ``fit``, ``predict``,
 Parameters are exposed flat, keyed as in the notes: ``W1, b1, ..., WL, bL``, and
 ``gamma{l}, beta{l}`` for the batch norm that follows Dense layer ``l``. After
 ``build`` every parameter (and every gradient) is a view into one contiguous buffer,
-so an optimizer can sweep all of them in a few passes over memory; the keys, the
-buffers and moving them between backends are in :mod:`glassnet._flat_buffers`.
+so an optimizer can sweep all of them in a few passes over memory; the keys and the
+buffers are a :class:`~glassnet.parameters.ParameterBuffers` the model holds
+(``model.buffers``).
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ import numpy as np
 
 from glassnet import losses as losses_module
 from glassnet import regularizers as regularizers_module
-from glassnet._flat_buffers import FlatBuffers
 from glassnet.backend import (
+    backend_name,
     default_device,
     namespace_for,
     resolve_dtype,
@@ -28,12 +29,13 @@ from glassnet.backend import (
     to_numpy,
 )
 from glassnet.layers import BatchNorm, Dense, Layer, layer_from_config
+from glassnet.parameters import ParameterBuffers
 from glassnet.validation import check_array
 
 _PREDICT_CHUNK = 8192
 
 
-class Sequential(FlatBuffers):
+class Sequential:
     """``Sequential([Dense(20, "relu"), Dense(1, "sigmoid")])``.
 
     Logistic regression is the one-unit special case ``Sequential([Dense(1,
@@ -108,8 +110,7 @@ class Sequential(FlatBuffers):
                 n = layer.n_out
             else:
                 n = layer.build(n, rng, self.dtype)
-        self._assign_keys()
-        self._consolidate()
+        self.buffers = ParameterBuffers(self.layers, self.dtype, self.xp, self.device)
         self.built = True
         return self
 
@@ -137,7 +138,8 @@ class Sequential(FlatBuffers):
         """Flat dict ``{"W1": W[1], "b1": b[1], ...}`` of the live arrays."""
         self._require_built()
         return {
-            key: layer.params[name] for key, (layer, name) in self._param_keys.items()
+            key: layer.params[name]
+            for key, (layer, name) in self.buffers.param_keys.items()
         }
 
     @property
@@ -145,20 +147,54 @@ class Sequential(FlatBuffers):
         """Flat dict ``{"W1": dW[1], ...}`` filled by the last backward pass."""
         self._require_built()
         return {
-            key: layer.grads[name] for key, (layer, name) in self._param_keys.items()
+            key: layer.grads[name]
+            for key, (layer, name) in self.buffers.param_keys.items()
         }
 
     def trainable_keys(self) -> list[str]:
         """Keys of the parameters of trainable layers."""
-        return [k for k, (layer, _) in self._param_keys.items() if layer.trainable]
+        return [
+            k for k, (layer, _) in self.buffers.param_keys.items() if layer.trainable
+        ]
 
     @property
     def state(self) -> dict[str, np.ndarray]:
         """Non-trainable arrays (batch norm running statistics), keyed like params."""
         self._require_built()
         return {
-            key: layer.state[name] for key, (layer, name) in self._state_keys.items()
+            key: layer.state[name]
+            for key, (layer, name) in self.buffers.state_keys.items()
         }
+
+    @property
+    def flat_params(self):
+        """The one buffer every parameter is a view of, in key order."""
+        self._require_built()
+        return self.buffers.flat_params
+
+    @property
+    def flat_grads(self):
+        """The one buffer every gradient is a view of, in key order."""
+        self._require_built()
+        return self.buffers.flat_grads
+
+    @property
+    def backend(self) -> str:
+        """ "numpy", "torch" or "cupy"."""
+        return backend_name(self.xp)
+
+    def to(self, backend: str = "numpy", device=None) -> Sequential:
+        """Move the parameters to another backend / device (weights unchanged)."""
+        self._require_built()
+        weights = self.get_weights()
+        self.xp = namespace_for(backend)
+        self.device = default_device(backend) if device is None else device
+        for layer in self.layers:
+            layer.clear_cache()
+            if hasattr(layer, "_device_generator"):
+                layer._device_generator = None
+        self.buffers.place(self.xp, self.device, weights)
+        return self
 
     def get_weights(self) -> dict[str, np.ndarray]:
         """Copies of every parameter and state array."""
@@ -360,7 +396,7 @@ class Sequential(FlatBuffers):
         """Each layer's parameter shapes in the notes' notation; returns the text."""
         self._require_built()
         lines = [f"Model {self.name!r}: n[0] = {self.n_x} input features"]
-        for layer, l in zip(self.layers, self.layer_numbers, strict=False):
+        for layer, l in zip(self.layers, self.buffers.layer_numbers, strict=False):
             frozen = "" if layer.trainable else "  (frozen)"
             lines.append(f"  {type(layer).__name__}{frozen}")
             lines.extend(f"    {text}" for text in layer.describe_shapes(l))
@@ -401,6 +437,20 @@ class Sequential(FlatBuffers):
         from glassnet.persistence import save_model
 
         save_model(self, path, **options)
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["xp"] = backend_name(self.xp)  # a module does not pickle; its name does
+        return state
+
+    def __setstate__(self, state) -> None:
+        """Unpickling / deepcopy: re-home the copied arrays in new flat buffers."""
+        state = dict(state)
+        if isinstance(state.get("xp"), str):
+            state["xp"] = namespace_for(state["xp"])
+        self.__dict__.update(state)
+        if self.built:
+            self.buffers.consolidate()
 
     def __repr__(self):
         inner = ", ".join(repr(layer) for layer in self.layers)

@@ -15,68 +15,21 @@ from pathlib import Path
 
 import numpy as np
 
-from glassnet import optimizers, schedules
+from glassnet import schedules
 from glassnet.callbacks import EarlyStopping
-from glassnet.layers import Activation, BatchNorm, Dense, Dropout
 from glassnet.model import Sequential
+from glassnet.networks import build_network, make_optimizer
 from glassnet.regularizers import L1, L2
-from glassnet.run_config import RunConfig, parse_layers
+from glassnet.run_config import RunConfig
 from glassnet.validation import first_nonfinite
 
-# RunConfig and parse_layers live in run_config.py and are re-exported here
 __all__ = [
-    "RunConfig",
     "RunResult",
-    "build_network",
-    "make_optimizer",
     "model_extra",
-    "parse_layers",
     "prepare_data",
     "train_run",
     "write_run_folder",
 ]
-
-
-def build_network(config: RunConfig, n_x: int, task: str, n_outputs: int, rng):
-    """The network of a run: hidden Dense layers (+ batch norm, dropout), then the
-    output layer matching the task."""
-    keep = config.keep_prob
-    keep = keep if isinstance(keep, tuple) else (keep,) * len(config.layers)
-    layers = []
-    for units, keep_prob in zip(config.layers, keep, strict=False):
-        if config.batchnorm:
-            layers += [
-                Dense(units, "linear", initializer=config.initializer or "he"),
-                BatchNorm(),
-                Activation(config.activation),
-            ]
-        else:
-            layers.append(
-                Dense(units, config.activation, initializer=config.initializer)
-            )
-        if keep_prob < 1:
-            layers.append(Dropout(keep_prob))
-    output = {
-        "binary": Dense(1, "sigmoid"),
-        "multiclass": Dense(n_outputs, "softmax"),
-        "multilabel": Dense(n_outputs, "sigmoid"),
-        "regression": Dense(n_outputs, "linear"),
-    }[task]
-    model = Sequential([*layers, output], name=f"{config.data}-network")
-    return model.build(n_x, rng=rng, dtype=config.dtype)
-
-
-def make_optimizer(config: RunConfig):
-    options = {}
-    if config.learning_rate is not None:
-        options["learning_rate"] = config.learning_rate
-    if config.optimizer == "momentum":
-        options["beta"] = config.beta1
-    elif config.optimizer == "rmsprop":
-        options.update(beta2=config.beta2, epsilon=config.epsilon)
-    elif config.optimizer == "adam":
-        options.update(beta1=config.beta1, beta2=config.beta2, epsilon=config.epsilon)
-    return optimizers.get(config.optimizer, **options)
 
 
 def _check_finite(X, source: str, part: str = "") -> None:

@@ -3,14 +3,14 @@
 Everything ``fit`` does is a loop around this function. For a mini-batch
 ``X (n[0], m)`` (examples are columns) and its targets ``Y (n[L], m)``::
 
-    A[L]   = forward(X)                      caches (A[l-1], Z[l], A[l]) per layer
-    J      = cost(A[L], Y)                   + lambda/(2m) sum_l ||W[l]||_F^2 with L2
-    grads  = backward(A[L], Y)               dZ[L] = A[L] - Y; then, layer by layer,
-                                             dW[l] = (1/m) dZ[l] A[l-1]^T (+ lambda/m W[l])
-                                             db[l] = (1/m) sum_i dZ[l]
-                                             dA[l-1] = W[l]^T dZ[l]
-    params = update(params, grads)           the optimizer's rule, e.g. Adam's
-                                             W = W - alpha v_hat / (sqrt(s_hat) + eps)
+    A[L]   = forward(X)             caches (A[l-1], Z[l], A[l]) per layer
+    J      = cost(A[L], Y)          + lambda/(2m) sum_l ||W[l]||_F^2 with L2
+    grads  = backward(A[L], Y)      dZ[L] = A[L] - Y; then, layer by layer,
+                                    dW[l] = (1/m) dZ[l] A[l-1]^T (+ (lambda/m) W[l])
+                                    db[l] = (1/m) sum_i dZ[l]
+                                    dA[l-1] = W[l]^T dZ[l]
+    params = update(params, grads)  the optimizer's rule, e.g. Adam's
+                                    W = W - alpha v_hat / (sqrt(s_hat) + eps)
 
 where the equations live:
 

@@ -123,7 +123,7 @@ def _trainable_arrays(model):
         )
     multipliers = {
         key: layer.learning_rate_multiplier
-        for key, (layer, _) in model._param_keys.items()
+        for key, (layer, _) in model.buffers.param_keys.items()
         if layer.learning_rate_multiplier != 1.0
     }
     params = {k: v for k, v in model.params.items() if k in trainable}

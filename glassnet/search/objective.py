@@ -1,7 +1,7 @@
 """The glassnet objective: train one network from a config, report dev metrics.
 
 ``train_objective(config, seed, budget)`` turns a sampled config (names of
-:class:`glassnet.runs.RunConfig`) into a run: ``seed`` seeds the weights and the
+:class:`glassnet.run_config.RunConfig`) into a run: ``seed`` seeds the weights and the
 shuffling, the train/dev/test split stays fixed (``split_seed``) so every trial is
 judged on the same dev set, and ``budget`` (successive halving) is the number of
 epochs. It returns ``dev_accuracy``, ``dev_cost``, ``train_accuracy`` and
@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import math
 
-from glassnet.runs import RunConfig, parse_layers, prepare_data, train_run
+from glassnet.run_config import RunConfig, parse_layers
+from glassnet.runs import prepare_data, train_run
 from glassnet.search.spaces import Choice, LogUniform, OneMinusLogUniform, PowersOfTwo
 
 _PREPARED: dict = {}
