@@ -197,10 +197,16 @@ class _GlassEstimator(BaseEstimator):
         return self
 
     def _outputs(self, X) -> np.ndarray:
-        """Output activations ``(m, n[L])`` in float64 for validated rows ``X``."""
+        """Output activations ``(m, n[L])`` for validated rows ``X``, computed in
+        float64 whatever the training dtype: each row's prediction then does not
+        depend on the other rows of the call (float32 BLAS kernels round a column
+        differently by its position in the batch, by up to 2e-7 relative)."""
         check_is_fitted(self, "model_")
         X = _validate(self, X, reset=False)
-        return self.model_.predict_proba(X).astype(np.float64)
+        model = self.model_
+        if model.dtype != np.float64:
+            model = model.astype("float64")
+        return model.predict_proba(X.astype(np.float64, copy=False))
 
 
 class GlassClassifier(ClassifierMixin, _GlassEstimator):

@@ -110,19 +110,6 @@ class GradientCheckResult:
         return "\n".join(lines)
 
 
-def _float64_copy(model):
-    from glassnet.model import Sequential
-
-    copy = Sequential.from_config(
-        {**model.get_config(), "dtype": "float64"}, build=False
-    )
-    copy.build(
-        model.n_x, rng=0, dtype="float64", backend=model.backend, device=model.device
-    )
-    copy.set_weights({k: v.astype(np.float64) for k, v in model.get_weights().items()})
-    return copy
-
-
 def gradient_check(
     model,
     X,
@@ -147,7 +134,7 @@ def gradient_check(
                 f"a Dropout layer drops units (received keep_prob={layer.keep_prob}); "
                 "check with keep_prob=1, then turn dropout on"
             )
-    checked = _float64_copy(model)
+    checked = model.astype("float64")
     regularizer = regularizers_module.get(regularizer)
     loss = checked.default_loss() if loss is None else losses_module.get(loss)
     X = to_namespace(to_numpy(X), checked.xp, checked.device, np.float64)

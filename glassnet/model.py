@@ -432,6 +432,22 @@ class Sequential:
             model.build(config["n_x"], rng=0, dtype=config.get("dtype") or "float32")
         return model
 
+    def astype(self, dtype) -> Sequential:
+        """A copy of the built model in ``dtype`` ("float32" or "float64"), on the
+        same backend and device, with the weights and batch-norm statistics
+        converted (e.g. float64 for a gradient check, or for predictions that do
+        not depend on the other rows of a batch)."""
+        self._require_built()
+        dtype = resolve_dtype(dtype)
+        copy = Sequential.from_config(
+            {**self.get_config(), "dtype": dtype.name}, build=False
+        )
+        copy.build(
+            self.n_x, rng=0, dtype=dtype, backend=self.backend, device=self.device
+        )
+        copy.set_weights({k: v.astype(dtype) for k, v in self.get_weights().items()})
+        return copy
+
     def save(self, path, **options) -> None:
         """Write a safe model file (JSON manifest + arrays; no pickle)."""
         from glassnet.persistence import save_model
