@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import check_array
 
-from glassnet._label_checks import _present
+from glassnet.targets import label_present
 
 try:  # scikit-learn >= 1.6
     from sklearn.utils.validation import validate_data as _sk_validate_data
@@ -54,7 +54,7 @@ def _check_multilabel(y, n_rows: int) -> np.ndarray:
             f"X and y must have the same number of examples; received {n_rows} "
             f"and {len(Y)}"
         )
-    given = Y[_present(Y)]
+    given = Y[label_present(Y)]
     if ((given != 0) & (given != 1)).any():
         raise ValueError(
             "a 2-D y is read as a multi-label indicator matrix: entries must be 0 "
@@ -62,4 +62,4 @@ def _check_multilabel(y, n_rows: int) -> np.ndarray:
             f"{np.unique(given)[:8].tolist()}. Multi-output multi-class targets "
             "are not supported"
         )
-    return np.where(_present(Y), Y, np.nan)
+    return np.where(label_present(Y), Y, np.nan)

@@ -1,10 +1,11 @@
-"""Checks on the label arrays that metrics read, and the multi-label missing mask.
+"""Checks on the label arrays that metrics read.
 
 ``y_true`` and ``y_pred`` arrive as 1-D arrays of class labels (ints, strings or
 bools; an ``(m, 1)`` column is flattened); continuous values, NaN, mixed kinds and
 mismatched lengths raise a ValueError that names the argument. A user-given
-``labels`` list must match the kind of the labels in the data. In a multi-label
-matrix ``Y (m, k)`` an entry is missing when it is ``NaN`` or ``-1``. Used by
+``labels`` list must match the kind of the labels in the data. (In a multi-label
+matrix ``Y (m, k)`` an entry is missing when it is ``NaN`` or ``-1``:
+:func:`glassnet.targets.label_present`.) Used by
 :mod:`glassnet.metrics`, :mod:`glassnet._estimator_checks` and
 :mod:`glassnet.strategy.error_analysis`.
 """
@@ -14,11 +15,6 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-
-from glassnet.losses import MultiLabel
-
-#: True where a multi-label entry is given (not NaN and not -1): the loss's own mask
-_present = MultiLabel._present
 
 
 def _as_labels(y, name: str) -> np.ndarray:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet.backend import device_of, get_namespace
+from glassnet.targets import label_present
 
 
 def xlogy(x, y):
@@ -131,13 +132,9 @@ class MultiLabel(BinaryCrossEntropy):
 
     name = "multi_label"
 
-    @staticmethod
-    def _present(Y):
-        return get_namespace(Y).isfinite(Y) & (Y != -1)
-
     def cost_array(self, AL, Y):
         xp = get_namespace(AL)
-        present = self._present(Y)
+        present = label_present(Y)
         Y0 = xp.where(present, Y, xp.zeros_like(Y))
         m = AL.shape[1]
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -148,7 +145,7 @@ class MultiLabel(BinaryCrossEntropy):
 
     def dA(self, AL, Y):
         xp = get_namespace(AL)
-        present = self._present(Y)
+        present = label_present(Y)
         zeros = xp.zeros_like(AL)
         return xp.where(present, super().dA(AL, xp.where(present, Y, zeros)), zeros)
 
@@ -157,7 +154,7 @@ class MultiLabel(BinaryCrossEntropy):
 
     def output_dZ(self, AL, Y):
         xp = get_namespace(AL)
-        present = self._present(Y)
+        present = label_present(Y)
         zeros = xp.zeros_like(AL)
         return xp.where(present, AL - xp.where(present, Y, zeros), zeros)
 

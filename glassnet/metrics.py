@@ -30,7 +30,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._label_checks import _check_label_list, _check_targets, _is_text, _present
+from glassnet.targets import label_present
+
+from ._label_checks import _check_label_list, _check_targets, _is_text
 from .validation import check_choice
 
 AVERAGES = ("binary", "macro", "micro", "weighted", None)
@@ -349,7 +351,7 @@ def multilabel_report(y_true, y_pred, metric="accuracy") -> dict[int, float]:
             f"y_true and y_pred must have the same shape (m, k); received "
             f"{Y.shape} and {P.shape}"
         )
-    present = _present(Y)
+    present = label_present(Y)
     report = {}
     for j in range(Y.shape[1]):
         rows = present[:, j]

@@ -15,6 +15,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet.backend import get_namespace
+
+
+def label_present(Y):
+    """True where a multi-label entry is given: not NaN and not -1 (the two ways
+    to mark a missing label), for any backend's array. The multi-label loss, its
+    metrics and the estimators' checks all read missing labels through this."""
+    return get_namespace(Y).isfinite(Y) & (Y != -1)
+
 
 def _describe_values(y, bad=None) -> str:
     """The distinct labels, and the offending ones when ``bad`` marks them."""

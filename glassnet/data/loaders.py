@@ -28,12 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from glassnet.data.csv_files import (
-    LABEL_COLUMN_NAMES,  # noqa: F401 (re-exported)
-    _stem,
-    _suffix,
-    load_csv,
-)
+from glassnet.data.csv_files import _stem, _suffix, load_csv
 from glassnet.data.datasets import Dataset
 from glassnet.data.registry import _call_loader
 

@@ -26,24 +26,21 @@ Modules: :mod:`~glassnet.search.dimensions` (the dimensions, on their scales),
 :mod:`~glassnet.search.plots` (matplotlib figures).
 """
 
-from glassnet.search.journal import read_journal
-from glassnet.search.plots import plot_best_so_far, plot_trials
-from glassnet.search.results import SearchResult, rank_trials
-from glassnet.search.runner import random_search
-from glassnet.search.spaces import (
+from glassnet.search.dimensions import (
     Choice,
     Dimension,
-    Grid,
     IntUniform,
     LogUniform,
     OneMinusLogUniform,
     PowersOfTwo,
-    SearchSpace,
     Uniform,
     dimension_from_config,
-    grid_points,
-    load_space,
 )
+from glassnet.search.journal import read_journal
+from glassnet.search.plots import plot_best_so_far, plot_trials
+from glassnet.search.results import SearchResult, rank_trials
+from glassnet.search.runner import random_search
+from glassnet.search.spaces import Grid, SearchSpace, grid_points, load_space
 
 __all__ = [
     "Choice",

@@ -14,7 +14,12 @@ import math
 
 from glassnet.run_config import RunConfig, parse_layers
 from glassnet.runs import prepare_data, train_run
-from glassnet.search.spaces import Choice, LogUniform, OneMinusLogUniform, PowersOfTwo
+from glassnet.search.dimensions import (
+    Choice,
+    LogUniform,
+    OneMinusLogUniform,
+    PowersOfTwo,
+)
 
 _PREPARED: dict = {}
 

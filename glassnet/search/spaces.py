@@ -1,8 +1,7 @@
 """Search spaces: where hyperparameters are drawn from, each on its own scale.
 
 The dimensions (``Uniform``, ``IntUniform``, ``LogUniform``, ``OneMinusLogUniform``,
-``PowersOfTwo``, ``Choice``) are defined in :mod:`glassnet.search.dimensions` and
-re-exported here.
+``PowersOfTwo``, ``Choice``) are defined in :mod:`glassnet.search.dimensions`.
 
 A :class:`SearchSpace` maps hyperparameter names to dimensions or fixed values.
 :func:`load_space` reads one from the ``[space]`` table of a TOML file::
@@ -31,30 +30,16 @@ from pathlib import Path
 
 from glassnet.backend import resolve_rng
 from glassnet.search.dimensions import (
-    Choice,
     Dimension,
-    IntUniform,
-    LogUniform,
-    OneMinusLogUniform,
-    PowersOfTwo,
-    Uniform,
     _json_key,
     dimension_from_config,
 )
 from glassnet.validation import check_positive_int
 
 __all__ = [
-    "Dimension",
-    "Uniform",
-    "IntUniform",
-    "LogUniform",
-    "OneMinusLogUniform",
-    "PowersOfTwo",
-    "Choice",
     "SearchSpace",
     "Grid",
     "grid_points",
-    "dimension_from_config",
     "load_space",
 ]
 
