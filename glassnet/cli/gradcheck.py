@@ -53,17 +53,18 @@ def run_gradcheck(args) -> int:
     return 0
 
 
-def _network(args):
-    import glassnet as gn
+_TASKS = {"softmax": "multiclass", "sigmoid": "binary", "linear": "regression"}
 
-    layers = []
-    for units in parse_layers(args.layers):
-        if args.batchnorm:
-            layers += [gn.Dense(units), gn.BatchNorm(), gn.Activation(args.activation)]
-        else:
-            layers.append(gn.Dense(units, args.activation))
+
+def _network(args):
+    from glassnet.model import Sequential
+    from glassnet.networks import hidden_layers, output_layer
+
+    layers = hidden_layers(
+        parse_layers(args.layers), args.activation, batchnorm=args.batchnorm
+    )
     n_out = args.classes if args.output == "softmax" else 1
-    return gn.Sequential([*layers, gn.Dense(n_out, args.output)])
+    return Sequential([*layers, output_layer(_TASKS[args.output], n_out)])
 
 
 def _targets(args, rng) -> np.ndarray:

@@ -87,7 +87,7 @@ def run_transfer(args) -> int:
         results_table,
     )
     from glassnet.data import Standardizer, load_dataset, train_dev_test_split
-    from glassnet.layers import Dense
+    from glassnet.networks import hidden_layers, output_layer
     from glassnet.optimizers import Adam
     from glassnet.run_config import parse_layers
 
@@ -116,8 +116,8 @@ def run_transfer(args) -> int:
             return scaler.transform(Z).astype(source.dtype)
 
     classes = len(dataset.classes)
-    head = [Dense(units, args.activation) for units in parse_layers(args.layers)]
-    head.append(Dense(1, "sigmoid") if classes == 2 else Dense(classes, "softmax"))
+    head = hidden_layers(parse_layers(args.layers), args.activation)
+    head.append(output_layer("binary" if classes == 2 else "multiclass", classes))
     model = transfer.replace_head(
         source, head, drop=args.drop, freeze=args.freeze, rng=args.seed
     )
