@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 
 from glassnet.callbacks import Callback, CSVLogger, EarlyStopping, History
+from glassnet.errors import GlassnetError
 from glassnet.evaluation import evaluate
 from glassnet.gradcheck import (
     GradientCheckResult,
@@ -95,6 +96,7 @@ __all__ = [
     "Callback",
     "Dense",
     "DivergenceError",
+    "GlassnetError",
     "Dropout",
     "EarlyStopping",
     "Exponential",

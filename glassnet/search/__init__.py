@@ -38,7 +38,7 @@ from glassnet.search.dimensions import (
 )
 from glassnet.search.journal import read_journal
 from glassnet.search.plots import plot_best_so_far, plot_trials
-from glassnet.search.results import SearchResult, rank_trials
+from glassnet.search.results import NoTrialSucceededError, SearchResult, rank_trials
 from glassnet.search.runner import random_search
 from glassnet.search.spaces import Grid, SearchSpace, grid_points, load_space
 
@@ -48,6 +48,7 @@ __all__ = [
     "Grid",
     "IntUniform",
     "LogUniform",
+    "NoTrialSucceededError",
     "OneMinusLogUniform",
     "PowersOfTwo",
     "SearchResult",
