@@ -6,8 +6,13 @@ numbers are those of ``shared/course-results.md``). Costs the notebooks print in
 full are checked to 1e-9 relative; costs printed with ``%f`` (6 decimals) are
 checked to half a unit of the last printed digit; accuracies are multiples of 1/m
 and are checked exactly (to 1e-12). Rows that read the course files skip when the
-data folder (``../shared/data`` from the project root, or ``$GLASSNET_DATA``) is
-absent; the generated-data rows (circles, moons, gradient checking) always run.
+data folder (conftest's ``DATA_DIR``: ``$GLASSNET_DATA``, else ``../shared/data``
+from the repository root) is absent; the generated-data rows (circles, moons,
+gradient checking) always run.
+
+The reproductions train for thousands of iterations (about 100 s together), so
+they are marked ``slow``; the gradient-checking rows (milliseconds) stay in the
+fast tier, ``pytest -m "not slow"``, as its course-number check.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import DATA_DIR, require_data
 
 COURSE_DIR = Path(__file__).resolve().parents[1] / "examples" / "course"
 if str(COURSE_DIR) not in sys.path:
@@ -38,11 +44,6 @@ def _load(name: str):
     return module
 
 
-import course_common as common  # noqa: E402  (needs COURSE_DIR on sys.path)
-
-DATA_DIR = common.resolve_data_dir()
-
-
 @pytest.fixture(scope="module", autouse=True)
 def _one_blas_thread():
     """Run the reproductions with one BLAS thread: the matrices are small, and on a
@@ -55,14 +56,8 @@ def _one_blas_thread():
 
 
 def _require(relative: str) -> Path:
-    if not DATA_DIR.is_dir():
-        pytest.skip(
-            f"course data folder {DATA_DIR} is absent (a fresh clone has none); set "
-            "GLASSNET_DATA to shared/data to run the course reproductions"
-        )
-    path = DATA_DIR / relative
-    if not path.is_file():
-        pytest.skip(f"course data file {path} is absent")
+    """The data folder to pass to a script; skips when ``relative`` is absent."""
+    require_data(relative)
     return DATA_DIR
 
 
@@ -91,11 +86,13 @@ def logistic():
     )
 
 
+@pytest.mark.slow
 def test_row1_logistic_regression_accuracies(logistic):
     assert logistic["train_accuracy"] == pytest.approx(99.04306220095694, rel=1e-12)
     assert logistic["test_accuracy"] == pytest.approx(70.0, rel=1e-12)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "iteration, cost", [(0, 0.693147), (100, 0.584508), (1900, 0.140872)]
 )
@@ -104,6 +101,7 @@ def test_row1_logistic_regression_costs(logistic, iteration, cost):
     assert logistic["costs"][iteration] == printed(cost)
 
 
+@pytest.mark.slow
 def test_row1_first_cost_is_log_2(logistic):
     # w = 0, b = 0: every a = 1/2, so J = ln 2 exactly
     assert logistic["costs"][0] == pytest.approx(math.log(2), rel=1e-15)
@@ -119,6 +117,7 @@ def two_layer():
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "iteration, cost",
     [
@@ -133,6 +132,7 @@ def test_row4_two_layer_costs(two_layer, iteration, cost):
     assert two_layer["costs"][iteration] == full(cost)
 
 
+@pytest.mark.slow
 def test_row4_two_layer_accuracies(two_layer):
     assert two_layer["train_accuracy"] == exact(1.0)
     assert two_layer["test_accuracy"] == exact(0.72)
@@ -145,6 +145,7 @@ def l_layer():
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "iteration, cost", [(0, 0.771749), (100, 0.672053), (2400, 0.092878)]
 )
@@ -153,6 +154,7 @@ def test_row5_l_layer_costs(l_layer, iteration, cost):
     assert l_layer["costs"][iteration] == printed(cost)
 
 
+@pytest.mark.slow
 def test_row5_l_layer_last_cost(l_layer):
     # The EO writes 0.088439: the current notebook prints np.squeeze(cost) in full,
     # 0.088439943441702, which the EO truncates (rounded to 6 decimals: 0.088440).
@@ -160,6 +162,7 @@ def test_row5_l_layer_last_cost(l_layer):
     assert l_layer["costs"][2499] == full(0.088439943441702)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "iteration, cost",
     [
@@ -174,6 +177,7 @@ def test_row5_l_layer_full_precision_costs(l_layer, iteration, cost):
     assert l_layer["costs"][iteration] == full(cost)
 
 
+@pytest.mark.slow
 def test_row5_l_layer_accuracies(l_layer):
     assert l_layer["train_accuracy"] == pytest.approx(0.985645933014, abs=1e-12)
     assert l_layer["train_accuracy"] == exact(206 / 209)
@@ -188,6 +192,7 @@ def initialization():
     return _load("initialization").run(verbose=False)
 
 
+@pytest.mark.slow
 def test_row6_zeros_initialization(initialization):
     result = initialization["zeros"]
     assert len(result["costs"]) == 15000
@@ -198,6 +203,7 @@ def test_row6_zeros_initialization(initialization):
     assert result["test_accuracy"] == exact(0.5)
 
 
+@pytest.mark.slow
 def test_row7_large_random_initialization(initialization):
     result = initialization["random"]
     assert math.isinf(result["costs"][0])
@@ -205,6 +211,7 @@ def test_row7_large_random_initialization(initialization):
     assert result["test_accuracy"] == exact(0.86)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "iteration, cost",
     [(0, 0.8830537463419761), (1000, 0.6879825919728063), (14000, 0.07357895962677366)],
@@ -213,6 +220,7 @@ def test_row8_he_initialization_costs(initialization, iteration, cost):
     assert initialization["he"]["costs"][iteration] == full(cost)
 
 
+@pytest.mark.slow
 def test_row8_he_initialization_accuracies(initialization):
     assert initialization["he"]["train_accuracy"] == exact(0.9933333333333333)
     assert initialization["he"]["test_accuracy"] == exact(0.96)
@@ -244,6 +252,7 @@ def regularization():
     return _load("regularization").run(_require("football/data.mat"), verbose=False)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", list(REGULARIZATION))
 def test_rows9_to_11_regularization(regularization, variant):
     costs, train, test = REGULARIZATION[variant]
@@ -308,6 +317,7 @@ def optimization(tmp_path_factory):
     return results
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(OPTIMIZATION))
 def test_row15_optimization_methods(optimization, name):
     costs, train = OPTIMIZATION[name]
@@ -335,6 +345,7 @@ def decay():
     return _load("learning_rate_decay").run(verbose=False)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", list(DECAY))
 def test_row16_learning_rate_decay(decay, variant):
     train, cost_1000 = DECAY[variant]
@@ -343,6 +354,7 @@ def test_row16_learning_rate_decay(decay, variant):
     assert result["costs"][1000] == printed(cost_1000)
 
 
+@pytest.mark.slow
 def test_row16_notebook_applies_decay_one_epoch_late(decay):
     rates = decay["gd_update_lr"]["learning_rates"]
     assert rates[:3] == pytest.approx([0.1, 0.1, 0.05])
@@ -350,6 +362,7 @@ def test_row16_notebook_applies_decay_one_epoch_late(decay):
     assert rates[1000] == pytest.approx(0.1) and rates[1001] == pytest.approx(0.05)
 
 
+@pytest.mark.slow
 def test_row16_unlagged_schedule_misses_update_lr_row():
     # gn.InverseTime as is (epoch e at decay(e)) ends at 0.65, not 0.6533...: the
     # documented reason learning_rate_decay.py wraps it with notebook_lag

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import gzip
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import DATA_DIR, needs_data
 
 import glassnet.data.registry as registry_module
 from glassnet.data import (
@@ -21,14 +21,6 @@ from glassnet.data import (
     make_moons,
     register_dataset,
 )
-
-DATA = Path(__file__).parents[1] / ".." / "shared" / "data"
-needs_course_data = pytest.mark.skipif(
-    not DATA.is_dir(),
-    reason=f"course data folder {DATA.resolve()} is absent (fresh clone): "
-    "the real-file checks need ../shared/data",
-)
-
 
 # ------------------------------------------------------------------ container
 
@@ -245,11 +237,13 @@ def test_generators_take_every_rng_kind_and_validate():
 
 
 # ---------------------------------------------------------------- course files
+# read from conftest's DATA_DIR ($GLASSNET_DATA, else ../shared/data from the
+# repository root); these tests skip, naming the path, when a file is absent
 
 
-@needs_course_data
+@needs_data("catvnoncat/train_catvnoncat.h5", "catvnoncat/test_catvnoncat.h5")
 def test_catvnoncat_by_name_and_by_path(monkeypatch):
-    monkeypatch.setenv("GLASSNET_DATA", str(DATA))
+    monkeypatch.setenv("GLASSNET_DATA", str(DATA_DIR))
     data = load_dataset("catvnoncat")
     assert data.X.shape == (209, 12288) and data.X_test.shape == (50, 12288)
     assert data.classes == ["non-cat", "cat"] and data.task == "binary"
@@ -258,14 +252,16 @@ def test_catvnoncat_by_name_and_by_path(monkeypatch):
     np.testing.assert_array_equal(np.round(data.X[0, :5] * 255), [17, 31, 56, 22, 33])
     assert 0.0 <= data.X.min() and data.X.max() <= 1.0
     assert abs(data.X.mean() * 255 - 103.007) < 1e-3
-    images = load_dataset(DATA / "catvnoncat" / "train_catvnoncat.h5", flatten=False)
+    images = load_dataset(
+        DATA_DIR / "catvnoncat" / "train_catvnoncat.h5", flatten=False
+    )
     assert images.X.shape == (209, 64, 64, 3)
     np.testing.assert_array_equal(images.X.reshape(209, -1), data.X)
 
 
-@needs_course_data
+@needs_data("football/data.mat")
 def test_football_mat_file(monkeypatch):
-    monkeypatch.setenv("GLASSNET_DATA", str(DATA))
+    monkeypatch.setenv("GLASSNET_DATA", str(DATA_DIR))
     data = load_dataset("football")
     assert data.X.shape == (211, 2) and data.X_test.shape == (200, 2)
     assert np.bincount(data.y).tolist() == [105, 106]
@@ -273,9 +269,9 @@ def test_football_mat_file(monkeypatch):
     assert data.task == "binary"
 
 
-@needs_course_data
+@needs_data("mnist/mnist_5k.csv.gz")
 def test_mnist_subset(monkeypatch):
-    monkeypatch.setenv("GLASSNET_DATA", str(DATA))
+    monkeypatch.setenv("GLASSNET_DATA", str(DATA_DIR))
     data = load_dataset("mnist")
     assert data.X.shape == (5000, 784) and data.y.shape == (5000,)
     assert np.bincount(data.y).tolist() == [500] * 10

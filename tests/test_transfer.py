@@ -7,12 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import DATA_DIR, needs_data
 
 import glassnet as gn
 from glassnet import transfer
 
 ROOT = Path(__file__).resolve().parents[1]
-MNIST = ROOT / ".." / "shared" / "data" / "mnist" / "mnist_5k.csv.gz"
 
 
 def _data(m=200, n=6, seed=0):
@@ -240,17 +240,15 @@ def test_replace_head_with_batchnorm_head_drops_the_redundant_bias():
     new.fit(X, y, epochs=2, verbose=False)
 
 
-@pytest.mark.skipif(
-    not MNIST.is_file(),
-    reason=f"course data folder absent: {MNIST} (clone without ../shared/data)",
-)
+@pytest.mark.slow  # the example on the course's MNIST: three seeds, two trainings each
+@needs_data("mnist/mnist_5k.csv.gz")
 def test_transfer_mnist_example_beats_training_from_scratch():
     spec = importlib.util.spec_from_file_location(
         "transfer_mnist", ROOT / "examples" / "transfer_mnist.py"
     )
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)
-    results = example.run(data_dir=MNIST.parents[1], seeds=(0, 1, 2))
+    results = example.run(data_dir=DATA_DIR, seeds=(0, 1, 2))
     assert results["pretrain_accuracy"] > 0.95
     assert len(results["per_seed"]) == 3
     mean = results["mean"]
