@@ -1,5 +1,8 @@
 """The same engine on other array backends: PyTorch tensors (CPU here, CUDA when
-there is one) through array-api-compat. CI has no GPU: GPU tests skip cleanly."""
+there is one) through array-api-compat. CI has no GPU: GPU tests skip cleanly.
+
+Training runs on torch are marked ``slow``; the fast tier keeps the flat parameter
+tensor, the float64 gradient checks, moving a model and the refusals."""
 
 import numpy as np
 import pytest
@@ -26,6 +29,7 @@ def network(**dense):
     )
 
 
+@pytest.mark.slow  # trains on torch (about 9 s)
 def test_torch_backend_trains_digits_like_numpy():
     X, y, X_test, y_test = digits()
     accuracies = {}
@@ -96,6 +100,7 @@ def test_moving_a_model_keeps_its_predictions_and_files_are_backend_free(tmp_pat
     assert isinstance(model.params["W1"], np.ndarray)
 
 
+@pytest.mark.slow  # trains on torch (about 4 s)
 def test_fit_moves_data_and_draws_dropout_masks_on_the_backend():
     X, y, _, _ = digits()
     model = gn.Sequential(
@@ -121,6 +126,7 @@ def test_fit_moves_data_and_draws_dropout_masks_on_the_backend():
     assert abs(float((kept == 0).float().mean()) - 0.5) < 0.02
 
 
+@pytest.mark.slow  # trains on torch (about 2 s)
 def test_checkpoint_and_resume_on_the_torch_backend(tmp_path):
     X, y, _, _ = digits()
     path = tmp_path / "c.glassnet"
@@ -143,6 +149,7 @@ def test_unknown_backend_is_refused():
         network().build(64, backend="jax")
 
 
+@pytest.mark.slow  # CUDA training
 @gpu
 def test_cuda_training_matches_the_cpu_within_float32_tolerance():
     X, y, X_test, y_test = digits()
@@ -164,6 +171,7 @@ def test_capture_needs_torch_on_cuda():
         network().fit(X, y, epochs=1, verbose=False, capture=True)
 
 
+@pytest.mark.slow  # CUDA training
 @gpu
 def test_captured_steps_train_like_eager_steps_on_cuda():
     X, y, X_test, _ = digits()

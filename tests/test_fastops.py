@@ -164,6 +164,7 @@ def _compiler():
     return shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
 
 
+@pytest.mark.slow  # compiles and runs a C program
 @pytest.mark.skipif(_compiler() is None, reason="no C compiler on this machine")
 def test_exact_division_by_multiplication_matches_division(tmp_path):
     """glassnet/_exact_division.h against the division, over all 2^23 significands,
@@ -314,6 +315,7 @@ def test_training_gives_the_same_weights_without_the_compiled_loops(
     np.testing.assert_array_equal(compiled, plain)
 
 
+@pytest.mark.slow  # a fresh Python process
 def test_glassnet_no_compiled_turns_the_loops_off():
     code = "import glassnet._kernels as k; print(k.AVAILABLE)"
     environment = {**os.environ, "GLASSNET_NO_COMPILED": "1"}
@@ -363,6 +365,7 @@ print(wrong)
 """
 
 
+@pytest.mark.slow  # a fresh Python process
 @needs_fastops
 def test_the_gather_uses_the_indices_it_checked_while_another_thread_changes_them():
     """The rows are copied without the GIL; another thread changes the last index to
@@ -487,6 +490,7 @@ def test_missing_loops_warn_once_per_process(monkeypatch):
     assert issubclass(_kernels.PerformanceWarning, UserWarning)
 
 
+@pytest.mark.slow  # a fresh Python process
 def test_glassnet_no_compiled_records_why_and_does_not_warn():
     code = (
         "import warnings; warnings.simplefilter('error'); "
@@ -506,6 +510,7 @@ def test_glassnet_no_compiled_records_why_and_does_not_warn():
     assert "GLASSNET_NO_COMPILED" in reason
 
 
+@pytest.mark.slow  # a fresh Python process
 def test_a_failed_import_is_recorded_with_its_message():
     code = (
         "import sys, warnings\n"
@@ -532,6 +537,7 @@ def test_a_failed_import_is_recorded_with_its_message():
     assert (count, category) == ("1", "PerformanceWarning")
 
 
+@pytest.mark.slow  # runs setup.py in a fresh process
 def test_setup_warns_when_the_optional_extension_does_not_build(tmp_path):
     """A build without a working C compiler says so, and why, and that glassnet
     will run its NumPy code."""

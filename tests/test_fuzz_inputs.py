@@ -671,6 +671,7 @@ TRAIN_FILES = {
 }
 
 
+@pytest.mark.slow  # a real glassnet process per file
 @pytest.mark.timeout(150)
 @pytest.mark.parametrize("name", TRAIN_FILES, ids=list(TRAIN_FILES))
 def test_cli_train_on_garbage_files(tmp_path, name):
@@ -703,6 +704,7 @@ PREDICT_FILES = {
 }
 
 
+@pytest.mark.slow  # a real glassnet process per file
 @pytest.mark.timeout(150)
 @pytest.mark.parametrize("name", PREDICT_FILES, ids=list(PREDICT_FILES))
 def test_cli_predict_on_garbage_files(tmp_path, name):

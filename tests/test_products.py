@@ -366,6 +366,7 @@ def test_parallel_goes_on_without_threads_when_the_system_refuses_them(monkeypat
         assert set(_blas_threads()) == {2}  # BLAS keeps its own threads
 
 
+@pytest.mark.slow  # a forked child process
 @needs_sgemm
 @pytest.mark.skipif(sys.platform == "win32", reason="fork() is POSIX")
 def test_a_forked_child_starts_its_own_pool():
@@ -414,6 +415,7 @@ print("survived", len(names))
 """
 
 
+@pytest.mark.slow  # a fresh Python process
 @needs_fastops
 def test_no_function_of_the_extension_takes_an_address():
     """set_sgemm(address) is gone; every entry point, called with integers where
@@ -497,6 +499,7 @@ def test_a_kernel_not_known_to_keep_the_bits_is_not_banded(monkeypatch):
 # --- the pool's benchmark: default against one thread with a busy neighbour ----------
 
 
+@pytest.mark.slow  # the benchmark script in a real process
 def test_the_busy_neighbour_benchmark_runs_in_a_tiny_configuration():
     path = Path(__file__).resolve().parents[1] / "benchmarks" / "mlp_mnist.py"
     result = subprocess.run(

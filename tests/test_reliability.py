@@ -5,6 +5,9 @@ Every process here is real (``tests/reliability_worker.py`` for training, ``pyth
 -m glassnet`` for the CLI) and is killed and reaped by the ``processes`` fixture even
 when a test fails. Worker processes run with one BLAS thread, the reference runs
 included, so that they compare like with like.
+
+The tests that start processes are marked ``slow``; the in-process ones (resuming
+without the rng state, ``gn.load`` on the hostile files) stay in the fast tier.
 """
 
 from __future__ import annotations
@@ -195,6 +198,7 @@ def temporaries(folder: Path) -> list[tuple[str, int]]:
 # --- 1. kill -9 and resume: bitwise the uninterrupted run -----------------------------
 
 
+@pytest.mark.slow  # real worker processes, killed and resumed
 @pytest.mark.timeout(90)
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_killed_and_resumed_training_is_bitwise_the_uninterrupted_run(
@@ -304,6 +308,7 @@ def test_resuming_without_the_rng_state_differs(tmp_path, dtype):
 # --- 2. kills during checkpoint writes ----------------------------------------------
 
 
+@pytest.mark.slow  # 21 real processes, killed
 @pytest.mark.timeout(120)
 def test_kills_during_checkpoint_writes_never_leave_a_corrupt_checkpoint(
     tmp_path, processes, tiny_file
@@ -345,6 +350,7 @@ def test_kills_during_checkpoint_writes_never_leave_a_corrupt_checkpoint(
     )
 
 
+@pytest.mark.slow  # real processes
 @pytest.mark.timeout(60)
 def test_starting_a_run_spares_the_temporary_of_another_runs_write(
     tmp_path, processes, tiny_file
@@ -676,6 +682,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess, match=None) -> st
     return lines[0]
 
 
+@pytest.mark.slow  # a real glassnet process per file
 @pytest.mark.timeout(90)
 def test_glassnet_predict_refuses_hostile_model_files(tmp_path, hostile_files):
     """The same files through a real `glassnet predict MODEL FILE` process each."""

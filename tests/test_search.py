@@ -232,6 +232,7 @@ def test_grid_points_are_evenly_spaced_on_each_scale():
 # ------------------------------------------------------------- random search
 
 
+@pytest.mark.slow  # two real loky worker processes
 def test_same_seed_gives_identical_trials_serially_and_with_two_loky_workers():
     from joblib.externals.loky import get_reusable_executor
 

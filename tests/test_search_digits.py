@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from glassnet.search import SearchSpace, random_search
 from glassnet.search.objective import default_space, known_names, train_objective
 
@@ -30,6 +32,7 @@ def test_search_on_digits_finds_dev_accuracy_of_097(tmp_path):
     assert len(result.trials) == 8
 
 
+@pytest.mark.slow  # the benchmark script in a real process
 def test_search_speedup_benchmark_runs_in_a_tiny_configuration():
     output = run_python(
         str(ROOT / "benchmarks" / "search_speedup.py"),
@@ -38,6 +41,7 @@ def test_search_speedup_benchmark_runs_in_a_tiny_configuration():
     assert "speed-up" in output
 
 
+@pytest.mark.slow  # a fresh Python process
 def test_a_search_trial_on_digits_imports_neither_scipy_nor_sklearn():
     # Each worker process pays its imports before its first trial; SciPy's and
     # scikit-learn's were 0.8 s of the 1.1 s that cost the 2-worker speed-up.
@@ -50,6 +54,7 @@ def test_a_search_trial_on_digits_imports_neither_scipy_nor_sklearn():
     assert run_python("-c", code, timeout=120).strip() == "[]"
 
 
+@pytest.mark.slow  # the benchmark script in a real process
 def test_mlp_benchmark_runs_in_a_tiny_configuration():
     output = run_python(
         str(ROOT / "benchmarks" / "mlp_mnist.py"),
@@ -66,6 +71,7 @@ def test_mlp_benchmark_runs_in_a_tiny_configuration():
     assert "faster than scikit-learn's median epoch" in output
 
 
+@pytest.mark.slow  # the benchmark script in a real process
 def test_dead_units_survey_runs_in_a_tiny_configuration():
     output = run_python(
         str(ROOT / "benchmarks" / "dead_units.py"),

@@ -2,7 +2,9 @@
 
 The dask test starts a real ``distributed`` scheduler and two worker processes on
 127.0.0.1 and tears them down afterwards; the kill test runs a search in a child
-process, SIGKILLs it after a few trials are journaled and resumes it here.
+process, SIGKILLs it after a few trials are journaled and resumes it here. All of
+them are marked ``slow`` (real clusters, real processes, a connection timeout); the
+fast tier's search tests are in test_search.py and test_search_digits.py.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from glassnet.search import (
     random_search,
     read_journal,
 )
+
+pytestmark = pytest.mark.slow
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent

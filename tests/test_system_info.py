@@ -109,6 +109,7 @@ def _run(code: str, **environment) -> str:
     return result.stdout
 
 
+@pytest.mark.slow  # a fresh Python process
 def test_without_the_loops_it_says_they_are_off_and_why():
     text = _run("import glassnet; glassnet.show_config()", GLASSNET_NO_COMPILED="1")
     assert "compiled loops  off: turned off by GLASSNET_NO_COMPILED=1" in text
@@ -116,6 +117,7 @@ def test_without_the_loops_it_says_they_are_off_and_why():
     assert "products        np.matmul (the compiled loops are not available)" in text
 
 
+@pytest.mark.slow  # a fresh Python process
 def test_optional_backends_that_are_not_installed_are_not_imported():
     code = (
         "import importlib.util, sys\n"
