@@ -50,13 +50,12 @@ from glassnet import activations, optimizers
 from glassnet._estimator_checks import _check_multilabel, _is_multilabel, _validate
 from glassnet.backend import resolve_dtype
 from glassnet.callbacks import EarlyStopping
-from glassnet.metrics import multilabel_report  # re-exported (its former home)
 from glassnet.networks import build_network, make_optimizer
 from glassnet.regularizers import L2
 from glassnet.run_config import RunConfig, parse_layers
 from glassnet.validation import check_in_range, check_positive_int
 
-__all__ = ["GlassClassifier", "GlassRegressor", "multilabel_report"]
+__all__ = ["GlassClassifier", "GlassRegressor"]
 
 
 class _GlassEstimator(BaseEstimator):
@@ -204,9 +203,10 @@ class _GlassEstimator(BaseEstimator):
         check_is_fitted(self, "model_")
         X = _validate(self, X, reset=False)
         model = self.model_
+        X = model._check_input(X)  # in the training dtype: out-of-range values fail
         if model.dtype != np.float64:
             model = model.astype("float64")
-        return model.predict_proba(X.astype(np.float64, copy=False))
+        return model.predict_proba(X.astype(np.float64))
 
 
 class GlassClassifier(ClassifierMixin, _GlassEstimator):

@@ -14,7 +14,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import glassnet as gn
-from glassnet.estimators import GlassClassifier, GlassRegressor, multilabel_report
+from glassnet.estimators import GlassClassifier, GlassRegressor
+from glassnet.metrics import multilabel_report
 
 # Tiny networks and few epochs keep the ~50 checks per estimator fast. The
 # learning rate is raised so that 10 epochs reach scikit-learn's accuracy / R^2

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import glassnet as gn
-from glassnet.estimators import GlassClassifier, multilabel_report
+from glassnet.estimators import GlassClassifier
+from glassnet.metrics import multilabel_report
 
 
 def _model(n_x=4, k=3, dtype="float64", seed=0):
