@@ -430,6 +430,11 @@ static PyObject *py_build_info(PyObject *self, PyObject *unused) {
                          POOL_HAS_THREADS ? Py_True : Py_False);
 }
 
+/* Rounds the pool ran on the caller alone because it saw contention (_pool.c). */
+static PyObject *py_serial_rounds(PyObject *self, PyObject *unused) {
+    return PyLong_FromUnsignedLongLong(pool_serial_rounds());
+}
+
 static PyMethodDef methods[] = {
     {"gradient_descent", (PyCFunction)(void (*)(void))py_gradient_descent,
      METH_FASTCALL, "gradient_descent(W, dW, alpha): W = W - dW alpha"},
@@ -460,6 +465,9 @@ static PyMethodDef methods[] = {
     {"build_info", py_build_info, METH_NOARGS,
      "build_info(): {'loops': the SIMD copy this CPU runs, 'exact_division': bool, "
      "'threads': bool}"},
+    {"serial_rounds", py_serial_rounds, METH_NOARGS,
+     "serial_rounds(): rounds the pool ran on the calling thread alone because its "
+     "workers were being descheduled (another process on their cores)"},
     {NULL, NULL, 0, NULL},
 };
 

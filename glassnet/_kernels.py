@@ -252,23 +252,56 @@ def planned_threads() -> int:
     return max(1, min(library.num_threads, _cpus())) if library else 1
 
 
+def _free_cpus(cpus: int) -> int:
+    """The CPUs not taken right now by threads of other processes: ``cpus`` less
+    the running threads that ``/proc/loadavg`` counts, this one excluded (at least
+    1); ``cpus`` where that count cannot be read."""
+    try:
+        with open("/proc/loadavg") as handle:
+            running = int(handle.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return cpus
+    return max(1, cpus - max(0, running - 1))
+
+
+@contextlib.contextmanager
+def _blas_threads(library, limit: int, threads: int):
+    """Hold the BLAS to ``threads`` meanwhile (when it has more), then give its
+    ``limit`` back."""
+    if not library or threads >= limit:
+        yield
+        return
+    library.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        library.set_num_threads(limit)
+
+
 @contextlib.contextmanager
 def parallel():
     """Share glassnet's threads between the compiled loops and float32 products.
 
     As many threads as the user's limit on NumPy's BLAS (threadpoolctl's
-    ``num_threads``), but no more than the CPUs the process may use; BLAS is held to
-    one thread meanwhile, so its idle workers do not spin on the cores these threads
-    use, and given its limit back after. With one thread, without the extension,
-    without OpenBLAS, or inside ``reference_only``, nothing changes."""
+    ``num_threads``), but no more than the CPUs the process may use, and no more
+    than are free when it starts: a CPU busy with another process's thread would
+    make every round wait for the thread it deschedules (``_free_cpus``; a
+    neighbour that starts later is caught by the pool itself, which then runs its
+    rounds on the calling thread, see ``glassnet/_pool.c``). BLAS is held to one
+    thread meanwhile, so its idle workers do not spin on the cores these threads
+    use, and given its limit back after; with one thread free, BLAS is held to one
+    and the pool is not used. Without the extension, without OpenBLAS, or inside
+    ``reference_only``, nothing changes."""
     global _threads
     library = _numpy_openblas() if compiled_enabled() else False
     limit = library.num_threads if library else 1
     # no more threads than CPUs to run them: the workers spin between rounds, so
     # two on one CPU take turns at every round (4 threads on 2 CPUs: 2.7x slower)
-    threads = min(limit, _cpus())
-    if threads <= 1 or _threads > 1:
-        yield
+    cpus = _cpus()
+    threads = min(limit, cpus, _free_cpus(cpus) if limit > 1 else 1)
+    if _threads > 1 or threads <= 1:
+        with _blas_threads(library, limit, 1 if _threads <= 1 else limit):
+            yield
         return
     try:
         _fastops.set_threads(threads)

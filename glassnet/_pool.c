@@ -21,6 +21,20 @@
  * workers are counted in `sleepers` before they re-check the generation, and the
  * caller reads `sleepers` after bumping it (both sequentially consistent), so a
  * worker that goes to sleep is always woken.
+ *
+ * Contention: a worker that the system deschedules in the middle of a part (another
+ * process spinning on its core) makes the caller wait for that part, often for a
+ * whole time slice of the other process. The caller times each round: its own
+ * parts (`work`) and the wait for the parts others claimed (`wait`). A wait longer
+ * than the caller's own work is a stall (a balanced round waits for less than one
+ * part). When stalls add up to more than 1/16 of the rounds' time over a window
+ * of 512 rounds, the next POOL_SERIAL_ROUNDS rounds (4096, doubling while every
+ * window after them stalls too, up to 2^17) run every part on the
+ * caller, as one part (a task's parts are defined to give the bits of its one part:
+bands of products above OpenBLAS's size limits, elementwise passes, whole rows of
+sums), and the window starts again, so the pool
+ * comes back by itself once the neighbour is gone. pool_serial_rounds() counts the
+ * rounds run that way (for tests and show_config).
  */
 #if !defined(_WIN32)
 #define _POSIX_C_SOURCE 200809L
@@ -84,6 +98,15 @@ static pool_task current_task;
 static void *current_context;
 static int handlers_installed;
 static unsigned long start_generation; /* the generation new workers start from */
+
+/* the contention detector (see the top of this file); all under run_lock */
+#define POOL_WINDOW_ROUNDS 512
+#define POOL_SERIAL_ROUNDS 4096      /* after a first window with stalls */
+#define POOL_SERIAL_MAX (1L << 17)  /* after many in a row */
+static int window_rounds;
+static long long window_total, window_stall;
+static long serial_left, serial_length = POOL_SERIAL_ROUNDS;
+static unsigned long long serial_total;
 
 static long long now_nanoseconds(void) {
     struct timespec t;
@@ -193,6 +216,23 @@ int pool_resize(int wanted) {
 
 int pool_threads(void) { return threads; }
 
+/* Count a round's stall (the wait beyond the caller's own work); after a window,
+   switch to serial rounds if the stalls took more than 1/16 of the time. */
+static void note_round(long long started, long long claimed, long long finished) {
+    long long work = claimed - started, wait = finished - claimed;
+    window_total += finished - started;
+    if (wait > work) window_stall += wait - work;
+    if (++window_rounds < POOL_WINDOW_ROUNDS) return;
+    if (window_stall * 16 > window_total) { /* stalls took over 1/16 of the time */
+        serial_left = serial_length;
+        if (serial_length < POOL_SERIAL_MAX) serial_length *= 2;
+    } else {
+        serial_length = POOL_SERIAL_ROUNDS;
+    }
+    window_rounds = 0;
+    window_total = window_stall = 0;
+}
+
 void pool_run(pool_task task, void *context, int parts) {
     if (parts <= 1 || parts > POOL_MAX_PARTS ||
         pthread_mutex_trylock(&run_lock) != 0) {
@@ -204,28 +244,43 @@ void pool_run(pool_task task, void *context, int parts) {
         run_on_caller(task, context, parts);
         return;
     }
+    if (serial_left > 0) { /* contention seen lately: the caller runs it all, as
+                              one part (every task's parts give the one part's bits) */
+        serial_left--;
+        serial_total++;
+        pthread_mutex_unlock(&run_lock);
+        task(context, 0, 1);
+        return;
+    }
     /* only this thread bumps the generation (pool_resize holds the lock too) */
     uint32_t round = (uint32_t)(LOAD(generation) + 1);
     current_task = task;
     current_context = context;
     STORE(done, 0);
     STORE(claim, (uint64_t)round << 32 | (uint64_t)parts << 16);
+    long long started = now_nanoseconds();
     publish();
     claim_parts(round);
+    long long claimed = now_nanoseconds();
     /* the parts that workers claimed: spin, then also offer the CPU (a worker may
        have been preempted on this CPU by another process) */
     for (unsigned spins = 0; LOAD(done) < parts; spins++) {
         RELAX();
         if (spins > (1u << 14)) sched_yield();
     }
+    note_round(started, claimed, now_nanoseconds());
     pthread_mutex_unlock(&run_lock);
 }
+
+unsigned long long pool_serial_rounds(void) { return serial_total; }
 
 #else /* no threads: everything on the caller */
 
 int pool_resize(int wanted) { return 1; }
 
 int pool_threads(void) { return 1; }
+
+unsigned long long pool_serial_rounds(void) { return 0; }
 
 void pool_run(pool_task task, void *context, int parts) {
     run_on_caller(task, context, parts);

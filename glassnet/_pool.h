@@ -34,6 +34,10 @@ int pool_parts(int per_thread);
 
 void pool_run(pool_task task, void *context, int parts);
 
+/* How many rounds ran on the caller alone because the pool saw contention (its
+   workers descheduled mid-part by another process; see _pool.c). */
+unsigned long long pool_serial_rounds(void);
+
 #define POOL_MAX 64
 
 /* whether this platform's pool has worker threads (else every part runs on the

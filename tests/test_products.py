@@ -5,6 +5,8 @@ the same bits on any number of threads, and ``parallel`` hands BLAS its limit ba
 from __future__ import annotations
 
 import importlib.util
+import io
+import os
 import re
 import subprocess
 import sys
@@ -247,7 +249,7 @@ def test_the_passes_give_the_same_bits_on_any_number_of_threads(threads):
             np.testing.assert_array_equal(got.view(np.int32), want.view(np.int32))
 
 
-def _train_mlp():
+def _train_mlp(epochs=2):
     rng = np.random.default_rng(7)
     X = rng.random((384, 784), dtype=np.float32)
     y = rng.integers(0, 10, 384)
@@ -255,7 +257,7 @@ def _train_mlp():
     model.fit(
         X,
         y,
-        epochs=2,
+        epochs=epochs,
         batch_size=128,
         optimizer="adam",
         rng=0,
@@ -326,7 +328,8 @@ def _blas_threads():
 
 
 @needs_sgemm
-def test_parallel_holds_blas_to_one_thread_and_gives_the_limit_back():
+def test_parallel_holds_blas_to_one_thread_and_gives_the_limit_back(monkeypatch):
+    monkeypatch.setattr(_kernels, "_free_cpus", lambda cpus: cpus)  # a quiet machine
     with threadpool_limits(2, user_api="blas"):
         with _kernels.parallel():
             assert set(_blas_threads()) == {1}
@@ -361,9 +364,83 @@ def test_parallel_goes_on_without_threads_when_the_system_refuses_them(monkeypat
             return real.set_threads(count)
 
     monkeypatch.setattr(_kernels, "_fastops", Refusing())
+    monkeypatch.setattr(_kernels, "_free_cpus", lambda cpus: cpus)  # a quiet machine
     with threadpool_limits(2, user_api="blas"), _kernels.parallel():
         assert _kernels._threads == 1
         assert set(_blas_threads()) == {2}  # BLAS keeps its own threads
+
+
+@needs_sgemm
+def test_parallel_uses_no_pool_while_another_process_takes_a_cpu(monkeypatch):
+    """A busy neighbour at the start of fit: one thread, BLAS held to one too (its
+    own threads would wait on the neighbour the same way), the limit given back."""
+    monkeypatch.setattr(_kernels, "_free_cpus", lambda cpus: 1)
+    with threadpool_limits(2, user_api="blas"):
+        with _kernels.parallel():
+            assert _kernels._threads == 1
+            assert set(_blas_threads()) == {1}
+        assert set(_blas_threads()) == {2}
+    with threadpool_limits(1, user_api="blas"), _kernels.parallel():
+        assert set(_blas_threads()) == {1}
+
+
+@pytest.mark.parametrize(
+    ("loadavg", "cpus", "free"),
+    [
+        ("0.50 0.40 0.30 1/120 999\n", 2, 2),  # only this thread runs
+        ("1.50 1.40 1.30 2/120 999\n", 2, 1),  # one other thread
+        ("3.00 3.00 3.00 5/300 999\n", 2, 1),  # more than the CPUs: at least 1
+        ("3.00 3.00 3.00 3/300 999\n", 8, 6),
+        ("garbage", 4, 4),  # unreadable: every CPU
+    ],
+)
+def test_free_cpus_counts_the_threads_running_elsewhere(
+    monkeypatch, loadavg, cpus, free
+):
+    monkeypatch.setattr(
+        _kernels, "open", lambda *a, **k: io.StringIO(loadavg), raising=False
+    )
+    assert _kernels._free_cpus(cpus) == free
+
+
+def test_free_cpus_without_proc_is_every_cpu(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise FileNotFoundError("/proc/loadavg")
+
+    monkeypatch.setattr(_kernels, "open", refuse, raising=False)
+    assert _kernels._free_cpus(3) == 3
+
+
+@pytest.mark.slow  # a process spinning on one CPU while the pool trains
+@needs_sgemm
+def test_the_pool_under_a_busy_neighbour_gives_the_one_thread_weights(monkeypatch):
+    """With a neighbour spinning on one CPU, the pool's rounds stall and it runs
+    them on the calling thread for a while (glassnet/_pool.c): the weights are
+    still the one-thread weights, bit for bit."""
+    monkeypatch.setattr(_kernels, "_free_cpus", lambda cpus: cpus)  # pool forced on
+    cpu = max(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else -1
+    spinner = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import os, sys\n"
+            "cpu = int(sys.argv[1])\n"
+            "if cpu >= 0: os.sched_setaffinity(0, {cpu})\n"
+            "while True: pass",
+            str(cpu),
+        ]
+    )
+    try:
+        with threadpool_limits(2, user_api="blas"):
+            pooled = _train_mlp(
+                epochs=40
+            )  # ~1800 rounds: several of the pool's windows
+    finally:
+        spinner.kill()
+        spinner.wait()
+    with threadpool_limits(1, user_api="blas"):
+        one_thread = _train_mlp(epochs=40)
+    np.testing.assert_array_equal(pooled, one_thread)
 
 
 @pytest.mark.slow  # a forked child process
