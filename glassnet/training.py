@@ -249,6 +249,24 @@ def _learning_rate(run: TrainingRun, epoch: int) -> float:
     return run.optimizer.learning_rate
 
 
+def _step(run: TrainingRun, X_rows, Y_rows, on_output=None):
+    """:func:`train_step` on a mini-batch of rows (the engine takes their
+    transposes: examples as columns)."""
+    return train_step(
+        run.model,
+        X_rows.T,
+        Y_rows.T,
+        run.optimizer,
+        loss=run.loss,
+        regularizer=run.regularizer,
+        params=run.params,
+        grads=run.grads,
+        multipliers=run.multipliers,
+        fast=run.fast,
+        on_output=on_output,
+    )
+
+
 def _eager_epoch(run: TrainingRun, epoch: int, order, batches):
     """One :func:`train_step` per mini-batch. On NumPy a batch whose cost is NaN
     ends the epoch (the guard then restores the weights)."""
@@ -265,18 +283,8 @@ def _eager_epoch(run: TrainingRun, epoch: int, order, batches):
         run.callbacks.batch_begin(batch, batch_logs)
         rate = _learning_rate(run, epoch)
         learning_rate = rate if batch == 0 else learning_rate
-        cost = train_step(
-            run.model,
-            X_batch.T,
-            Y_batch.T,
-            run.optimizer,
-            loss=run.loss,
-            regularizer=run.regularizer,
-            params=run.params,
-            grads=run.grads,
-            multipliers=run.multipliers,
-            fast=run.fast,
-            on_output=None if predictions is None else keep_predictions,
+        cost = _step(
+            run, X_batch, Y_batch, None if predictions is None else keep_predictions
         )
         total = total + cost * size  # on a device: summed there, one copy an epoch
         if run.on_numpy:
@@ -303,17 +311,7 @@ def _captured_epoch(run: TrainingRun, epoch: int, order, batches, captured):
             captured.run(rows[start:stop], rate)
         else:
             index = rows[start:stop]
-            cost = train_step(
-                run.model,
-                batches.X[index].T,
-                batches.Y[index].T,
-                run.optimizer,
-                loss=run.loss,
-                regularizer=run.regularizer,
-                params=run.params,
-                grads=run.grads,
-                fast=run.fast,
-            )
+            cost = _step(run, batches.X[index], batches.Y[index])
             total = total + cost * (stop - start)
         run.callbacks.batch_end(batch, batch_logs)
     if captured is not None:
