@@ -12,6 +12,10 @@ ones; the runner journals each as it arrives and reorders them by plan), and
   unreachable scheduler raises ``ConnectionError`` once ``timeout`` seconds
   (default 10) have passed; it never hangs. ``distributed`` is imported only here.
 
+A loky worker dies with the search's process (Linux's parent-death signal), and the
+search turns SIGTERM into KeyboardInterrupt, which stops the workers as Ctrl-C does:
+a killed or terminated search leaves no worker behind.
+
 In worker processes the trial runs under ``threadpool_limits(1)`` so that BLAS does
 not start one thread per core in each of ``n_jobs`` workers (2 workers on 2 cores
 would otherwise run 4 busy threads).
@@ -19,8 +23,12 @@ would otherwise run 4 busy threads).
 
 from __future__ import annotations
 
+import ctypes
 import math
 import numbers
+import os
+import signal
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -87,6 +95,36 @@ def run_trial(
     }
 
 
+_WORKER_READY = False
+
+
+def _die_with_parent() -> None:
+    """In a loky worker: have Linux kill this process when the process that started
+    it dies (``prctl(PR_SET_PDEATHSIG, SIGKILL)``), so a search killed with SIGKILL,
+    which cannot stop its workers itself, leaves none behind. Once per process;
+    elsewhere than Linux, nothing (SIGTERM and Ctrl-C still stop the workers)."""
+    global _WORKER_READY
+    if _WORKER_READY:
+        return
+    _WORKER_READY = True
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if parent == 1 or os.getppid() != parent:  # the parent died before the prctl
+        os._exit(1)
+
+
+def run_worker_trial(objective, task, metric, limit_threads):
+    """:func:`run_trial` in a loky worker, which dies with the search's process."""
+    _die_with_parent()
+    return run_trial(objective, task, metric, limit_threads)
+
+
 class SerialExecutor:
     """Trials one after another in this process."""
 
@@ -111,7 +149,8 @@ class LokyExecutor:
             return
         limit_threads = self.n_jobs != 1
         calls = (
-            delayed(run_trial)(objective, task, metric, limit_threads) for task in tasks
+            delayed(run_worker_trial)(objective, task, metric, limit_threads)
+            for task in tasks
         )
         try:
             parallel = Parallel(  # one trial per dispatch: trials differ in cost
@@ -127,7 +166,8 @@ class LokyExecutor:
         yield from parallel(calls)
 
     def close(self) -> None:
-        """joblib keeps its reusable loky workers; they exit when idle."""
+        """joblib keeps its reusable loky workers; they exit when idle, or with
+        this process (:func:`_die_with_parent`)."""
 
 
 class DaskExecutor:

@@ -29,12 +29,16 @@ What a search returns, :class:`SearchResult` (and :func:`rank_trials`), lives in
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 
+from glassnet.locks import folder_lock
 from glassnet.search import journal
 from glassnet.search.executors import BACKENDS, make_executor
 from glassnet.search.results import SearchResult, _next_space, rank_trials
@@ -200,16 +204,70 @@ def random_search(
         "budget": budget,
         "halving": halving,
     }
+    with contextlib.ExitStack() as stack:
+        if out is not None:  # one search per folder (glassnet.locks)
+            stack.enter_context(folder_lock(out))
+        stack.enter_context(_terminate_as_interrupt())
+        return _search(
+            objective,
+            space,
+            settings,
+            out=out,
+            trials=trials,
+            seed=seed,
+            metric=metric,
+            mode=mode,
+            rounds=rounds,
+            budgets=budgets,
+            eta=eta,
+            executor_arguments={
+                "backend": backend,
+                "n_jobs": n_jobs,
+                "scheduler": scheduler,
+                "timeout": timeout,
+            },
+        )
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt():
+    """Within the block, SIGTERM (in the main thread) raises KeyboardInterrupt, as
+    Ctrl-C does, so the workers are stopped on the way out the same way: a
+    terminated search leaves no worker behind. The previous handler comes back."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"terminated by signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _search(
+    objective,
+    space,
+    settings,
+    *,
+    out,
+    trials,
+    seed,
+    metric,
+    mode,
+    rounds,
+    budgets,
+    eta,
+    executor_arguments,
+) -> SearchResult:
+    """The rounds and rungs of :func:`random_search`, its arguments checked."""
     finished = {}
     if out is not None:
         for record in journal.prepare_directory(out, settings):
             finished[record["trial_id"]] = record
-    executor_arguments = {
-        "backend": backend,
-        "n_jobs": n_jobs,
-        "scheduler": scheduler,
-        "timeout": timeout,
-    }
     runner = _Runner(objective, metric, finished, out, executor_arguments)
     try:
         spaces, records = [space], []
