@@ -21,7 +21,11 @@ from glassnet.metrics import multilabel_report
 # learning rate is raised so that 10 epochs reach scikit-learn's accuracy / R^2
 # thresholds (check_classifiers_train: > 0.83, check_regressors_train: R^2 > 0.5).
 _SMALL = dict(hidden_layer_sizes=(8,), epochs=10, learning_rate=0.02, random_state=0)
+# The estimators as a user constructs them come first: the defaults must pass
+# too, with no expected failures (random_state=None: a new seed on every fit).
 CHECKED = [
+    GlassClassifier(),
+    GlassRegressor(),
     GlassClassifier(**_SMALL),
     GlassClassifier(**_SMALL, batchnorm=True, keep_prob=0.8),
     GlassClassifier(**_SMALL, early_stopping=True, dtype="float64"),
