@@ -12,6 +12,7 @@ gone. :func:`glassnet.io.write_archive` writes every glassnet archive this way.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import secrets
@@ -53,6 +54,15 @@ def write_atomically(target: Path, write) -> None:
             os.unlink(temporary)
         raise
     fsync_directory(target.parent)
+
+
+def write_json_atomically(target, value, *, allow_nan: bool = False) -> Path:
+    """Write ``value`` as indented JSON to ``target``, atomically (NaN and
+    infinities only with ``allow_nan``, as Python's json writes them)."""
+    target = Path(target)
+    text = json.dumps(value, indent=2, allow_nan=allow_nan) + "\n"
+    write_atomically(target, lambda handle: handle.write(text.encode("utf-8")))
+    return target
 
 
 def create_temporary(target: Path) -> tuple[int, Path]:

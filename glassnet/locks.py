@@ -97,6 +97,8 @@ def _refuse_or_clear(lock: Path, folder: Path) -> None:
 def folder_lock(folder):
     """Hold ``folder``'s lock within the block (the folder is created if needed)."""
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise FileExistsError(f"{folder} is a file, not a folder; give a folder path")
     folder.mkdir(parents=True, exist_ok=True)
     lock = folder / LOCK_FILE
     record = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from glassnet import schedules
+from glassnet._atomic_files import write_json_atomically
 from glassnet.callbacks import EarlyStopping
 from glassnet.model import Sequential
 from glassnet.networks import build_network, make_optimizer
@@ -181,6 +182,8 @@ def train_run(
         resume = resume / CHECKPOINT_FILE if resume.is_dir() else resume
         if not resume.exists():
             raise FileNotFoundError(f"no checkpoint to resume from: {resume}")
+    if out is not None:  # what could fail at the end fails now, config.json first
+        prepare_run_folder(Path(out), config, prepared)
     started = time.perf_counter()
     history = model.fit(
         X_train,
@@ -246,12 +249,32 @@ def _jsonable_classes(classes):
     return [c.item() if hasattr(c, "item") else c for c in classes]
 
 
+def prepare_run_folder(out: Path, config: RunConfig, prepared: dict) -> None:
+    """Before the first epoch: the run folder is a folder (created if needed) that
+    can be written, the model file's extra is JSON (labels included), and
+    ``config.json`` is written atomically, so a run killed at any point can be
+    resumed with ``glassnet train --resume``."""
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(
+            f"the run folder {out} is a file; give a folder path (--out)"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        json.dumps(model_extra(prepared, config), allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"{config.data}: the run's labels or settings cannot be saved in the "
+            f"model file ({error}); use numbers or text for labels"
+        ) from None
+    write_json_atomically(out / "config.json", config.to_dict())
+
+
 def write_run_folder(result: RunResult, prepared: dict, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     result.model.save(
         out / "model.glassnet", extra=model_extra(prepared, result.config)
     )
-    (out / "config.json").write_text(json.dumps(result.config.to_dict(), indent=2))
+    write_json_atomically(out / "config.json", result.config.to_dict())
     result.history.to_csv(out / "history.csv")
     result.history.plot(out / "learning_curve.png", title=f"{result.config.data}: cost")
     summary = {
@@ -265,5 +288,9 @@ def write_run_folder(result: RunResult, prepared: dict, out: Path) -> None:
             if hasattr(result.diagnosis, "to_dict")
             else str(result.diagnosis)
         )
-    (out / "results.json").write_text(json.dumps(summary, indent=2, default=float))
+    write_json_atomically(  # a cost may be infinite (an output saturated at 0)
+        out / "results.json",
+        json.loads(json.dumps(summary, default=float)),
+        allow_nan=True,
+    )
     result.out = out

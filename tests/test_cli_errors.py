@@ -520,7 +520,7 @@ def test_a_folder_where_a_file_belongs_is_one_line(small_model, tmp_path):
             cwd=tmp_path,
         )  # fmt: skip
     )
-    assert "File exists" in line
+    assert "afile is a file, not a folder" in line
 
 
 def test_a_missing_course_data_folder_is_one_line(tmp_path, monkeypatch):

@@ -189,6 +189,7 @@ def _config_file(path) -> dict:
 
 
 def run_train(args) -> int:
+    from glassnet.locks import folder_lock
     from glassnet.runs import train_run
 
     config = config_from_args(args)
@@ -199,7 +200,8 @@ def run_train(args) -> int:
     else:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         out = Path("runs") / f"{Path(str(config.data)).stem}-{stamp}"
-    result = train_run(config, out=out, verbose=not args.quiet, resume=args.resume)
+    with folder_lock(out):  # one training per run folder (glassnet.locks)
+        result = train_run(config, out=out, verbose=not args.quiet, resume=args.resume)
     print(result.table())
     if result.diagnosis is not None:
         print()

@@ -24,9 +24,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+
+from glassnet import _atomic_files
 
 __all__ = [
     "TRIALS_FILE",
@@ -117,21 +118,10 @@ def repair_journal(path: str | Path) -> int:
 
 
 def write_json_atomically(path: str | Path, value) -> Path:
-    """Write ``value`` as JSON to ``path`` via a temporary file and ``os.replace``."""
+    """Write ``value`` as JSON to ``path`` atomically (the folder is created)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            json.dump(value, handle, indent=2, allow_nan=False)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    return _atomic_files.write_json_atomically(path, value)
 
 
 def read_settings(directory: str | Path) -> dict:
