@@ -99,29 +99,55 @@ def rng_state(rng) -> dict:
     raise TypeError(f"cannot record the state of {type(rng).__name__}")
 
 
-def rng_from_state(record: dict):
-    """Rebuild a generator from :func:`rng_state`'s record."""
+_BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
+#: what a saved generator state may hold: small integer arrays (MT19937's key is the
+#: largest, 624 words); anything else in a file is refused before it is allocated
+_STATE_DTYPES = ("uint8", "uint32", "uint64", "int64")
+_STATE_MAX_ITEMS = 1024
+
+
+def rng_from_state(record):
+    """Rebuild a generator from :func:`rng_state`'s record (from a file: every
+    field's type and size is checked, ValueError naming what is wrong)."""
+    if not isinstance(record, dict):
+        raise ValueError(f"an rng state must be an object; received {record!r:.80}")
     kind = record.get("kind")
-    if kind == "Generator":
-        state = record["state"]
-        bit_generator_cls = getattr(np.random, state["bit_generator"], None)
-        if bit_generator_cls is None or state["bit_generator"] not in (
-            "PCG64",
-            "PCG64DXSM",
-            "MT19937",
-            "Philox",
-            "SFC64",
-        ):
-            raise ValueError(f"unknown bit generator {state['bit_generator']!r}")
-        bit_generator = bit_generator_cls()
-        bit_generator.state = _unjsonable(state)
-        return np.random.Generator(bit_generator)
-    if kind == "RandomState":
-        name, keys, pos, has_gauss, cached = record["state"]
-        rng = np.random.RandomState()
-        rng.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
-        return rng
-    raise ValueError(f"unknown rng state kind {kind!r}")
+    try:
+        if kind == "Generator":
+            return _generator_from_state(record.get("state"))
+        if kind == "RandomState":
+            return _random_state_from_state(record.get("state"))
+    except (TypeError, KeyError, OverflowError) as error:
+        raise ValueError(f"malformed {kind} rng state: {error}") from None
+    raise ValueError(f"unknown rng state kind {kind!r:.80}")
+
+
+def _generator_from_state(state):
+    if not isinstance(state, dict) or state.get("bit_generator") not in _BIT_GENERATORS:
+        name = state.get("bit_generator") if isinstance(state, dict) else state
+        raise ValueError(f"unknown bit generator {name!r:.80}")
+    bit_generator = getattr(np.random, state["bit_generator"])()
+    bit_generator.state = _unjsonable(state)
+    return np.random.Generator(bit_generator)
+
+
+def _random_state_from_state(state):
+    if not (isinstance(state, list) and len(state) == 5):
+        raise ValueError("a RandomState state is [name, keys, pos, has_gauss, cached]")
+    name, keys, pos, has_gauss, cached = state
+    if name != "MT19937" or not isinstance(keys, list) or len(keys) != 624:
+        raise ValueError("a RandomState state holds MT19937 and a key of 624 words")
+    if not all(isinstance(k, int) and 0 <= k < 2**32 for k in keys):
+        raise ValueError("a RandomState key holds 32-bit unsigned integers")
+    if not (_is_int(pos) and 0 <= pos <= 624 and has_gauss in (0, 1)):
+        raise ValueError(f"RandomState pos {pos!r:.40} / has_gauss {has_gauss!r:.40}")
+    rng = np.random.RandomState()
+    rng.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
+    return rng
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _jsonable(value):
@@ -137,7 +163,18 @@ def _jsonable(value):
 def _unjsonable(value):
     if isinstance(value, dict):
         if "__array__" in value:
-            return np.asarray(value["__array__"], dtype=value["dtype"])
+            items, dtype = value["__array__"], value.get("dtype")
+            if dtype not in _STATE_DTYPES:
+                raise ValueError(
+                    f"an rng state array must be one of {', '.join(_STATE_DTYPES)}; "
+                    f"received dtype {dtype!r:.80}"
+                )
+            if not isinstance(items, list) or len(items) > _STATE_MAX_ITEMS:
+                raise ValueError(
+                    f"an rng state array is a list of at most {_STATE_MAX_ITEMS} "
+                    "numbers"
+                )
+            return np.asarray(items, dtype=dtype)
         return {key: _unjsonable(item) for key, item in value.items()}
     return value
 

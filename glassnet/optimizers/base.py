@@ -232,8 +232,23 @@ class Optimizer:
 
     def set_state(self, meta: dict, arrays: dict[str, np.ndarray]) -> None:
         """Restore what :meth:`get_state` returned (arrays are copied)."""
-        self.t = int(meta["t"])
-        self.learning_rate = float(meta["learning_rate"])
+        t, learning_rate = meta.get("t"), meta.get("learning_rate")
+        if not isinstance(t, int) or isinstance(t, bool) or t < 0:
+            raise ValueError(
+                f"an optimizer's step count t is an integer >= 0; got {t!r}"
+            )
+        if not (
+            isinstance(learning_rate, int | float)
+            and not isinstance(learning_rate, bool)
+            and math.isfinite(learning_rate)
+            and learning_rate >= 0
+        ):
+            raise ValueError(
+                f"an optimizer's learning rate is a finite number >= 0; got "
+                f"{learning_rate!r:.40}"
+            )
+        self.t = t
+        self.learning_rate = float(learning_rate)
         self.slots = {n: {} for n in self.slot_names}
         self._flat_key = self._flat = None
         for name, array in arrays.items():
