@@ -1,0 +1,162 @@
+"""Defaults that hold up: ``glassnet train``'s defaults against scikit-learn's.
+
+For each data set, the same train / dev / test split that ``glassnet train`` makes
+(its ``split_seed``): glassnet trains with its defaults exactly as ``glassnet train
+--data NAME`` does (``glassnet.runs.train_run`` on a default ``RunConfig``), and
+scikit-learn's ``MLPClassifier()`` / ``MLPRegressor()`` with default arguments train
+on the training rows behind their documented preprocessing (``StandardScaler`` for
+tables, pixels divided by 255 for images, as scikit-learn's MNIST example does).
+Both are scored on the test rows: accuracy for classification, R^2 for regression
+(in the targets' own units). Each run must take under a minute on 2 cores.
+
+    python benchmarks/accuracy.py [--datasets digits,iris] [--json results.json]
+
+The goal (issue 19): glassnet's defaults at least as accurate as scikit-learn's on
+every row. The course data sets (mnist, catvnoncat) need ``$GLASSNET_DATA`` or
+``../shared/data``; a row whose data is missing is skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+
+import numpy as np
+
+DATASETS = (
+    "digits",
+    "breast_cancer",
+    "wine",
+    "iris",
+    "diabetes",
+    "mnist",
+    "catvnoncat",
+)
+
+
+def r2_score(y_true, y_pred) -> float:
+    """R^2 = 1 - sum (y - y_hat)^2 / sum (y - mean(y))^2, over every output."""
+    y_true = np.asarray(y_true, dtype=np.float64).reshape(len(y_true), -1)
+    y_pred = np.asarray(y_pred, dtype=np.float64).reshape(len(y_pred), -1)
+    residual = np.sum((y_true - y_pred) ** 2)
+    total = np.sum((y_true - y_true.mean(axis=0)) ** 2)
+    return float(1.0 - residual / total)
+
+
+def score(task: str, y_true, y_pred) -> float:
+    if task == "regression":
+        return r2_score(y_true, y_pred)
+    return float(np.mean(np.asarray(y_true) == np.asarray(y_pred)))
+
+
+def raw_splits(name: str, split_seed: int):
+    """The raw (unscaled) rows of ``glassnet train``'s split of ``name``."""
+    from glassnet.data import load_dataset, train_dev_test_split
+
+    dataset = load_dataset(name)
+    X = dataset.X.reshape(len(dataset.X), -1).astype(np.float64)
+    if dataset.X_test is not None:  # a data set that comes with its own test rows
+        X_train, X_dev, _, y_train, y_dev, _ = train_dev_test_split(
+            X, dataset.y, ratios=(0.8, 0.2, 0.0), rng=split_seed
+        )
+        X_test = dataset.X_test.reshape(len(dataset.X_test), -1).astype(np.float64)
+        y_test = dataset.y_test
+    else:
+        X_train, X_dev, X_test, y_train, y_dev, y_test = train_dev_test_split(
+            X, dataset.y, rng=split_seed
+        )
+    return dataset, (X_train, y_train), (X_dev, y_dev), (X_test, y_test)
+
+
+def run_glassnet(name: str):
+    """``glassnet train --data NAME`` with every default; its test score."""
+    from glassnet.run_config import RunConfig
+    from glassnet.runs import prepare_data, train_run
+
+    config = RunConfig(data=name)
+    prepared = prepare_data(config)
+    start = time.perf_counter()
+    result = train_run(config, prepared=prepared, verbose=False)
+    seconds = time.perf_counter() - start
+    X_test, y_test = prepared["splits"]["test"]
+    if prepared["dataset"].task == "regression":
+        return r2_score(y_test, result.model.predict(X_test)), seconds, result
+    return result.results["test"]["accuracy"], seconds, result  # as glassnet reports
+
+
+def run_sklearn(name: str, split_seed: int):
+    """scikit-learn's default MLP behind its documented preprocessing."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    dataset, (X_train, y_train), _, (X_test, y_test) = raw_splits(name, split_seed)
+    images = dataset.image_shape is not None
+    scaler = (
+        FunctionTransformer(lambda X: X / 255.0)
+        if images and X_train.max() > 1.0
+        else (FunctionTransformer() if images else StandardScaler())
+    )
+    task = dataset.task
+    estimator = MLPRegressor() if task == "regression" else MLPClassifier()
+    model = make_pipeline(scaler, estimator)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X_train, np.ravel(y_train) if task != "multilabel" else y_train)
+    seconds = time.perf_counter() - start
+    return score(task, y_test, model.predict(X_test)), seconds, task
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--json", help="also write the rows to this file")
+    args = parser.parse_args(argv)
+    from glassnet.run_config import RunConfig
+
+    split_seed = RunConfig(data="digits").split_seed
+    rows = []
+    print(
+        f"{'data set':<14}{'metric':<10}{'glassnet':>10}{'sklearn':>10}"
+        f"{'glassnet s':>12}{'sklearn s':>11}  verdict"
+    )
+    for name in args.datasets.split(","):
+        try:
+            ours, our_seconds, _ = run_glassnet(name)
+            theirs, their_seconds, task = run_sklearn(name, split_seed)
+        except (FileNotFoundError, ValueError) as error:
+            print(f"{name:<14}skipped: {str(error).splitlines()[0]}")
+            continue
+        metric = "R^2" if task == "regression" else "accuracy"
+        verdict = "ok" if ours >= theirs else "BEHIND"
+        if max(our_seconds, their_seconds) > 60:
+            verdict += " (over a minute)"
+        rows.append(
+            {
+                "data": name,
+                "metric": metric,
+                "glassnet": ours,
+                "sklearn": theirs,
+                "glassnet_seconds": our_seconds,
+                "sklearn_seconds": their_seconds,
+                "verdict": verdict,
+            }
+        )
+        print(
+            f"{name:<14}{metric:<10}{ours:>10.4f}{theirs:>10.4f}"
+            f"{our_seconds:>12.1f}{their_seconds:>11.1f}  {verdict}",
+            flush=True,
+        )
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(rows, handle, indent=2)
+    return 0 if rows and all(r["verdict"] == "ok" for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
