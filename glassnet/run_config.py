@@ -189,14 +189,16 @@ def _check_type(name: str, value, *, none_allowed: bool) -> None:
 
 
 def parse_layers(value) -> tuple[int, ...]:
-    """``"64,32"`` or ``[64, 32]`` -> ``(64, 32)``; ``""`` -> ``()`` (no hidden)."""
+    """``"64,32"`` or ``[64, 32]`` -> ``(64, 32)``; ``""`` -> ``()`` (no hidden).
+    Every comma separates two sizes: ``"64,,32"`` and ``"64,"`` are refused."""
     if isinstance(value, str):
-        parts = [p.strip() for p in value.split(",") if p.strip()]
+        parts = [p.strip() for p in value.split(",")] if value.strip() else []
         try:
             value = [int(p) for p in parts]
         except ValueError:
+            empty = " (a size between commas is missing)" if "" in parts else ""
             raise ValueError(
                 f"layers must be comma-separated unit counts like 64,32; received "
-                f"{value!r}"
+                f"{value!r}{empty}"
             ) from None
     return tuple(check_positive_int("layer size", int(v)) for v in value)

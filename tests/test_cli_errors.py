@@ -224,6 +224,16 @@ def bad_files(tmp_path):
 ERROR_CASES = {
     "unknown-option": ["train", "--bogus"],
     "layers-abc": ["train", "--layers", "abc"],
+    "layers-empty-size": ["train", "--layers", "64,,32"],
+    "layers-trailing-comma": ["train", "--layers", "64,"],
+    "transfer-layers-empty-size": [
+        "transfer",
+        "m.glassnet",
+        "--data",
+        "digits",
+        "--layers",
+        "64,,32",
+    ],
     "negative-lr": ["train", "--lr", "-1"],
     "keep-prob-1.5": ["train", "--keep-prob", "1.5"],
     "missing-data-file": ["train", "--data", "missing.csv"],
@@ -247,6 +257,38 @@ def test_errors_are_one_line_with_status_2(args, bad_files):
         assert "colour" in line
     if "--keep-prob" in args:
         assert "1.5" in line
+
+
+def test_an_empty_layer_size_is_refused(tmp_path):
+    line = assert_one_line_error(cli("train", "--layers", "64,,32", cwd=tmp_path))
+    assert line == (
+        "glassnet: error: layers must be comma-separated unit counts like 64,32; "
+        "received '64,,32' (a size between commas is missing)"
+    )
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    "command", [["train", "--epochs", "1"], ["cluster"], ["search", "--trials", "1"]]
+)
+def test_a_mistyped_dataset_name_suggests_the_closest_known_name(command, tmp_path):
+    def error(data):
+        out = ["--out", f"out-{data}"] if command[0] == "search" else []
+        return assert_one_line_error(cli(*command, *out, "--data", data, cwd=tmp_path))
+
+    assert "no dataset named 'digts' (did you mean 'digits'?)" in error("digts")
+    assert "(did you mean 'breast_cancer'?)" in error("Breast-Cancr")
+    line = error("zzz.csv")
+    assert "did you mean" not in line and "known dataset names: " in line, line
+
+
+def test_diagnose_of_a_run_takes_only_the_human_error(tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "results.json").write_text(
+        '{"results": {"train": {"accuracy": 0.9}, "dev": {"accuracy": 0.8}}}'
+    )
+    line = assert_one_line_error(cli("diagnose", "run", "--dev", "5", cwd=tmp_path))
+    assert "--dev applies without RUN_OR_MODEL" in line, line
 
 
 def test_bad_keep_prob_text_names_the_option_not_a_function(tmp_path):

@@ -4,6 +4,7 @@ in-process (see tests/test_cli.py). The default digits run is made once."""
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from pathlib import Path
@@ -131,9 +132,12 @@ def test_train_without_arguments_runs_and_writes_a_run_folder(default_run):
 def test_train_keep_prob_single_batchnorm_and_batch_size(digits_short):
     run = digits_short
     types = layer_types(run / "model.glassnet")
-    assert types == ["Dense", "BatchNorm", "Activation", "Dropout", "Dense"], types
+    # the model carries its preprocessing: digits are 8x8 images, rescaled to [0, 1]
+    preprocessing = ["Flatten", "Rescaling"]
+    network = ["Dense", "BatchNorm", "Activation", "Dropout", "Dense"]
+    assert types == preprocessing + network, types
     layers = manifest(run / "model.glassnet")["model"]["layers"]
-    assert layers[3]["config"]["keep_prob"] == 0.9
+    assert layers[5]["config"]["keep_prob"] == 0.9
     config = read_config(run)
     assert config["batchnorm"] is True and config["batch_size"] == 64
     # the progress bar counts mini-batches: 2 epochs * ceil(1079 / 64) = 34 steps
@@ -160,7 +164,10 @@ def test_train_augment_keeps_digits_learnable(default_run, work):
     augmented = read_results(run)["results"]["test"]["accuracy"]
     plain = read_results(default_run["run"])["results"]["test"]["accuracy"]
     assert augmented != plain
-    assert augmented >= 0.9, (
+    # 1-pixel shifts cost digits (8x8) a few points in 30 epochs: over seeds 0-4 the
+    # test accuracy spreads over 0.89-0.91 with the pixels rescaled in the model, as
+    # it spread over 0.89-0.93 when they were standardized before training
+    assert augmented >= 0.88, (
         f"--augment drops digits test accuracy from {plain:.3f} to {augmented:.3f}\n"
         + outcome.stdout
     )
@@ -296,6 +303,7 @@ def test_select_picks_the_better_run(default_run, digits_short):
         line for line in outcome.stdout.splitlines() if "best dev_accuracy" in line
     )
     assert best.split()[0] == strong.name, outcome.stdout
+    assert outcome.stderr == ""  # the same data, split the same way: no warning
 
 
 def test_select_unsatisfiable_constraint(default_run, digits_short):
@@ -308,6 +316,45 @@ def test_select_unsatisfiable_constraint(default_run, digits_short):
         cwd=default_run["cwd"],
     )
     assert "latency_ms" in assert_one_line_error(outcome)
+
+
+def _fake_run(folder: Path, dev_accuracy: float, dev_examples: int = 360, **config):
+    """A run folder with results.json and (when ``config``) config.json only."""
+    folder.mkdir()
+    row = {"examples": dev_examples, "accuracy": dev_accuracy}
+    results = {"train": {"examples": 1000, "accuracy": 1.0}, "dev": row}
+    (folder / "results.json").write_text(json.dumps({"results": results}))
+    if config:
+        (folder / "config.json").write_text(json.dumps(config))
+
+
+def test_select_warns_when_the_runs_were_scored_on_different_data(tmp_path):
+    _fake_run(tmp_path / "a", 0.9, data="digits", split_seed=0)
+    _fake_run(tmp_path / "b", 0.95, data="iris", split_seed=0)
+    _fake_run(tmp_path / "c", 0.8, data="digits", split_seed=3)
+    outcome = ok(cli("select", "a", "b", cwd=tmp_path))
+    best = next(ln for ln in outcome.stdout.splitlines() if "best" in ln)
+    assert best.split()[0] == "b"  # still selects, and warns that it may mean little
+    assert outcome.stderr.strip() == (
+        "glassnet: warning: the runs compared were trained and scored on different "
+        "data (a: digits, split seed 0; b: iris, split seed 0); their metrics are "
+        "not comparable"
+    )
+    # the same data set split another way: other dev examples
+    line = ok(cli("select", "a", "c", cwd=tmp_path)).stderr.strip()
+    assert "(a: digits, split seed 0; c: digits, split seed 3)" in line, line
+
+
+def test_select_warns_when_dev_sets_differ_in_size_and_not_otherwise(tmp_path):
+    _fake_run(tmp_path / "a", 0.9, data="digits", split_seed=0)
+    _fake_run(tmp_path / "b", 0.95, data="digits", split_seed=0)
+    _fake_run(tmp_path / "old", 0.95, dev_examples=100)  # no config.json
+    assert ok(cli("select", "a", "b", cwd=tmp_path)).stderr == ""
+    line = ok(cli("select", "a", "b", "old", cwd=tmp_path)).stderr.strip()
+    assert line == (
+        "glassnet: warning: the runs compared have dev sets of different sizes "
+        "(a 360, b 360, old 100); they were not scored on the same examples"
+    )
 
 
 def test_select_minimizes_a_cost(default_run, digits_short):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import time
@@ -111,6 +112,57 @@ def test_diagnose_numbers_data_mismatch(tmp_path):
     assert "<- largest" in _component_lines(outcome.stdout)["data mismatch"]
 
 
+def test_diagnose_reads_percent_and_says_so_in_its_first_line(tmp_path):
+    """One rule, no guessing: 0.5 and 0.8 are percent (the notes' radiology
+    numbers), not 50% and 80%; the output's first line states the rule."""
+    given = ("--human", "0.5", "--train", "0.7", "--dev", "0.8")
+    outcome = ok(cli("diagnose", *given, cwd=tmp_path))
+    assert outcome.stdout.splitlines()[0] == (
+        "errors given on the command line are percent (--fractions for fractions)"
+    )
+    assert re.search(r"^training\s+0\.7%", outcome.stdout, re.M), outcome.stdout
+    assert re.search(r"^dev\s+0\.8%", outcome.stdout, re.M), outcome.stdout
+
+
+def test_diagnose_fractions_give_the_same_diagnosis(tmp_path):
+    percent = ("--human", "1", "--train", "8", "--dev", "12")
+    percent = ok(cli("diagnose", *percent, cwd=tmp_path))
+    fractions = ("--human", "0.01", "--train", "0.08", "--dev", "0.12", "--fractions")
+    fractions = ok(cli("diagnose", *fractions, cwd=tmp_path))
+    assert fractions.stdout.splitlines()[0] == (
+        "errors given on the command line are fractions in [0, 1] (--fractions)"
+    )
+    assert fractions.stdout.splitlines()[1:] == percent.stdout.splitlines()[1:]
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (
+            ["--train", "108", "--dev", "12"],
+            "--train 108 is not a percentage in [0, 100]",
+        ),
+        (["--train", "-1", "--dev", "12"], "--train -1 is not a percentage"),
+        (
+            ["--train", "0.08", "--dev", "12", "--fractions"],
+            "--dev 12 is not a fraction in [0, 1] (without --fractions, errors are "
+            "percent)",
+        ),
+        (["--train", "nan", "--dev", "12"], "--train nan is not a percentage"),
+    ],
+)
+def test_diagnose_refuses_errors_outside_their_unit(args, expected, tmp_path):
+    outcome = cli("diagnose", *args, cwd=tmp_path)
+    assert expected in assert_one_line_error(outcome)
+    assert outcome.stdout == ""
+
+
+def test_diagnose_help_states_the_unit_rule(tmp_path):
+    text = " ".join(cli("diagnose", "--help", cwd=tmp_path).stdout.split())
+    assert "Errors given on the command line are percent (8 means 8%)" in text
+    assert "with --fractions they are fractions in [0, 1]" in text
+
+
 # ===================================================================== errors
 
 
@@ -128,7 +180,7 @@ def test_errors_table_like_the_notes(tmp_path):
         ["Image", "Dog", "Great cats", "Blurry", "Instagram", "comments"],
         rows,
     )
-    outcome = ok(cli("errors", "tags.csv", "--dev-error", "0.10", cwd=tmp_path))
+    outcome = ok(cli("errors", "tags.csv", "--dev-error", "10", cwd=tmp_path))
     expected = {
         "Dog": ("8", "8%", "0.8%", "9.2%"),
         "Great cats": ("43", "43%", "4.3%", "5.7%"),
@@ -144,6 +196,47 @@ def test_errors_table_like_the_notes(tmp_path):
     order = [tag for ln in lines for tag in expected if ln.startswith(tag + " ")]
     assert order == ["Blurry", "Great cats", "Instagram", "Dog"]
     assert not any(ln.startswith(("comments", "Image ")) for ln in lines)
+
+
+def test_errors_dev_error_in_percent_or_fractions(tmp_path):
+    """--dev-error follows diagnose's rule: percent, or a fraction with
+    --fractions; the ceilings are the same."""
+    write_csv(tmp_path / "tags.csv", ["blurry"], [["1"], ["0"], ["1"], ["1"]])
+    percent = ok(cli("errors", "tags.csv", "--dev-error", "10", cwd=tmp_path))
+    fraction = ok(
+        cli("errors", "tags.csv", "--dev-error", "0.1", "--fractions", cwd=tmp_path)
+    )
+    first = percent.stdout.splitlines()[0]
+    assert first.startswith("errors given on the command line are percent")
+    assert percent.stdout.splitlines()[1:] == fraction.stdout.splitlines()[1:]
+    assert "(dev error 10%)" in percent.stdout
+    blurry = next(ln for ln in percent.stdout.splitlines() if ln.startswith("blurry"))
+    assert blurry.split() == ["blurry", "3", "75%", "7.5%", "2.5%"]
+    line = assert_one_line_error(
+        cli("errors", "tags.csv", "--dev-error", "0.1", "--run", "r", cwd=tmp_path)
+    )
+    assert "--dev-error or --run, not both" in line
+    line = assert_one_line_error(
+        cli("errors", "tags.csv", "--dev-error", "110", cwd=tmp_path)
+    )
+    assert "--dev-error 110 is not a percentage in [0, 100]" in line
+
+
+def test_errors_takes_the_dev_error_of_a_run_folder(tmp_path):
+    write_csv(tmp_path / "tags.csv", ["blurry"], [["1"], ["0"]])
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "results.json").write_text(
+        json.dumps({"results": {"dev": {"examples": 50, "accuracy": 0.88}}})
+    )
+    outcome = ok(cli("errors", "tags.csv", "--run", "run", cwd=tmp_path))
+    assert "dev error of run: 1 - dev accuracy" in outcome.stdout
+    assert "(dev error 12%)" in outcome.stdout
+    (tmp_path / "run" / "results.json").write_text(
+        json.dumps({"results": {"dev": {"cost": 0.5}}})
+    )
+    outcome = cli("errors", "tags.csv", "--run", "run", cwd=tmp_path)
+    line = assert_one_line_error(outcome)
+    assert "no dev accuracy" in line
 
 
 # ===================================================================== cluster
@@ -167,6 +260,24 @@ def test_cluster_iris(tmp_path):
         ln for ln in outcome.stdout.splitlines() if ln.startswith("cluster sizes")
     )
     assert sum(int(s) for s in sizes.split()[2:]) == 150
+
+
+def test_cluster_out_saves_the_assignments(tmp_path):
+    args = ("--data", "iris", "--k", "3", "--out", "found/clusters.csv")
+    outcome = ok(cli("cluster", *args, cwd=tmp_path))
+    assert "assignments: found/clusters.csv" in outcome.stdout
+    with open(tmp_path / "found" / "clusters.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 150 and list(rows[0]) == ["index", "cluster", "label"]
+    assert [int(r["index"]) for r in rows] == list(range(150))
+    assert {r["label"] for r in rows} == {"setosa", "versicolor", "virginica"}
+    sizes = next(ln for ln in outcome.stdout.splitlines() if ln.startswith("cluster "))
+    counts = [sum(r["cluster"] == str(k) for r in rows) for k in range(3)]
+    assert counts == [int(n) for n in sizes.split()[2:]]
+    # unlabelled (regression) data: no label column
+    args = ("--data", "diabetes", "--k", "2", "--restarts", "1", "--out", "d.csv")
+    ok(cli("cluster", *args, cwd=tmp_path))
+    assert (tmp_path / "d.csv").read_text().splitlines()[0] == "index,cluster"
 
 
 # ===================================================================== search

@@ -1,7 +1,11 @@
 """``glassnet cluster``: k-means (k-means++ starts) on a dataset's features, scored
-by inertia, silhouette and, where the set has class labels, the adjusted Rand index."""
+by inertia, silhouette and, where the set has class labels, the adjusted Rand index;
+``--out`` saves each example's cluster as a CSV."""
 
 from __future__ import annotations
+
+import csv
+from pathlib import Path
 
 import numpy as np
 
@@ -28,6 +32,12 @@ def register(sub) -> None:
         action="store_false",
         help="cluster the features as given (default: scaled to zero mean, unit "
         "variance)",
+    )
+    cluster.add_argument(
+        "--out",
+        metavar="CSV",
+        help="write the assignments: one row per example (index, cluster, and label "
+        "when the data has class labels)",
     )
     cluster.set_defaults(handler=run_cluster)
 
@@ -56,4 +66,24 @@ def run_cluster(args) -> int:
         )
     sizes = np.bincount(model.labels_, minlength=args.k)
     print("cluster sizes " + " ".join(str(int(s)) for s in sizes))
+    if args.out:
+        labels = None
+        if dataset.task in ("binary", "multiclass"):  # codes -> the data's labels
+            names = dataset.classes
+            labels = [names[y] if names else y.item() for y in dataset.y]
+        _write_assignments(Path(args.out), model.labels_, labels)
+        print(f"assignments: {args.out}")
     return 0
+
+
+def _write_assignments(path: Path, clusters, labels=None) -> None:
+    """``index,cluster[,label]``, one row per example in the data's order."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            ["index", "cluster", *(["label"] if labels is not None else [])]
+        )
+        for i, cluster in enumerate(clusters):
+            row = [i, int(cluster)]
+            writer.writerow(row if labels is None else [*row, labels[i]])

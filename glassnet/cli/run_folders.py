@@ -1,12 +1,28 @@
-"""A run folder's JSON files (``config.json``, ``results.json``) as ``diagnose``,
-``select`` and ``train --resume`` read them: a missing, unreadable or malformed file
-is the user's error and says which file and what is wrong."""
+"""Run folders: where a training command writes one by default, and its JSON files
+(``config.json``, ``results.json``) as ``diagnose``, ``errors``, ``select`` and
+``train --resume`` read them: a missing, unreadable or malformed file is the user's
+error and says which file and what is wrong."""
 
 from __future__ import annotations
 
 import json
 import math
+import time
 from pathlib import Path
+
+
+def default_run_folder(data, kind: str = "") -> Path:
+    """``runs/<data>[-<kind>]-<time>`` (``-2``, ``-3``, ... when that folder
+    exists): where ``train`` and ``transfer`` write without ``--out``."""
+    stem = Path(str(data)).stem
+    name = "-".join(
+        part for part in (stem, kind, time.strftime("%Y%m%d-%H%M%S")) if part
+    )
+    folder, number = Path("runs") / name, 1
+    while folder.exists():
+        number += 1
+        folder = Path("runs") / f"{name}-{number}"
+    return folder
 
 
 def read_json_object(path, what: str) -> dict:

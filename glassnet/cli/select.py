@@ -1,13 +1,15 @@
 """``glassnet select``: pick a run folder by one optimizing metric under satisficing
-constraints (the notes' single-number evaluation), size and latency included."""
+constraints (the notes' single-number evaluation), size and latency included. It
+warns when the runs were not trained and scored on the same data."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from glassnet.cli.run_folders import read_results
+from glassnet.cli.run_folders import read_json_object, read_results
 
 
 def register(sub) -> None:
@@ -35,7 +37,9 @@ def register(sub) -> None:
 def run_select(args) -> int:
     from glassnet.strategy import select_model
 
-    candidates = [_candidate(Path(run)) for run in args.runs]
+    folders = [Path(run) for run in args.runs]
+    candidates = [_candidate(folder) for folder in folders]
+    _warn_if_data_differs(folders, candidates)
     selection = select_model(
         candidates, optimize=args.optimize, satisfy=args.satisfy or None
     )
@@ -53,6 +57,51 @@ def _candidate(folder: Path) -> dict:
         metrics["size_mb"] = model_file.stat().st_size / 2**20
         metrics["latency_ms"] = _latency_ms(model_file)
     return metrics
+
+
+def _data_of(folder: Path) -> str | None:
+    """The data a run was split from and scored on, from its config.json (None
+    when the folder has none): the data set, its label column, the split seed."""
+    file = folder / "config.json"
+    if not file.is_file():
+        return None
+    config = read_json_object(file, "run config")
+    text = str(config.get("data"))
+    if config.get("label_column") is not None:
+        text += f" (label column {config['label_column']})"
+    return f"{text}, split seed {config.get('split_seed')}"
+
+
+def _warn_if_data_differs(folders, candidates) -> None:
+    """Warn when the runs were not scored on the same data: a different data set,
+    label column or split seed (config.json), or splits of different sizes."""
+    groups: dict[str, list[str]] = {}
+    for folder, candidate in zip(folders, candidates, strict=True):
+        data = _data_of(folder)
+        if data is not None:
+            groups.setdefault(data, []).append(candidate["name"])
+    if len(groups) > 1:
+        described = "; ".join(f"{', '.join(v)}: {k}" for k, v in groups.items())
+        warnings.warn(
+            f"the runs compared were trained and scored on different data "
+            f"({described}); their metrics are not comparable",
+            stacklevel=2,
+        )
+        return
+    for split in ("dev", "test", "train"):
+        counts = {
+            c["name"]: c[f"{split}_examples"]
+            for c in candidates
+            if f"{split}_examples" in c
+        }
+        if len(set(counts.values())) > 1:
+            described = ", ".join(f"{k} {v:g}" for k, v in counts.items())
+            warnings.warn(
+                f"the runs compared have {split} sets of different sizes "
+                f"({described}); they were not scored on the same examples",
+                stacklevel=2,
+            )
+            return
 
 
 def _latency_ms(model_file: Path) -> float:

@@ -4,11 +4,14 @@ and write the run folder (model, config, history, learning curve, results)."""
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 from glassnet.cli.options import LABEL_COLUMN_HELP
-from glassnet.cli.run_folders import check_run_folder, read_json_object
+from glassnet.cli.run_folders import (
+    check_run_folder,
+    default_run_folder,
+    read_json_object,
+)
 from glassnet.run_config import RunConfig
 
 
@@ -198,8 +201,7 @@ def run_train(args) -> int:
     elif args.resume:
         out = Path(args.resume)
     else:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        out = Path("runs") / f"{Path(str(config.data)).stem}-{stamp}"
+        out = default_run_folder(config.data)
     with folder_lock(out):  # one training per run folder (glassnet.locks)
         result = train_run(config, out=out, verbose=not args.quiet, resume=args.resume)
     print(result.table())

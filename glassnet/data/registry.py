@@ -80,6 +80,16 @@ def _lookup(name: str) -> str | None:
     return key if key in _REGISTRY else None
 
 
+def _suggestion(name: str) -> str:
+    """``" (did you mean 'digits'?)"`` for a name close to a known one (difflib's
+    ratio >= 0.6, aliases included), else ``""``."""
+    import difflib
+
+    known = {**{key: key for key in _REGISTRY}, **_ALIASES}
+    close = difflib.get_close_matches(_normalize(name), list(known), n=1)
+    return f" (did you mean {known[close[0]]!r}?)" if close else ""
+
+
 def _call_loader(label: str, loader, options: dict) -> Dataset:
     parameters = inspect.signature(loader).parameters
     if not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
@@ -133,8 +143,9 @@ def load_dataset(
     path = Path(name_or_path).expanduser()
     if not path.exists():
         raise DatasetNotFoundError(
-            f"no dataset named {str(name_or_path)!r} and no such file or folder: "
-            f"{path.resolve()}; known dataset names: {', '.join(available_datasets())}"
+            f"no dataset named {str(name_or_path)!r}{_suggestion(str(name_or_path))} "
+            f"and no such file or folder: {path.resolve()}; known dataset names: "
+            f"{', '.join(available_datasets())}"
         )
     from glassnet.data.loaders import load_file
 
