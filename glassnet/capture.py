@@ -73,8 +73,10 @@ class CapturedStep:
     def _step(self) -> None:
         X = self.X_device[self.index]
         Y = self.Y_device[self.index]
-        AL = self.model.forward(X.T, training=True)
-        J = self.model.cost_array(AL, Y.T, self.loss, regularizer=self.regularizer)
+        ZL, AL = self.model.forward_logits(X.T, training=True)
+        J = self.model.cost_array(
+            AL, Y.T, self.loss, regularizer=self.regularizer, logits=ZL
+        )
         self.total += J * self.batch_size
         self.model.backward(
             AL, Y.T, self.loss, regularizer=self.regularizer, inplace=True

@@ -3,7 +3,9 @@ metrics, ``evaluate`` and the validation scores ``fit`` logs after each epoch.
 
 ``evaluate(model, X, y)`` gives ``{"cost": J, metric: value}``, with J the loss at
 ``A = model.predict_proba(X)`` plus the term of every layer's own regularizer
-(inference mode: no dropout, batch norm with its running statistics). The validation
+(inference mode: no dropout, batch norm with its running statistics). A
+cross-entropy is computed from the logits ``Z[L]`` (``model.predict_with_logits``),
+the same stable cost training reports. The validation
 scores ``fit`` logs add fit's ``regularizer`` too, so ``val_cost`` and ``cost`` are
 the same function J on two data sets.
 """
@@ -48,8 +50,10 @@ def metric_values(names, y_true, y_pred) -> dict:
 
 def _scores(model, X, Y, loss, metrics, regularizer=None) -> dict:
     """Cost and metrics of the model on checked rows ``X`` and targets ``Y``."""
-    A = model.predict_proba(X)
-    results = {"cost": model.compute_cost(A.T, Y.T, loss, regularizer=regularizer)}
+    Z, A = model.predict_with_logits(X)  # the cost from Z[L], as in training
+    logits = None if Z is None else Z.T
+    cost = model.compute_cost(A.T, Y.T, loss, regularizer=regularizer, logits=logits)
+    results = {"cost": cost}
     if metrics:
         results.update(
             metric_values(

@@ -18,6 +18,27 @@ multi_label                sigmoid             binary CE summed over the k label
 
 ``0 * log 0`` counts as 0 (the course's ``nansum``), so a saturated output that is
 right costs nothing and one that is wrong costs ``inf`` rather than ``nan``.
+
+**Stable costs from the logits.** The table's ``-(1/m) sum y log a`` is the notes'
+formula and the reference. Computed from A it fails in finite precision: a
+probability that rounds to 0 (``sigmoid(-104)`` in float32, ``softmax`` of a logit
+88 below the largest) gives ``log 0 = -inf``, so a model that is merely confident
+and wrong on one example reports ``J = inf``. When the output layer is a Dense
+sigmoid / softmax layer, the model hands its logits ``Z[L] (n[L], m)`` to
+``cost(AL, Y, logits=Z)`` and the cross-entropies are computed from them, which is
+finite for every finite Z, in float32 and float64 alike::
+
+    binary (sigmoid):  L = softplus(z) - y z
+                         = max(z, 0) - y z + log(1 + e^-|z|)
+    softmax:           L = -sum_j y_j log_softmax(z)_j,
+                       log_softmax(z)_j = (z_j - max z) - log sum_k e^(z_k - max z)
+
+(the same functions of Z, rearranged so that no exponential overflows and no
+probability is rounded before its logarithm). The gradient is unchanged:
+``dZ = A - Y``. ``stable=False`` (e.g. ``BinaryCrossEntropy(stable=False)``) asks
+for the notes' formula from A even when the logits are given; the course's
+large-initialization run reproduces its published ``inf`` that way. Without
+logits (a loss called on probabilities alone) the notes' formula is used.
 """
 
 from __future__ import annotations
@@ -40,6 +61,31 @@ def xlogy(x, y):
         return np.where((np.asarray(x) == 0) & ~np.isnan(y), 0, product)
     xp = get_namespace(x, y)
     return xp.where(x == 0, xp.zeros_like(y), x * xp.log(y))
+
+
+def softplus(Z):
+    """log(1 + e^Z) elementwise, as ``max(Z, 0) + log(1 + e^-|Z|)``: no overflow
+    for large Z, no rounding to 0 for very negative Z. Shape of Z."""
+    xp = get_namespace(Z)
+    return xp.where(Z > 0, Z, xp.zeros_like(Z)) + xp.log1p(xp.exp(-xp.abs(Z)))
+
+
+def binary_cross_entropy_from_logits(Z, Y):
+    """Per-element ``L = -(y log a + (1 - y) log(1 - a))`` with ``a = sigmoid(z)``,
+    computed as ``softplus(z) - y z``; Z and Y ``(n[L], m)``, result ``(n[L], m)``.
+
+    (From ``log a = -softplus(-z)``, ``log(1 - a) = -softplus(z)`` and
+    ``softplus(z) - softplus(-z) = z``.)
+    """
+    return softplus(Z) - Y * Z
+
+
+def log_softmax(Z):
+    """``log softmax(Z)`` per column: ``(Z - max) - log sum_k exp(Z_k - max)``;
+    Z ``(C, m)`` -> ``(C, m)``, every entry finite for finite Z."""
+    xp = get_namespace(Z)
+    shifted = Z - xp.max(Z, axis=0, keepdims=True)
+    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=0, keepdims=True))
 
 
 def _label_indices(AL, Y):
@@ -77,12 +123,17 @@ class Loss:
             f"engine's column layout; received shape {tuple(Y.shape)}{hint}"
         )
 
-    def cost(self, AL, Y) -> float:
-        """J as a Python float."""
-        return float(self.cost_array(AL, Y))
+    def cost(self, AL, Y, logits=None) -> float:
+        """J as a Python float (``logits``: see :meth:`cost_array`)."""
+        return float(self.cost_array(AL, Y, logits))
 
-    def cost_array(self, AL, Y):
-        """J as a 0-d array of AL's backend (no device-to-host copy)."""
+    def cost_array(self, AL, Y, logits=None):
+        """J as a 0-d array of AL's backend (no device-to-host copy).
+
+        ``logits`` is ``Z[L] (n[L], m)`` with ``AL = g(Z[L])`` for the loss's
+        matching activation g, or None; a cross-entropy then computes J from Z
+        (stable) unless it was made with ``stable=False``. Other losses ignore it.
+        """
         raise NotImplementedError
 
     def dA(self, AL, Y):
@@ -105,14 +156,47 @@ class Loss:
         return f"{type(self).__name__}()"
 
 
-class BinaryCrossEntropy(Loss):
-    """J = -(1/m) sum(Y log A + (1 - Y) log(1 - A)), summed over output units."""
+class CrossEntropy(Loss):
+    """A cross-entropy: computed from the logits when they are given and
+    ``stable`` (the default), else with the notes' formula from A."""
+
+    def __init__(self, *, stable: bool = True):
+        if not isinstance(stable, (bool, np.bool_)):
+            raise ValueError(f"stable must be True or False; received {stable!r}")
+        self.stable = bool(stable)
+
+    def from_logits(self, AL, logits):
+        """Whether the cost comes from ``logits`` (checked to have A's shape)."""
+        if logits is None or not self.stable:
+            return False
+        if tuple(logits.shape) != tuple(AL.shape):
+            raise ValueError(
+                f"logits must have the output's shape {tuple(AL.shape)}; received "
+                f"{tuple(logits.shape)}"
+            )
+        return True
+
+    def get_config(self) -> dict:
+        """JSON description: ``{"name": ..., "stable": ...}``."""
+        return {"name": self.name, "stable": self.stable}
+
+    def __repr__(self):
+        stable = "" if self.stable else "stable=False"
+        return f"{type(self).__name__}({stable})"
+
+
+class BinaryCrossEntropy(CrossEntropy):
+    """J = -(1/m) sum(Y log A + (1 - Y) log(1 - A)), summed over output units;
+    from the logits Z: J = (1/m) sum(softplus(Z) - Y Z)."""
 
     name = "binary_cross_entropy"
     matching_activation = "sigmoid"
 
-    def cost_array(self, AL, Y):
+    def cost_array(self, AL, Y, logits=None):
         m = AL.shape[1]
+        if self.from_logits(AL, logits):
+            xp = get_namespace(logits)
+            return xp.sum(binary_cross_entropy_from_logits(logits, Y)) / m
         with np.errstate(divide="ignore", invalid="ignore"):
             logprobs = xlogy(Y, AL) + xlogy(1 - Y, 1 - AL)
         return -get_namespace(AL).sum(logprobs) / m
@@ -132,13 +216,16 @@ class MultiLabel(BinaryCrossEntropy):
 
     name = "multi_label"
 
-    def cost_array(self, AL, Y):
+    def cost_array(self, AL, Y, logits=None):
         xp = get_namespace(AL)
         present = label_present(Y)
         Y0 = xp.where(present, Y, xp.zeros_like(Y))
         m = AL.shape[1]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            logprobs = xlogy(Y0, AL) + xlogy(1 - Y0, 1 - AL)
+        if self.from_logits(AL, logits):
+            logprobs = -binary_cross_entropy_from_logits(logits, Y0)
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                logprobs = xlogy(Y0, AL) + xlogy(1 - Y0, 1 - AL)
         if xp is np:
             return -np.sum(logprobs, where=present) / m
         return -xp.sum(xp.where(present, logprobs, xp.zeros_like(logprobs))) / m
@@ -159,8 +246,9 @@ class MultiLabel(BinaryCrossEntropy):
         return xp.where(present, AL - xp.where(present, Y, zeros), zeros)
 
 
-class SoftmaxCrossEntropy(Loss):
-    """J = -(1/m) sum_i sum_j y_j log a_j; Y one-hot ``(C, m)`` or labels ``(1, m)``."""
+class SoftmaxCrossEntropy(CrossEntropy):
+    """J = -(1/m) sum_i sum_j y_j log a_j; Y one-hot ``(C, m)`` or labels ``(1, m)``;
+    from the logits Z: J = -(1/m) sum_i sum_j y_j log_softmax(z_i)_j."""
 
     name = "softmax_cross_entropy"
     matching_activation = "softmax"
@@ -170,10 +258,18 @@ class SoftmaxCrossEntropy(Loss):
     def _is_integer_labels(AL, Y):
         return Y.shape[0] == 1 and AL.shape[0] > 1
 
-    def cost_array(self, AL, Y):
+    def cost_array(self, AL, Y, logits=None):
         m = AL.shape[1]
+        xp = get_namespace(AL)
+        if self.from_logits(AL, logits):
+            log_A = log_softmax(logits)
+            if self._is_integer_labels(AL, Y):
+                return -xp.sum(log_A[_label_indices(AL, Y)]) / m
+            # y_j = 0 adds exactly 0, as 0 log 0 does in the notes' formula
+            with np.errstate(invalid="ignore"):  # 0 * -inf, replaced by 0
+                picked = xp.where(Y != 0, Y * log_A, xp.zeros_like(log_A))
+            return -xp.sum(picked) / m
         with np.errstate(divide="ignore"):
-            xp = get_namespace(AL)
             if self._is_integer_labels(AL, Y):
                 picked = AL[_label_indices(AL, Y)]
                 return -xp.sum(xp.log(picked)) / m
@@ -215,7 +311,7 @@ class MeanSquaredError(Loss):
     name = "mean_squared_error"
     matching_activation = "linear"
 
-    def cost_array(self, AL, Y):
+    def cost_array(self, AL, Y, logits=None):
         m = AL.shape[1]
         difference = AL - Y
         return get_namespace(AL).sum(difference * difference) / (2 * m)
@@ -232,16 +328,27 @@ NAMES = tuple(_REGISTRY)
 _ALIASES = {"bce": "binary_cross_entropy", "mse": "mean_squared_error"}
 
 
-def get(name) -> Loss:
-    """Return the loss called ``name`` (or pass a :class:`Loss` through)."""
+def get(name, **options) -> Loss:
+    """Return the loss called ``name`` (or pass a :class:`Loss` through).
+
+    ``options`` go to the loss: ``get("binary_cross_entropy", stable=False)`` is
+    the notes' formula from A. A config dict ``{"name": ..., "stable": ...}`` (as
+    ``get_config`` writes it) is accepted too.
+    """
     if isinstance(name, Loss):
         return name
     if isinstance(name, dict):
+        options = {**{k: v for k, v in name.items() if k != "name"}, **options}
         name = name.get("name")
     key = _ALIASES.get(name, name)
     if key not in _REGISTRY:
         raise ValueError(f"unknown loss {name!r}; allowed: {', '.join(NAMES)}")
-    return _REGISTRY[key]()
+    try:
+        return _REGISTRY[key](**options)
+    except TypeError:
+        raise ValueError(
+            f"loss {key!r} does not take options {sorted(options)}"
+        ) from None
 
 
 def for_output(activation_name: str, n_out: int) -> Loss:

@@ -34,6 +34,9 @@ from glassnet.validation import check_array
 
 _PREDICT_CHUNK = 8192
 
+#: output activations whose cross-entropy is computed from the logits Z[L]
+_LOGIT_OUTPUTS = ("sigmoid", "softmax")
+
 
 class Sequential:
     """``Sequential([Dense(20, "relu"), Dense(1, "sigmoid")])``.
@@ -237,6 +240,21 @@ class Sequential:
             A = layer.forward(A, training)
         return A
 
+    def forward_logits(self, X, training: bool = False):
+        """``(ZL, AL)`` for ``X (n[0], m)``: the output and, when the output layer
+        is a Dense sigmoid or softmax layer, its logits ``Z[L] (n[L], m)`` (else
+        None), from which :meth:`compute_cost` computes the cross-entropy stably.
+        """
+        self._require_built()
+        self.check_columns(X)
+        A = X
+        for layer in self.layers[:-1]:
+            A = layer.forward(A, training)
+        last = self.layers[-1]
+        if isinstance(last, Dense) and last.activation.name in _LOGIT_OUTPUTS:
+            return last.forward_logits(A, training)
+        return None, last.forward(A, training)
+
     @property
     def output_activation(self) -> str:
         """Name of the last layer's activation ("linear" if it has none)."""
@@ -294,35 +312,53 @@ class Sequential:
             else:
                 dA = layer.backward(dA)
 
-    def compute_cost(self, AL, Y, loss=None, *, regularizer=None) -> float:
+    def compute_cost(self, AL, Y, loss=None, *, regularizer=None, logits=None) -> float:
         """J = the loss at AL plus the regularization term of every Dense layer
         (its own regularizer, else ``regularizer``), e.g. for L2::
 
-            J = -(1/m) sum_i L(a_i, y_i) + lambda/(2m) sum_l ||W[l]||_F^2
+            J = (1/m) sum_i L(a_i, y_i) + lambda/(2m) sum_l ||W[l]||_F^2
+
+        ``logits``: ``Z[L] (n[L], m)`` from :meth:`forward_logits`; with them a
+        cross-entropy is computed stably from Z (finite where ``log a`` would
+        round to ``-inf``) when the loss matches the output activation (see
+        :mod:`glassnet.losses`); without them, from A with the notes' formula.
         """
         loss = self.default_loss() if loss is None else loss
         regularizer = regularizers_module.get(regularizer)
         Y = loss.check_targets(AL, Y)
         m = AL.shape[1]
-        cost = loss.cost(AL, Y)
+        cost = loss.cost(AL, Y, self._matching_logits(loss, logits))
         for layer in self.layers:
             if isinstance(layer, Dense):
                 cost += layer.regularization_cost(m, regularizer)
         return cost
 
-    def cost_array(self, AL, Y, loss=None, *, regularizer=None):
+    def cost_array(self, AL, Y, loss=None, *, regularizer=None, logits=None):
         """J as a 0-d array of the model's backend (no device-to-host copy; the
-        device paths of fit accumulate it on the device)."""
+        device paths of fit accumulate it on the device); ``logits`` as for
+        :meth:`compute_cost`."""
         loss = self.default_loss() if loss is None else loss
         regularizer = regularizers_module.get(regularizer)
         m = AL.shape[1]
-        cost = loss.cost_array(AL, Y)
+        cost = loss.cost_array(AL, Y, self._matching_logits(loss, logits))
         for layer in self.layers:
             if isinstance(layer, Dense):
                 term = layer.regularization_cost_array(m, regularizer)
                 if term is not None:
                     cost = cost + term
         return cost
+
+    def _matching_logits(self, loss, logits):
+        """``logits`` when the loss's cost may use them: the output layer is Dense
+        with the loss's matching activation (where ``dZ = A - Y`` too); else None."""
+        last = self.layers[-1]
+        if (
+            logits is None
+            or not isinstance(last, Dense)
+            or last.activation.name != loss.matching_activation
+        ):
+            return None
+        return logits
 
     # -- public, row-major API ---------------------------------------------------
     def _check_input(self, X) -> np.ndarray:
@@ -347,6 +383,22 @@ class Sequential:
             for start in range(0, X.shape[0], _PREDICT_CHUNK)
         ]
         return np.ascontiguousarray(np.concatenate(outputs, axis=0))
+
+    def predict_with_logits(self, X):
+        """``(Z, A)`` for rows ``X (m, n[0])``: the output layer's logits ``Z[L]``
+        and activations ``A[L]``, both ``(m, n[L])`` (Z is None unless the output
+        layer is a Dense sigmoid / softmax layer); what ``evaluate`` scores."""
+        X = self._check_input(X)
+        logits, outputs = [], []
+        for start in range(0, X.shape[0], _PREDICT_CHUNK):
+            chunk = self._on_device(X[start : start + _PREDICT_CHUNK].T)
+            Z, A = self.forward_logits(chunk, training=False)
+            outputs.append(to_numpy(A).T)
+            logits.append(None if Z is None else to_numpy(Z).T)
+        A = np.ascontiguousarray(np.concatenate(outputs, axis=0))
+        if logits[0] is None:
+            return None, A
+        return np.ascontiguousarray(np.concatenate(logits, axis=0)), A
 
     def _on_device(self, array):
         """A NumPy array in the model's namespace and on its device."""

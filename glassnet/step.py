@@ -5,6 +5,7 @@ Everything ``fit`` does is a loop around this function. For a mini-batch
 
     A[L]   = forward(X)             caches (A[l-1], Z[l], A[l]) per layer
     J      = cost(A[L], Y)          + lambda/(2m) sum_l ||W[l]||_F^2 with L2
+                                    (cross-entropies from Z[L], stably)
     grads  = backward(A[L], Y)      dZ[L] = A[L] - Y; then, layer by layer,
                                     dW[l] = (1/m) dZ[l] A[l-1]^T (+ (lambda/m) W[l])
                                     db[l] = (1/m) sum_i dZ[l]
@@ -71,11 +72,12 @@ def train_step(
     reference: fresh arrays everywhere and the optimizer's ``reference_step``.
     """
     with contextlib.nullcontext() if fast else _kernels.reference_only():
-        AL = model.forward(X, training=True)
+        # Z[L] too: the cross-entropy is computed stably from it (losses.py)
+        ZL, AL = model.forward_logits(X, training=True)
         if is_numpy(model.xp):
-            J = model.compute_cost(AL, Y, loss, regularizer=regularizer)
+            J = model.compute_cost(AL, Y, loss, regularizer=regularizer, logits=ZL)
         else:
-            J = model.cost_array(AL, Y, loss, regularizer=regularizer)
+            J = model.cost_array(AL, Y, loss, regularizer=regularizer, logits=ZL)
         if on_output is not None:
             on_output(AL)
         # fast: dZ[L] = A[L] - Y is written over A[L]

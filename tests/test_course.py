@@ -206,9 +206,14 @@ def test_row6_zeros_initialization(initialization):
 @pytest.mark.slow
 def test_row7_large_random_initialization(initialization):
     result = initialization["random"]
+    # the notebook's inf: the script asks for the notes' formula from A by name
     assert math.isinf(result["costs"][0])
     assert result["train_accuracy"] == exact(0.83)
     assert result["test_accuracy"] == exact(0.86)
+    # glassnet's default cost, from the logits, is finite for the same weights
+    assert result["cost_0_from_logits"] == pytest.approx(1773.5859549373833, rel=1e-9)
+    he = initialization["he"]
+    assert he["cost_0_from_logits"] == pytest.approx(he["costs"][0], rel=1e-12)
 
 
 @pytest.mark.slow

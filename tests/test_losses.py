@@ -215,3 +215,233 @@ def test_loss_inferred_from_the_output_activation():
     assert isinstance(losses.for_output("sigmoid", 4), gn.MultiLabel)
     assert isinstance(losses.for_output("softmax", 10), gn.SoftmaxCrossEntropy)
     assert isinstance(losses.for_output("linear", 2), gn.MeanSquaredError)
+
+
+# --- the stable costs from the logits Z[L] ------------------------------------------
+
+
+def test_binary_cross_entropy_from_logits_hand_worked():
+    # Z = (2, -1), Y = (1, 0): L = softplus(-2) = ln(1 + e^-2) = 0.12692801,
+    # softplus(-1) = ln(1 + e^-1) = 0.31326169; J = 0.44018970 / 2 = 0.22009485
+    Z, Y = np.array([[2.0, -1.0]]), np.array([[1.0, 0.0]])
+    A = activations.sigmoid(Z)
+    J = gn.BinaryCrossEntropy().cost(A, Y, logits=Z)
+    assert J == pytest.approx(0.22009485, abs=1e-8)
+    assert J == pytest.approx(gn.BinaryCrossEntropy().cost(A, Y), rel=1e-14)
+
+
+def test_softmax_cross_entropy_from_logits_hand_worked():
+    # one example, Z = (ln 7, ln 2, ln 1) -> A = (0.7, 0.2, 0.1); class 0:
+    # L = -log_softmax(Z)_0 = ln 10 - ln 7 = -ln 0.7 = 0.35667494
+    Z = np.log(np.array([[7.0], [2.0], [1.0]]))
+    A = activations.softmax(Z)
+    loss = gn.SoftmaxCrossEntropy()
+    assert loss.cost(A, np.array([[0.0]]), logits=Z) == pytest.approx(0.35667494)
+    assert loss.cost(A, np.eye(3)[:, :1], logits=Z) == pytest.approx(0.35667494)
+
+
+def _logit_cases(dtype, scale):
+    rng = np.random.default_rng(3)
+    Z1 = (rng.normal(size=(1, 40)) * scale).astype(dtype)
+    Zk = (rng.normal(size=(4, 40)) * scale).astype(dtype)
+    multi = targets_for("sigmoid", 4, 40, seed=4).astype(dtype)
+    multi[0, 1], multi[2, 3] = NAN, -1.0
+    codes = targets_for("softmax", 4, 40, labels="integer")
+    return [
+        ("binary_cross_entropy", "sigmoid", Z1, targets_for("sigmoid", 1, 40)),
+        ("softmax_cross_entropy", "softmax", Zk, targets_for("softmax", 4, 40)),
+        ("softmax_cross_entropy", "softmax", Zk, codes),
+        ("multi_label", "sigmoid", Zk, multi),
+    ]
+
+
+@pytest.mark.parametrize(
+    "dtype, scale, rel",
+    [
+        (np.float64, 0.5, 1e-12),
+        (np.float64, 5.0, 1e-12),
+        (np.float32, 0.5, 2e-6),
+        # float32 with outputs near 1: the notes' log(1 - a) loses digits
+        (np.float32, 5.0, 1e-4),
+    ],
+)
+def test_stable_cost_agrees_with_the_notes_formula_where_both_are_finite(
+    dtype, scale, rel
+):
+    for name, activation, Z, Y in _logit_cases(dtype, scale):
+        A = activations.get(activation).forward(Z)
+        Y = Y.astype(dtype)
+        reference = losses.get(name).cost(A, Y)  # -(1/m) sum y log a, from A
+        assert np.isfinite(reference), name
+        stable = losses.get(name).cost(A, Y, logits=Z)
+        assert stable == pytest.approx(reference, rel=rel), name
+        literal = losses.get(name, stable=False).cost(A, Y, logits=Z)
+        assert literal == reference, name
+        # and the stable cost is the closer one to the float64 value
+        Z64, Y64 = Z.astype(np.float64), Y.astype(np.float64)
+        A64 = activations.get(activation).forward(Z64)
+        truth = losses.get(name).cost(A64, Y64)
+        assert abs(stable - truth) <= abs(reference - truth) + 1e-6 * truth, name
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_stable_cost_is_finite_where_the_notes_formula_gives_inf(dtype):
+    # confident and wrong: sigmoid(-800) and softmax's exp(-800) round to 0 in
+    # both precisions, so log a = -inf; the loss is exactly |z| (up to e^-800)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # exp overflow in sigmoid
+        Z = np.array([[-800.0, 3.0]], dtype=dtype)
+        A = activations.sigmoid(Z)
+        Y = np.array([[1.0, 1.0]], dtype=dtype)
+        bce = gn.BinaryCrossEntropy()
+        assert bce.cost(A, Y) == np.inf
+        expected = (800.0 + np.log1p(np.exp(-3.0))) / 2
+        assert bce.cost(A, Y, logits=Z) == pytest.approx(expected, rel=1e-6)
+        assert gn.BinaryCrossEntropy(stable=False).cost(A, Y, logits=Z) == np.inf
+        Zk = np.array([[0.0, 0.0], [800.0, 0.0]], dtype=dtype)
+        Ak = activations.softmax(Zk)
+        codes = np.array([[0.0, 1.0]], dtype=dtype)
+        sce = gn.SoftmaxCrossEntropy()
+        assert sce.cost(Ak, codes) == np.inf
+        J = sce.cost(Ak, codes, logits=Zk)
+        assert J == pytest.approx((800.0 + np.log(2.0)) / 2, rel=1e-6)
+        assert sce.cost(Ak, np.eye(2, dtype=dtype), logits=Zk) == pytest.approx(
+            J, rel=1e-6
+        )
+
+
+def test_stable_cost_keeps_the_conventions_of_the_notes_formula():
+    # a missing label adds exactly 0; y_j = 0 adds 0 (the notes' 0 log 0 = 0)
+    Z = np.array([[2.0, -300.0], [-1.0, 0.5]])
+    A = activations.sigmoid(Z)
+    Y = np.array([[1.0, NAN], [-1.0, 0.0]])
+    expected = (np.log1p(np.exp(-2.0)) + np.log1p(np.exp(0.5))) / 2
+    assert gn.MultiLabel().cost(A, Y, logits=Z) == pytest.approx(expected, rel=1e-14)
+    Zk = np.array([[0.0], [-np.inf]])  # a class with probability exactly 0
+    assert gn.SoftmaxCrossEntropy().cost(
+        activations.softmax(Zk), np.array([[1.0], [0.0]]), logits=Zk
+    ) == pytest.approx(0.0, abs=0)
+
+
+def test_mean_squared_error_ignores_logits_and_shapes_are_checked():
+    A = np.array([[1.0, 2.0]])
+    Y = np.array([[0.5, 4.0]])
+    mse = gn.MeanSquaredError()
+    assert mse.cost(A, Y, logits=np.zeros((1, 2))) == mse.cost(A, Y)
+    with pytest.raises(ValueError, match=r"logits must have the output's shape"):
+        gn.BinaryCrossEntropy().cost(A, np.ones((1, 2)), logits=np.zeros((2, 2)))
+
+
+def test_the_notes_formula_by_name_and_in_configs():
+    literal = losses.get("binary_cross_entropy", stable=False)
+    assert (
+        literal.stable is False and repr(literal) == "BinaryCrossEntropy(stable=False)"
+    )
+    assert losses.get(literal.get_config()).stable is False
+    assert losses.get("softmax_cross_entropy").get_config() == {
+        "name": "softmax_cross_entropy",
+        "stable": True,
+    }
+    assert losses.get({"name": "multi_label", "stable": False}).stable is False
+    with pytest.raises(ValueError, match="does not take options"):
+        losses.get("mse", stable=False)
+    with pytest.raises(ValueError, match="stable must be True or False"):
+        gn.SoftmaxCrossEntropy(stable="yes")
+
+
+# --- the model hands its logits to the cost, in fit and in evaluate -------------------
+
+
+def _confident_model(dtype, activation="softmax", n_out=3):
+    """A built model whose output is saturated: huge weights on a wrong class."""
+    model = gn.Sequential([gn.Dense(4, "relu"), gn.Dense(n_out, activation)])
+    model.build(2, rng=0, dtype=dtype)
+    W = model.params[f"W{2}"]
+    W[...] = 0
+    W[n_out - 1] = 500.0  # every example: the last class, with logit ~500 |A1|
+    return model
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("activation, n_out", [("softmax", 3), ("sigmoid", 1)])
+def test_fit_and_evaluate_report_finite_costs_for_a_saturated_output(
+    dtype, activation, n_out
+):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2)) + 3.0  # relu units all active
+    y = np.zeros(40, dtype=np.int64)  # class 0: wrong for every example
+    model = _confident_model(dtype, activation, n_out)
+    AL = model.forward(X.T)
+    Y = np.zeros((1, 40))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        assert model.compute_cost(AL, Y) == np.inf  # the notes' formula from A
+        ZL, AL2 = model.forward_logits(X.T)
+        np.testing.assert_array_equal(AL2, AL)
+        J = model.compute_cost(AL, Y, logits=ZL)
+        assert np.isfinite(J) and J > 100
+        # evaluate scores from the logits too
+        scores = model.evaluate(X, y)
+        assert scores["cost"] == pytest.approx(J, rel=1e-6)
+        # fit's cost (the first step's, before the update) and its val_cost
+        history = model.fit(
+            X,
+            y,
+            epochs=1,
+            batch_size=None,
+            optimizer=gn.GradientDescent(1e-6),
+            validation_data=(X, y),
+            shuffle=False,
+            verbose=False,
+        )
+    assert history["cost"][0] == pytest.approx(J, rel=1e-6)
+    assert np.isfinite(history["val_cost"][0])
+
+
+def test_the_notes_formula_can_be_asked_of_fit():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2)) + 3.0
+    y = np.zeros(40, dtype=np.int64)
+    model = _confident_model("float64")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        history = model.fit(
+            X,
+            y,
+            epochs=1,
+            batch_size=None,
+            loss=gn.SoftmaxCrossEntropy(stable=False),
+            optimizer=gn.GradientDescent(1e-6),
+            shuffle=False,
+            verbose=False,
+        )
+    assert history["cost"][0] == np.inf
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_fit_keeps_the_logits_without_changing_the_weights_bits(dtype):
+    # the buffered pass copies Z[L] before writing A over it: the weights after
+    # fit are bitwise those of the reference path (fresh arrays), and so is J
+    from glassnet import _kernels
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(64, 5))
+    y = rng.integers(0, 3, size=64)
+    results = []
+    for fast in (True, False):
+        model = gn.Sequential([gn.Dense(8, "tanh"), gn.Dense(3, "softmax")])
+        model.build(5, rng=2, dtype=dtype)
+        with _kernels.reference_only():
+            history = model.fit(
+                X,
+                y,
+                epochs=3,
+                batch_size=16,
+                optimizer=gn.GradientDescent(0.1),
+                shuffle=False,
+                verbose=False,
+                fast=fast,
+            )
+        results.append((model.flat_params.copy(), history["cost"]))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    assert results[0][1] == results[1][1]

@@ -78,23 +78,21 @@ class Dense(Layer):
         self._buffers = {}
 
     def forward(self, A_prev, training: bool):
-        """Z = W A_prev + b; A = g(Z); caches (A_prev, Z, A)."""
+        """Z = W A_prev + b; A = g(Z); caches (A_prev, Z, A) when training."""
+        return self._forward(A_prev, training, keep_logits=False)[1]
+
+    def forward_logits(self, A_prev, training: bool):
+        """``(Z, A)``: the same pass, also returning the logits ``Z (n[l], m)``
+        (the output layer's stable cost is computed from them, see
+        :mod:`glassnet.losses`). In fit's buffered pass A is written over Z, so Z
+        is first copied into a reused buffer of its own (n[l] x m, the output
+        layer only); the arithmetic of A is unchanged."""
+        return self._forward(A_prev, training, keep_logits=True)
+
+    def _forward(self, A_prev, training: bool, keep_logits: bool):
+        """``(Z or None, A)``; Z is None in the buffered pass unless kept."""
         if training and self.reuse_buffers:
-            Z = self._buffer("Z", (self.units, A_prev.shape[1]))
-            _kernels.matmul(self.params["W"], A_prev, out=Z)
-            if (
-                self.use_bias
-                and self.activation.name == "relu"
-                and _kernels.compiled_enabled()
-            ):
-                _kernels.bias_relu(Z, self.params["b"])  # Z = max(Z + b, 0), one pass
-                A = Z
-            else:
-                if self.use_bias:
-                    Z += self.params["b"]
-                A = self.activation.forward_inplace(Z)
-            self._cache = (A_prev, None, A)
-            return A
+            return self._forward_buffered(A_prev, keep_logits)
         W = self.params["W"]
         if isinstance(W, np.ndarray) and isinstance(A_prev, np.ndarray):
             # through glassnet's threads inside fit (validation scores)
@@ -107,7 +105,31 @@ class Dense(Layer):
         A = self.activation.forward(Z)
         if training:
             self._cache = (A_prev, Z, A)
-        return A
+        return Z, A
+
+    def _forward_buffered(self, A_prev, keep_logits: bool):
+        """fit's pass: Z and A share one reused buffer (the activation is applied
+        in place); a copy of Z is kept only when asked for."""
+        Z = self._buffer("Z", (self.units, A_prev.shape[1]))
+        _kernels.matmul(self.params["W"], A_prev, out=Z)
+        logits = None
+        if (
+            self.use_bias
+            and self.activation.name == "relu"
+            and not keep_logits
+            and _kernels.compiled_enabled()
+        ):
+            _kernels.bias_relu(Z, self.params["b"])  # Z = max(Z + b, 0), one pass
+            A = Z
+        else:
+            if self.use_bias:
+                Z += self.params["b"]
+            if keep_logits:
+                logits = self._buffer("logits", Z.shape)
+                np.copyto(logits, Z)
+            A = self.activation.forward_inplace(Z)
+        self._cache = (A_prev, None, A)
+        return logits, A
 
     def backward(self, dA=None, *, dZ=None, regularizer=None, input_gradient=True):
         """Fill dW, db from dA (or from dZ for a fused output); return dA_prev.
