@@ -30,8 +30,12 @@ across ``partial_fit`` calls), ``n_iter_`` (epochs run), ``n_features_in_``,
 
 The input checks (rows ``X``, multi-label ``y``) live in
 :mod:`glassnet._estimator_checks`. :func:`~glassnet.metrics.multilabel_report`, the
-per-task scores of a multi-label prediction, lives in :mod:`glassnet.metrics` and is
-still importable from here.
+per-task scores of a multi-label prediction, lives in :mod:`glassnet.metrics`.
+
+Predictions are computed in float64 whatever the training dtype (``_outputs``), so
+a row's prediction does not depend on the other rows of the call: scikit-learn's
+``check_estimator`` passes on ``GlassClassifier()`` and ``GlassRegressor()`` as
+constructed, with no expected failures (tests/test_estimators.py).
 """
 
 from __future__ import annotations
