@@ -278,6 +278,17 @@ def test_diagnose_model_file_with_data(default_run, tmp_path):
     assert "Problem:" in outcome.stdout
 
 
+def test_diagnose_run_folder_with_data_uses_its_model(default_run, tmp_path):
+    """RUN --data NAME: the run's model on that data, split as the run split it,
+    so on the run's own data set the errors are results.json's."""
+    run = default_run["run"]
+    outcome = ok(cli("diagnose", run, "--data", "digits", cwd=tmp_path))
+    assert f"errors of {run / 'model.glassnet'} on digits" in outcome.stdout
+    results = read_results(run)["results"]
+    dev = 100 * (1 - results["dev"]["accuracy"])
+    assert re.search(rf"^dev\s+{dev:.1f}%", outcome.stdout, re.M), outcome.stdout
+
+
 # ===================================================================== select
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from glassnet.cli.run_folders import read_results
+from glassnet.cli.run_folders import check_run_folder, read_results
 
 SPLIT_OPTIONS = ("human", "train", "train-dev", "dev", "test")
 
@@ -26,7 +26,8 @@ def register(sub) -> None:
         "source",
         nargs="?",
         metavar="RUN_OR_MODEL",
-        help="a run folder, or a model file with --data",
+        help="a run folder (its results.json; with --data, its model on that data) "
+        "or a model file with --data",
     )
     diagnose.add_argument(
         "--data",
@@ -96,6 +97,8 @@ def run_diagnose(args) -> int:
     source = Path(args.source)
     if not source.exists():
         raise FileNotFoundError(f"no such run folder or model file: {source}")
+    if source.is_dir() and args.data is not None:  # the run's model on that data
+        source = check_run_folder(source, "model.glassnet") / "model.glassnet"
     if source.is_dir():
         errors = {
             split: 1 - row["accuracy"]
