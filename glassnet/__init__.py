@@ -23,7 +23,16 @@ from glassnet.gradcheck import (
     relative_difference,
 )
 from glassnet.guard import DivergenceError
-from glassnet.layers import Activation, BatchNorm, Dense, Dropout, Layer
+from glassnet.layers import (
+    Activation,
+    BatchNorm,
+    Dense,
+    Dropout,
+    Flatten,
+    Layer,
+    Rescaling,
+    Standardization,
+)
 from glassnet.losses import (
     BinaryCrossEntropy,
     MeanSquaredError,
@@ -60,6 +69,7 @@ _SUBMODULES = (
     "io",
     "losses",
     "metrics",
+    "networks",
     "persistence",
     "plots",
     "regularizers",
@@ -99,6 +109,7 @@ __all__ = [
     "GlassnetError",
     "Dropout",
     "EarlyStopping",
+    "Flatten",
     "Exponential",
     "ExponentialAverage",
     "GlassClassifier",
@@ -118,8 +129,10 @@ __all__ = [
     "Momentum",
     "MultiLabel",
     "RMSprop",
+    "Rescaling",
     "Sequential",
     "SoftmaxCrossEntropy",
+    "Standardization",
     "evaluate",
     "fit",
     "train_step",

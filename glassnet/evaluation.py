@@ -23,8 +23,12 @@ __all__ = ["evaluate"]
 
 def validate_data(model, X, y, *, name=""):
     """``X`` as a C-contiguous array of the model's dtype and ``y``, checked: ranks,
-    finite values, one example per row in both, the model's number of features."""
-    X = check_array(X, name=f"X{name}", ndim=2, dtype=model.dtype)
+    finite values, one example per row in both, the model's number of features.
+    Image-shaped ``X`` is flattened by the model's Flatten layer; labels ``y`` of a
+    model with ``classes`` become their output indices."""
+    X = check_array(model.as_rows(X), name=f"X{name}", ndim=2, dtype=model.dtype)
+    if getattr(model, "classes", None) is not None and _single_label(model, y):
+        y = model.class_codes(y)
     y = check_array(
         y,
         name=f"y{name}",
@@ -39,6 +43,16 @@ def validate_data(model, X, y, *, name=""):
             f"for {model.n_x}"
         )
     return np.ascontiguousarray(X), y
+
+
+def _single_label(model, y) -> bool:
+    """True for one label per example (not one-hot rows) of a softmax or one-unit
+    sigmoid output: the labels ``classes`` names."""
+    shape = np.shape(y)
+    one_column = len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)
+    if model.output_activation == "softmax":
+        return one_column
+    return model.output_activation == "sigmoid" and model.n_out == 1 and one_column
 
 
 def metric_values(names, y_true, y_pred) -> dict:

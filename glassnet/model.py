@@ -28,11 +28,34 @@ from glassnet.backend import (
     to_namespace,
     to_numpy,
 )
-from glassnet.layers import BatchNorm, Dense, Layer, layer_from_config
+from glassnet.layers import BatchNorm, Dense, Flatten, Layer, layer_from_config
 from glassnet.parameters import ParameterBuffers
 from glassnet.validation import check_array
 
 _PREDICT_CHUNK = 8192
+
+
+def _checked_classes(classes) -> list | None:
+    """``classes`` as a list of distinct labels, all text or all numbers."""
+    if classes is None:
+        return None
+    if isinstance(classes, str | bytes) or not hasattr(classes, "__iter__"):
+        raise TypeError(f"classes must be a list of labels; received {classes!r}")
+    values = [c.item() if isinstance(c, np.generic) else c for c in classes]
+    values = [v.decode("utf-8") if isinstance(v, bytes) else v for v in values]
+    text = all(isinstance(v, str) for v in values)
+    numbers = all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in values
+    )
+    if not values or not (text or numbers):
+        raise ValueError(
+            "classes must be a non-empty list of labels, all text or all numbers; "
+            f"received {values!r}"
+        )
+    if len(set(values)) != len(values):
+        raise ValueError(f"classes must be distinct; received {values!r}")
+    return values
+
 
 #: output activations whose cross-entropy is computed from the logits Z[L]
 _LOGIT_OUTPUTS = ("sigmoid", "softmax")
@@ -43,11 +66,20 @@ class Sequential:
 
     Logistic regression is the one-unit special case ``Sequential([Dense(1,
     "sigmoid", initializer="zeros")])``.
+
+    The model is the whole pipeline: preprocessing layers at the front
+    (``Flatten``, ``Rescaling``, ``Standardization``) run in every path, and
+    ``classes`` (optional) is the list of labels the outputs stand for: output
+    ``i`` of a softmax layer is ``classes[i]``, a single sigmoid unit's 0 / 1 are
+    ``classes[0]`` / ``classes[1]``. With it, ``predict`` returns labels from the
+    list and ``fit`` / ``evaluate`` take labels from it; it is saved in the model
+    file.
     """
 
-    def __init__(self, layers=(), *, name: str = "sequential"):
+    def __init__(self, layers=(), *, name: str = "sequential", classes=None):
         self.layers: list[Layer] = []
         self.name = name
+        self._classes = None
         self.built = False
         self.n_x: int | None = None
         self.dtype: np.dtype | None = None
@@ -57,6 +89,36 @@ class Sequential:
         self.stop_training = False
         for layer in layers:
             self.add(layer)
+        self.classes = classes
+
+    @property
+    def classes(self) -> list | None:
+        """The labels the outputs stand for (None: the output indices themselves)."""
+        return self._classes
+
+    @classes.setter
+    def classes(self, value) -> None:
+        self._classes = _checked_classes(value)
+        if self.built:
+            self._check_classes_fit_output()
+
+    def _check_classes_fit_output(self) -> None:
+        classes, activation = self._classes, self.output_activation
+        if classes is None:
+            return
+        expected = self.n_out
+        if activation == "sigmoid" and self.n_out == 1:
+            expected = 2
+        elif activation not in ("softmax", "sigmoid"):
+            raise ValueError(
+                f"classes name the outputs of a classifier; this model's output is "
+                f"{activation}"
+            )
+        if len(classes) != expected:
+            raise ValueError(
+                f"{len(classes)} classes for a {activation} output that gives "
+                f"{expected}: {classes!r}"
+            )
 
     def add(self, layer: Layer) -> None:
         """Append a layer (before ``build``)."""
@@ -115,6 +177,7 @@ class Sequential:
                 n = layer.build(n, rng, self.dtype)
         self.buffers = ParameterBuffers(self.layers, self.dtype, self.xp, self.device)
         self.built = True
+        self._check_classes_fit_output()
         return self
 
     def _require_built(self) -> None:
@@ -361,9 +424,60 @@ class Sequential:
         return logits
 
     # -- public, row-major API ---------------------------------------------------
+    def as_rows(self, X):
+        """``X`` as rows ``(m, n[0])``: image-shaped examples ``(m, h, w[, c])`` are
+        flattened in C order by the model's leading ``Flatten`` layer (other input
+        is returned unchanged, for the checks that follow)."""
+        if getattr(X, "ndim", 2) <= 2:
+            return X
+        for layer in self.layers:
+            if isinstance(layer, Flatten):
+                return layer.rows(X)
+            if layer.params:
+                break
+        raise ValueError(
+            f"X must be 2-D rows (m, n[0]); received a {X.ndim}-D array of shape "
+            f"{tuple(X.shape)}: put a Flatten layer first for images (gn.Flatten()), "
+            "or pass X.reshape(len(X), -1)"
+        )
+
+    def class_codes(self, labels) -> np.ndarray:
+        """The output indices (m,) of ``labels`` (m,), each one of ``classes``."""
+        if self._classes is None:
+            raise ValueError("this model has no classes to look labels up in")
+        labels = np.asarray(labels)
+        if labels.ndim == 2 and labels.shape[1] == 1:
+            labels = labels[:, 0]
+        if labels.ndim != 1:
+            raise ValueError(
+                f"labels must be one per example (m,); received shape {labels.shape}"
+            )
+        lookup = {label: code for code, label in enumerate(self._classes)}
+        values, inverse = np.unique(labels, return_inverse=True)
+        codes = []
+        for value in values.tolist():
+            value = value.decode("utf-8") if isinstance(value, bytes) else value
+            if value not in lookup:
+                raise ValueError(
+                    f"label {value!r} is not one of the model's classes "
+                    f"{self._classes!r}"
+                )
+            codes.append(lookup[value])
+        return np.asarray(codes, dtype=np.int64)[inverse.reshape(-1)]
+
+    def labels_of(self, predictions) -> np.ndarray:
+        """Output indices (or 0/1 of one sigmoid unit) -> labels from ``classes``
+        (unchanged without classes, and for multi-label or value outputs)."""
+        predictions = np.asarray(predictions)
+        if self._classes is None or predictions.ndim != 1:
+            return predictions
+        if self.output_activation not in ("softmax", "sigmoid"):
+            return predictions
+        return np.asarray(self._classes)[predictions]
+
     def _check_input(self, X) -> np.ndarray:
         self._require_built()
-        X = check_array(X, name="X", ndim=2, dtype=self.dtype)
+        X = check_array(self.as_rows(X), name="X", ndim=2, dtype=self.dtype)
         if X.shape[1] != self.n_x:
             raise ValueError(
                 f"X has {X.shape[1]} features per example but the model was built "
@@ -407,9 +521,10 @@ class Sequential:
         return to_namespace(np.ascontiguousarray(array), self.xp, self.device)
 
     def predict(self, X) -> np.ndarray:
-        """Labels (classification: 1 where a > 0.5, or the argmax) or values."""
+        """Labels (classification: 1 where a > 0.5, or the argmax; ``classes[i]``
+        when the model has classes) or values."""
         A = self.predict_proba(X)
-        return self.outputs_to_predictions(A)
+        return self.labels_of(self.outputs_to_predictions(A))
 
     def outputs_to_predictions(self, A) -> np.ndarray:
         """Row-major output activations ``(m, n[L])`` -> predictions."""
@@ -464,8 +579,8 @@ class Sequential:
         return text
 
     def get_config(self) -> dict:
-        """JSON description of the architecture (no arrays)."""
-        return {
+        """JSON description of the architecture (no arrays), with the classes."""
+        config = {
             "name": self.name,
             "n_x": self.n_x,
             "dtype": None if self.dtype is None else self.dtype.name,
@@ -474,12 +589,19 @@ class Sequential:
                 for layer in self.layers
             ],
         }
+        if self._classes is not None:
+            config["classes"] = list(self._classes)
+        return config
 
     @classmethod
     def from_config(cls, config: dict, *, build: bool = True) -> Sequential:
         """Rebuild the architecture (weights initialized; load them separately)."""
         layers = [layer_from_config(record) for record in config["layers"]]
-        model = cls(layers, name=config.get("name", "sequential"))
+        model = cls(
+            layers,
+            name=config.get("name", "sequential"),
+            classes=config.get("classes"),
+        )
         if build and config.get("n_x") is not None:
             model.build(config["n_x"], rng=0, dtype=config.get("dtype") or "float32")
         return model
@@ -513,7 +635,7 @@ class Sequential:
 
     def __setstate__(self, state) -> None:
         """Unpickling / deepcopy: re-home the copied arrays in new flat buffers."""
-        state = dict(state)
+        state = {"_classes": None, **state}  # pickled before models had classes
         if isinstance(state.get("xp"), str):
             state["xp"] = namespace_for(state["xp"])
         self.__dict__.update(state)

@@ -1,13 +1,16 @@
 """A training run as one function: data -> splits -> network -> fit -> report -> files.
 
 ``glassnet train`` and the hyperparameter search both call :func:`train_run` with a
-:class:`RunConfig`. The run folder holds ``model.glassnet`` (with the preprocessing
-needed to predict on raw data), ``config.json``, ``history.csv``,
+:class:`RunConfig`. The run folder holds ``model.glassnet`` (the whole pipeline:
+the preprocessing layers fitted on the training rows, the network and the class
+list, so it predicts on the data as stored), ``config.json``, ``history.csv``,
 ``learning_curve.png`` and ``results.json``.
 """
 
 from __future__ import annotations
 
+import copy
+import inspect
 import json
 import time
 from dataclasses import dataclass
@@ -19,13 +22,14 @@ from glassnet import schedules
 from glassnet._atomic_files import write_json_atomically
 from glassnet.callbacks import EarlyStopping
 from glassnet.model import Sequential
-from glassnet.networks import build_network, make_optimizer
+from glassnet.networks import build_network, make_optimizer, preprocessing_layers
 from glassnet.regularizers import L1, L2
 from glassnet.run_config import RunConfig
 from glassnet.validation import first_nonfinite
 
 __all__ = [
     "RunResult",
+    "load_stored",
     "model_extra",
     "prepare_data",
     "train_run",
@@ -45,12 +49,41 @@ def _check_finite(X, source: str, part: str = "") -> None:
         )
 
 
-def prepare_data(config: RunConfig) -> dict:
-    """Load ``config.data``, split it train/dev/test, standardize with training
-    statistics only. Returns ``{"splits": {name: (X, y)}, "dataset", "scaler"}``."""
-    from glassnet.data import Standardizer, load_dataset, train_dev_test_split
+def _loader_scales(source) -> bool:
+    """Whether the loader of ``source`` (a registered name or a path) takes
+    ``scale`` (the one that divides uint8 pixels by 255 as it reads them)."""
+    from glassnet.data import registry
 
-    dataset = load_dataset(config.data, label_column=config.label_column)
+    if isinstance(source, str) and not source.startswith((".", "/", "~")):
+        key = registry._lookup(source)
+        if key is not None:
+            loader = registry._REGISTRY[key].loader
+            return "scale" in inspect.signature(loader).parameters
+    path = Path(source).expanduser()
+    return path.is_dir() or path.suffix.lower() in (".npz", ".h5", ".hdf5")
+
+
+def load_stored(source, *, label_column=None, legacy=False):
+    """The dataset ``source`` with its values as stored: uint8 pixels stay 0..255,
+    since the model's own ``Rescaling`` layer divides them (``glassnet train``,
+    ``evaluate`` and ``predict`` all read data this way). ``legacy=True`` reads as
+    glassnet did for model files of format 1, with the loaders' own defaults
+    (uint8 pixels of .npz, .h5 and image folders divided by 255 on reading)."""
+    from glassnet.data import load_dataset
+
+    options = {} if legacy or not _loader_scales(source) else {"scale": False}
+    return load_dataset(source, label_column=label_column, **options)
+
+
+def prepare_data(config: RunConfig) -> dict:
+    """Load ``config.data`` as stored, split it train/dev/test, and fit the input
+    layers on the training rows only. Returns ``{"splits": {name: (X, y)},
+    "dataset", "preprocessing"}``: raw rows in ``config.dtype`` and the unbuilt,
+    adapted preprocessing layers (:func:`glassnet.networks.preprocessing_layers`;
+    empty with ``standardize=False``) that :func:`train_run` puts in the model."""
+    from glassnet.data import train_dev_test_split
+
+    dataset = load_stored(config.data, label_column=config.label_column)
     X = dataset.X.reshape(len(dataset.X), -1)
     _check_finite(X, config.data)
     if dataset.X_test is not None:
@@ -66,7 +99,9 @@ def prepare_data(config: RunConfig) -> dict:
         X_train, X_dev, X_test, y_train, y_dev, y_test = train_dev_test_split(
             X, dataset.y, rng=config.split_seed
         )
-    scaler = Standardizer().fit(X_train) if config.standardize else None
+    preprocessing = preprocessing_layers(
+        X_train, dataset.image_shape, standardize=config.standardize
+    )
     splits = {}
     for name, (Xs, ys) in {
         "train": (X_train, y_train),
@@ -74,9 +109,8 @@ def prepare_data(config: RunConfig) -> dict:
         "test": (X_test, y_test),
     }.items():
         if len(Xs):
-            Xs = scaler.transform(Xs) if scaler is not None else Xs
             splits[name] = (np.ascontiguousarray(Xs, dtype=config.dtype), ys)
-    return {"splits": splits, "dataset": dataset, "scaler": scaler}
+    return {"splits": splits, "dataset": dataset, "preprocessing": preprocessing}
 
 
 @dataclass
@@ -142,8 +176,10 @@ def train_run(
         if task == "multiclass"
         else (1 if y_train.ndim == 1 else y_train.shape[1])
     )
+    classes = model_classes(dataset)
     rng = np.random.default_rng(config.seed)
-    model = build_network(config, X_train.shape[1], task, n_outputs, rng)
+    preprocessing = copy.deepcopy(prepared.get("preprocessing", []))  # unshared
+    model = build_network(config, X_train.shape[1], task, n_outputs, rng, preprocessing)
     regularizer = L2(config.l2) if config.l2 else (L1(config.l1) if config.l1 else None)
     schedule = None
     optimizer = make_optimizer(config)
@@ -171,7 +207,7 @@ def train_run(
         augment = (
             RandomShift(1, image_shape=shape)
             if shape is not None
-            else GaussianNoise(0.1)
+            else _noise_in_standard_units(GaussianNoise(0.1), model)
         )
     checkpoint = None
     if config.checkpoint_every and out is not None:
@@ -219,34 +255,72 @@ def train_run(
             test=errors.get("test"),
             percent=False,
         )
+    model.classes = classes  # from here on predict gives the dataset's labels
     result = RunResult(model, history, results, config, seconds, diagnosis)
     if out is not None:
         write_run_folder(result, prepared, Path(out))
     return result
 
 
+def _noise_in_standard_units(noise, model):
+    """``noise`` (GaussianNoise(sigma)) as noise of sigma times each feature's
+    spread on the raw rows, i.e. sigma in the standardized units the first Dense
+    layer sees (as when the rows were standardized before training)."""
+    from glassnet.backend import standard_normal
+    from glassnet.data import GaussianNoise
+    from glassnet.layers import Standardization
+
+    layer = next((l for l in model.layers if isinstance(l, Standardization)), None)
+    if layer is None:
+        return noise
+    spread = np.ascontiguousarray(layer.statistics()[1][:, 0], dtype=np.float64)
+
+    class FeatureNoise(GaussianNoise):
+        """X + stddev * spread * N(0, 1), per feature."""
+
+        def _apply(self, X, generator):
+            dtype = X.dtype if X.dtype.kind == "f" else np.float64
+            noise = standard_normal(generator, X.shape) * (self.stddev * spread)
+            return (X + noise).astype(dtype, copy=False)
+
+    return FeatureNoise(noise.stddev)
+
+
+def model_classes(dataset) -> list | None:
+    """The labels a classifier's outputs stand for (``model.classes``), checked
+    before training: text or numbers (a bool label becomes 0 / 1)."""
+    from glassnet.model import _checked_classes
+
+    if dataset.task not in ("binary", "multiclass") or not dataset.classes:
+        return None
+    values = _jsonable_classes(dataset.classes)
+    values = [int(v) if isinstance(v, bool) else v for v in values]
+    try:
+        return _checked_classes(values)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{dataset.name}: the class labels {error}") from None
+
+
 def model_extra(prepared: dict, config: RunConfig) -> dict:
-    """What ``predict``/``evaluate`` need besides the network, as JSON."""
-    dataset, scaler = prepared["dataset"], prepared["scaler"]
-    extra = {
+    """What the CLI reads beside the model (the task, the feature names for CSV
+    columns, the run's settings), as JSON. The preprocessing and the classes are in
+    the model itself (``classes`` is repeated here for readers of the manifest)."""
+    dataset = prepared["dataset"]
+    return {
         "task": dataset.task,
         "classes": _jsonable_classes(dataset.classes),
         "feature_names": dataset.feature_names,
         "run_config": config.to_dict(),
-        "standardizer": None,
     }
-    if scaler is not None:
-        extra["standardizer"] = {
-            "mean": scaler.mean.tolist(),
-            "std": scaler.std.tolist(),
-        }
-    return extra
 
 
 def _jsonable_classes(classes):
+    """Class labels as JSON values (NumPy scalars as Python ones, HDF5's bytes as
+    text)."""
     if classes is None:
         return None
-    return [c.item() if hasattr(c, "item") else c for c in classes]
+    values = [c.item() if hasattr(c, "item") else c for c in classes]
+    return [v.decode("utf-8") if isinstance(v, bytes) else v for v in values]
 
 
 def prepare_run_folder(out: Path, config: RunConfig, prepared: dict) -> None:

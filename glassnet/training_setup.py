@@ -82,7 +82,7 @@ class TrainingRun:
 def _place_model(model, X, rng, dtype, backend, device, restored) -> None:
     """Build the model (for X's features), or move it; refuse a clashing dtype."""
     if not model.built:
-        X_checked = check_array(X, name="X", ndim=2)
+        X_checked = check_array(model.as_rows(X), name="X", ndim=2)
         model.build(
             X_checked.shape[1],
             rng=rng,

@@ -230,7 +230,9 @@ def test_train_architecture_and_output_options(work):
     assert str(out) in outcome.stdout
     # --layers, --activation, --initializer, --keep-prob per layer, --dtype
     model = manifest(run / "model.glassnet")["model"]
-    layers = model["layers"]
+    # the model carries its preprocessing: iris (tabular) is standardized first
+    assert model["layers"][0]["type"] == "Standardization"
+    layers = model["layers"][1:]
     assert [la["type"] for la in layers] == [
         "Dense",
         "Dropout",

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
-
-from glassnet.cli.model_files import load_model_and_extra, preprocess, results_table
+from glassnet.cli.model_files import (
+    labels_for_model,
+    preprocess,
+    read_saved_model,
+    results_table,
+)
 from glassnet.cli.options import LABEL_COLUMN_HELP
 
 
@@ -15,38 +18,29 @@ def register(sub) -> None:
         "--data",
         required=True,
         metavar="NAME_OR_PATH",
-        help="bundled name or file, with labels",
+        help="bundled name or file, with labels, values as stored (the model does "
+        "its own scaling)",
     )
     evaluate.add_argument("--label-column", help=LABEL_COLUMN_HELP)
     evaluate.set_defaults(handler=run_evaluate)
 
 
 def run_evaluate(args) -> int:
-    from glassnet.data import load_dataset
+    from glassnet.runs import load_stored
 
-    model, extra = load_model_and_extra(args.model)
-    dataset = load_dataset(args.data, label_column=args.label_column)
+    saved = read_saved_model(args.model)
+    model = saved.model
+    dataset = load_stored(
+        args.data, label_column=args.label_column, legacy=saved.legacy
+    )
     splits = {"data": (dataset.X, dataset.y)}
     if dataset.X_test is not None:
         splits["test"] = (dataset.X_test, dataset.y_test)
     metrics = () if model.output_activation == "linear" else ("accuracy",)
     rows = []  # all splits first: an error leaves no half-printed table
     for name, (X, y) in splits.items():
-        X = preprocess(X, extra, model.n_x)
-        y = _labels_as_trained(y, dataset, extra)
-        result = model.evaluate(X, y, metrics=metrics)
+        X = preprocess(X, None, model.n_x)  # rows as stored; the model scales
+        result = model.evaluate(X, labels_for_model(y, dataset, model), metrics=metrics)
         rows.append((name, len(X), result["cost"], result.get("accuracy")))
     print(results_table(rows))
     return 0
-
-
-def _labels_as_trained(y, dataset, extra):
-    """Class codes of ``dataset`` re-coded in the order of the model's classes (the
-    same names may sort to other codes in another file)."""
-    from glassnet.data import encode_labels
-
-    classes = extra.get("classes")
-    if not classes or dataset.classes is None or extra.get("task") == "regression":
-        return y
-    names = [dataset.classes[int(c)] for c in y]
-    return encode_labels(np.asarray(names), classes=classes)[0]

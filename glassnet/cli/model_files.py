@@ -1,92 +1,72 @@
 """A saved model and the rows it is applied to, for ``predict``, ``evaluate``,
 ``diagnose`` and ``transfer``: reading the model file with what its run saved beside
-it, reading feature rows from a file, scaling them the run's way, and the table of
-cost and accuracy per split."""
+it, reading feature rows from a file as stored, and the table of cost and accuracy
+per split.
+
+The model is the whole pipeline (architecture D26): its preprocessing layers and
+class list are in the file, so the rows given to it are the file's values as
+stored (uint8 pixels as 0..255), read the same way by ``train``, ``evaluate`` and
+``predict``. A model file of format 1 (before D26) is upgraded on reading
+(:func:`glassnet.persistence.upgrade_legacy_model`) and its data is read as
+glassnet read it then (uint8 pixels divided by 255 by the loaders).
+"""
 
 from __future__ import annotations
 
-import math
-import reprlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 
-def load_model_and_extra(path):
-    """``(model, extra)`` from a model file: the network and what the run saved
-    beside it (classes, feature names, standardizer, run config), checked: a
-    malformed ``extra`` is the file's error (ModelFileError), like a damaged array."""
-    from glassnet.persistence import read_model_file
+@dataclass
+class SavedModel:
+    """A model file read for the CLI: the model (the whole pipeline), the extra
+    saved beside it (checked), and whether the file predates D26 (format 1)."""
+
+    model: object
+    extra: dict
+    legacy: bool
+
+
+def read_saved_model(path) -> SavedModel:
+    """The model file ``path``: the model, its checked extra, its format."""
+    from glassnet.io import ModelFileError
+    from glassnet.persistence import MODEL_FORMAT, extra_problem, read_model_file
 
     model, manifest = read_model_file(path)
     extra = manifest.get("extra") or {}
-    problem = _extra_problem(extra, model)
+    problem = extra_problem(extra, model)
     if problem:
-        from glassnet.io import ModelFileError
-
         raise ModelFileError(f"cannot use model file {str(path)!r}: {problem}")
-    return model, extra
+    return SavedModel(model, extra, manifest.get("model_format", 1) < MODEL_FORMAT)
 
 
-def _is_list_of(value, types) -> bool:
-    return isinstance(value, list) and all(isinstance(v, types) for v in value)
+def load_model_and_extra(path):
+    """``(model, extra)`` from a model file: the network (with its preprocessing
+    and classes) and what the run saved beside it (task, feature names, run
+    config), checked: a malformed ``extra`` is the file's error (ModelFileError),
+    like a damaged array."""
+    saved = read_saved_model(path)
+    return saved.model, saved.extra
 
 
-# what each entry of a model file's extra may hold (None: not saved)
-_EXTRA_ENTRIES = {
-    "task": ("a task name", lambda v: isinstance(v, str)),
-    "classes": (
-        "a list of class labels",
-        lambda v: _is_list_of(v, (str, int, float)) and len(v) > 0,
-    ),
-    "feature_names": ("a list of column names", lambda v: _is_list_of(v, str)),
-    "run_config": ("an object of run settings", lambda v: isinstance(v, dict)),
-    "standardizer": (
-        "an object with lists mean and std",
-        lambda v: (
-            isinstance(v, dict)
-            and _is_list_of(v.get("mean"), (int, float))
-            and _is_list_of(v.get("std"), (int, float))
-        ),
-    ),
-}
-
-
-def _extra_problem(extra, model) -> str | None:
-    """What is wrong with a model file's ``extra`` for ``model``, or None."""
-    if not isinstance(extra, dict):
-        return f"its extra must be an object; received a {type(extra).__name__}"
-    for key, (kind, test) in _EXTRA_ENTRIES.items():
-        value = extra.get(key)
-        if value is not None and not test(value):
-            return f"its extra {key!r} must be {kind}; received {reprlib.repr(value)}"
-    scaler = extra.get("standardizer")
-    if scaler:
-        sizes = {len(scaler["mean"]), len(scaler["std"])}
-        if sizes != {model.n_x}:
-            return (
-                f"its standardizer has {sorted(sizes)} values but the model takes "
-                f"{model.n_x} features"
-            )
-        if not all(math.isfinite(s) and s > 0 for s in scaler["std"]):
-            return "its standardizer's std must be finite and positive"
-    return _classes_problem(extra.get("classes"), model)
-
-
-def _classes_problem(classes, model) -> str | None:
-    """The class names must be one per softmax unit, or two for one sigmoid unit."""
-    activation = model.output_activation
-    if not classes or activation not in ("softmax", "sigmoid"):
-        return None
-    expected = model.n_out if activation == "softmax" else 2
-    if activation == "sigmoid" and model.n_out > 1:
-        return None  # multi-label outputs: one column per label
-    if len(classes) != expected:
-        return (
-            f"it names {len(classes)} classes but its {activation} output gives "
-            f"{expected}"
-        )
-    return None
+def labels_for_model(y, dataset, model):
+    """The labels of ``dataset``'s class codes ``y``, for a model with ``classes``
+    (``model.evaluate`` looks each one up in ``model.classes``, and
+    ``model.predict`` returns them, so another file's order of the same names does
+    not matter); the codes unchanged for a model without classes, and values or
+    multi-label rows as they are."""
+    if (
+        model.classes is None
+        or dataset.classes is None
+        or dataset.task not in ("binary", "multiclass")
+    ):
+        return y
+    names = [dataset.classes[int(c)] for c in np.asarray(y).reshape(-1)]
+    return np.asarray(
+        [n.item() if isinstance(n, np.generic) else n for n in names], dtype=object
+    )
 
 
 def results_table(rows) -> str:
@@ -98,44 +78,34 @@ def results_table(rows) -> str:
     return "\n".join(lines)
 
 
-def preprocess(X, extra, n_x=None):
-    """Flatten rows, check the feature count, apply the saved standardization."""
+def preprocess(X, extra=None, n_x=None):
+    """Rows ``(m, n)`` of ``X`` (image-shaped examples flattened in C order), their
+    feature count checked against ``n_x``. Nothing is scaled here: the model's own
+    layers do that (``extra`` is accepted for callers of the format-1 days)."""
     X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
     if n_x is not None and X.shape[1] != n_x:
         raise ValueError(
             f"the data has {X.shape[1]} features per example but the model takes {n_x}"
         )
-    scaler = extra.get("standardizer")
-    if scaler:
-        X = (X - np.asarray(scaler["mean"])) / np.asarray(scaler["std"])
     return X
 
 
-def read_features(path: str, n_x: int, extra: dict) -> np.ndarray:
-    """Feature rows for a model taking ``n_x`` features from a .npy, .npz (key X) or
-    CSV file (see _read_csv); ``extra`` is the model file's (load_model_and_extra)."""
-    import zipfile
-
-    from glassnet.validation import check_array
-
+def read_features(
+    path: str, n_x: int, extra: dict, *, legacy: bool = False
+) -> np.ndarray:
+    """Feature rows for a model taking ``n_x`` features, as stored, from a .npy,
+    .npz (key X), .h5 (key X / x, or the course's train_set_x), .mat, CSV file (see
+    _read_csv) or image folder; ``extra`` is the model file's
+    (load_model_and_extra). ``legacy``: a format-1 model, read as then (uint8
+    pixels of .npz, .h5 and image folders divided by 255)."""
     file = Path(path)
     if not file.exists():
         raise FileNotFoundError(f"no such file: {path}")
-    if file.suffix in (".npy", ".npz"):
-        try:
-            loaded = np.load(file, allow_pickle=False)
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-            raise ValueError(f"cannot read {path}: {error}") from None
-        if isinstance(loaded, np.lib.npyio.NpzFile):
-            with loaded:
-                key = next((k for k in ("X", "x") if k in loaded.files), None)
-                if key is None:
-                    raise ValueError(
-                        f"{path} has no array named X; found {loaded.files}"
-                    )
-                loaded = loaded[key]
-        X = check_array(loaded, name=f"features in {path}", ndim=(2, 3, 4))
-        X = X.reshape(len(X), -1)
+    suffix = file.suffix.lower()
+    if suffix in (".npy", ".npz"):
+        X = _read_array(file, path, legacy)
+    elif file.is_dir() or suffix in (".h5", ".hdf5", ".mat"):
+        X = _read_dataset_features(file, legacy)
     else:
         label_column = (extra.get("run_config") or {}).get("label_column")
         X = _read_csv(file, n_x, extra.get("feature_names"), label_column)
@@ -144,6 +114,61 @@ def read_features(path: str, n_x: int, extra: dict) -> np.ndarray:
             f"{path} has {X.shape[1]} feature columns but the model takes {n_x}"
         )
     return X
+
+
+def _read_array(file: Path, path: str, legacy: bool) -> np.ndarray:
+    """The rows of a .npy file, or of key X (x) of a .npz file, checked (uint8
+    pixels divided by 255 for a format-1 model, as its training read them)."""
+    import zipfile
+
+    from glassnet.validation import check_array
+
+    try:
+        loaded = np.load(file, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise ValueError(f"cannot read {path}: {error}") from None
+    if isinstance(loaded, np.lib.npyio.NpzFile):
+        with loaded:
+            key = next((k for k in ("X", "x") if k in loaded.files), None)
+            if key is None:
+                raise ValueError(f"{path} has no array named X; found {loaded.files}")
+            loaded = loaded[key]
+    pixels = np.asarray(loaded).dtype == np.uint8
+    X = check_array(loaded, name=f"features in {path}", ndim=(2, 3, 4))
+    if legacy and pixels:
+        X = X / 255.0
+    return X.reshape(len(X), -1)
+
+
+def _read_dataset_features(file: Path, legacy: bool) -> np.ndarray:
+    """The feature rows of a labelled .h5 / .mat file or image folder, read by the
+    data loaders as ``glassnet evaluate`` and ``train`` read them (values as
+    stored); a .h5 file with features only (key X or x) is read directly."""
+    from glassnet.runs import load_stored
+
+    if file.suffix.lower() in (".h5", ".hdf5"):
+        X = _h5_features_only(file)
+        if X is not None:
+            if legacy and X.dtype == np.uint8:
+                X = X / 255.0
+            return np.asarray(X, dtype=np.float64).reshape(len(X), -1)
+    dataset = load_stored(file, legacy=legacy)
+    return dataset.X.reshape(len(dataset.X), -1)
+
+
+def _h5_features_only(file: Path):
+    """Key X (or x) of an HDF5 file without labels, else None (the loader's)."""
+    import h5py
+
+    try:
+        with h5py.File(file, "r") as handle:
+            keys = set(handle.keys())
+            if keys & {"y", "Y", "train_set_y", "test_set_y"}:
+                return None
+            key = next((k for k in ("X", "x") if k in keys), None)
+            return None if key is None else np.asarray(handle[key][()])
+    except OSError as error:
+        raise ValueError(f"cannot read {file} as HDF5: {error}") from None
 
 
 def _read_csv(file: Path, n_x: int, feature_names, label_column=None) -> np.ndarray:

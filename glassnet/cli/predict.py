@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassnet.cli.model_files import load_model_and_extra, preprocess, read_features
+from glassnet.cli.model_files import read_features, read_saved_model
 
 
 def register(sub) -> None:
@@ -14,23 +14,21 @@ def register(sub) -> None:
         "file",
         metavar="FILE",
         help=".csv (features, optionally with the label column where training had it), "
-        ".npy or .npz (key X)",
+        ".npy, .npz (key X), .h5 (key X, or the course's train_set_x), .mat or an "
+        "image folder, values as stored (the model does its own scaling)",
     )
     predict.add_argument("--proba", action="store_true", help="print probabilities")
     predict.set_defaults(handler=run_predict)
 
 
 def run_predict(args) -> int:
-    model, extra = load_model_and_extra(args.model)
-    X = preprocess(read_features(args.file, model.n_x, extra), extra, model.n_x)
+    saved = read_saved_model(args.model)
+    model = saved.model
+    X = read_features(args.file, model.n_x, saved.extra, legacy=saved.legacy)
     if args.proba:
         for row in model.predict_proba(X):
             print(",".join(f"{v:.6g}" for v in np.atleast_1d(row)))
         return 0
-    classes = extra.get("classes")
-    for value in model.predict(X):
-        if classes and np.ndim(value) == 0 and model.output_activation != "linear":
-            print(classes[int(value)])
-        else:
-            print(value if np.ndim(value) == 0 else ",".join(map(str, value)))
+    for value in model.predict(X):  # labels from model.classes, when it has them
+        print(value if np.ndim(value) == 0 else ",".join(map(str, value)))
     return 0

@@ -1,13 +1,26 @@
-"""Layers: Dense, Activation, Dropout, BatchNorm (a closed registry for model files)."""
+"""Layers: Dense, Activation, Dropout, BatchNorm and the preprocessing layers
+Flatten, Rescaling, Standardization (a closed registry for model files)."""
 
 from glassnet.layers.activation import Activation
 from glassnet.layers.base import Layer
 from glassnet.layers.batchnorm import BatchNorm
 from glassnet.layers.dense import Dense
 from glassnet.layers.dropout import Dropout
+from glassnet.layers.preprocessing import Flatten, Rescaling, Standardization
 
 #: the only layer types a model file may name; loading never imports anything else
-LAYER_TYPES = {cls.__name__: cls for cls in (Dense, Activation, Dropout, BatchNorm)}
+LAYER_TYPES = {
+    cls.__name__: cls
+    for cls in (
+        Dense,
+        Activation,
+        Dropout,
+        BatchNorm,
+        Flatten,
+        Rescaling,
+        Standardization,
+    )
+}
 
 
 def layer_from_config(record: dict) -> Layer:
@@ -30,7 +43,10 @@ __all__ = [
     "BatchNorm",
     "Dense",
     "Dropout",
+    "Flatten",
     "Layer",
     "LAYER_TYPES",
     "layer_from_config",
+    "Rescaling",
+    "Standardization",
 ]
