@@ -14,8 +14,6 @@ import math
 import time
 from pathlib import Path
 
-import numpy as np
-
 from glassnet.validation import check_choice, check_in_range
 
 
@@ -85,19 +83,30 @@ class History(Callback):
         history.history = {k: list(v) for k, v in record.get("history", {}).items()}
         return history
 
-    def plot(self, path=None, *, keys=None, title=None):
-        """Learning curves (cost per epoch, and val_cost when present); PNG if path."""
+    def plot(self, path=None, *, keys=None, title=None, best_epoch=None):
+        """Learning curves (cost per epoch, and val_cost when present); PNG if
+        path; ``best_epoch`` marked when given."""
         from glassnet.plots import plot_history
 
-        return plot_history(self, path, keys=keys, title=title)
+        return plot_history(self, path, keys=keys, title=title, best_epoch=best_epoch)
 
 
 class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
 
     ``mode`` is "min", "max" or "auto" (max for names with accuracy/precision/
-    recall/f1, else min). With ``restore_best_weights`` (default) the model ends with
-    the weights of its best epoch, also when training ends without triggering.
+    recall/f1, else min). A NaN or infinite value counts as the worst value (an
+    epoch that diverged is never the best one, and it uses up patience like any
+    epoch that did not improve). With ``restore_best_weights`` (default) the model
+    ends with the weights of its best epoch, also when training ends without
+    triggering. When it stops or restores it says so in one line (``verbose``),
+    e.g.::
+
+        early stopping: stopped at epoch 11, best epoch 8 (val_cost 0.2513),
+        weights restored from epoch 8
+
+    (epochs counted from 0, as in the History). :meth:`report` gives the same as a
+    dict for run folders.
     """
 
     def __init__(
@@ -108,6 +117,7 @@ class EarlyStopping(Callback):
         min_delta: float = 0.0,
         mode: str = "auto",
         restore_best_weights: bool = True,
+        verbose: bool = True,
     ):
         self.monitor = monitor
         self.patience = int(check_in_range("patience", patience, 0, None, integer=True))
@@ -120,15 +130,18 @@ class EarlyStopping(Callback):
             mode = "max" if maximize else "min"
         self.mode = mode
         self.restore_best_weights = restore_best_weights
-        self.best = None
-        self.best_epoch = None
-        self.best_weights = None
-        self.stopped_epoch = None
-        self.wait = 0
+        self.verbose = bool(verbose)
+        self.on_train_begin()
 
     def on_train_begin(self, logs=None):
         self.best, self.best_epoch, self.best_weights = None, None, None
-        self.stopped_epoch, self.wait = None, 0
+        self.stopped_epoch, self.restored_epoch, self.last_epoch = None, None, None
+        self.wait = 0
+
+    @property
+    def worst(self) -> float:
+        """The value a NaN or infinite monitored value counts as."""
+        return math.inf if self.mode == "min" else -math.inf
 
     def _improved(self, value) -> bool:
         if self.best is None:
@@ -144,9 +157,10 @@ class EarlyStopping(Callback):
                 f"EarlyStopping monitors {self.monitor!r} but the logs have only "
                 f"{sorted(logs)}; pass validation_data= or monitor one of those"
             )
-        value = logs[self.monitor]
-        if not np.isfinite(value):
-            return
+        value = float(logs[self.monitor])
+        if not math.isfinite(value):
+            value = self.worst
+        self.last_epoch = epoch
         if self._improved(value):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
@@ -158,8 +172,59 @@ class EarlyStopping(Callback):
             self.model.stop_training = True
 
     def on_train_end(self, logs=None):
-        if self.restore_best_weights and self.best_weights is not None:
+        if (
+            self.restore_best_weights
+            and self.best_weights is not None
+            and self.best_epoch != self.last_epoch
+        ):
             self.model.set_weights(self.best_weights)
+            self.restored_epoch = self.best_epoch
+        line = self.message()
+        if self.verbose and line is not None:
+            _write_line(line)
+
+    def message(self) -> str | None:
+        """One line saying where training stopped and which weights it kept; None
+        when it neither stopped early nor restored earlier weights."""
+        if self.stopped_epoch is None and self.restored_epoch is None:
+            return None
+        parts = []
+        if self.stopped_epoch is not None:
+            parts.append(f"stopped at epoch {self.stopped_epoch}")
+        parts.append(f"best epoch {self.best_epoch} ({self.monitor} {self.best:.6g})")
+        if self.restored_epoch is not None:
+            parts.append(f"weights restored from epoch {self.restored_epoch}")
+        else:
+            parts.append("the last epoch's weights kept")
+        return "early stopping: " + ", ".join(parts)
+
+    def report(self) -> dict:
+        """What happened, as JSON-compatible values (the run folder's
+        ``results.json``): the monitor, patience, best epoch and value, the epoch
+        it stopped at (None: it did not trigger) and whether weights were
+        restored."""
+        return {
+            "monitor": self.monitor,
+            "mode": self.mode,
+            "patience": self.patience,
+            "min_delta": self.min_delta,
+            "best_epoch": self.best_epoch,
+            "best_value": self.best,
+            "stopped_epoch": self.stopped_epoch,
+            "weights_restored": self.restored_epoch is not None,
+            "restored_epoch": self.restored_epoch,
+            "message": self.message(),
+        }
+
+
+def _write_line(line: str) -> None:
+    """Print ``line`` without breaking an open progress bar (tqdm.write)."""
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover - tqdm is a dependency
+        print(line)
+        return
+    tqdm.write(line)
 
 
 class ProgressBar(Callback):

@@ -122,6 +122,8 @@ class RunResult:
     seconds: float
     diagnosis: object = None
     out: Path | None = None
+    #: EarlyStopping.report() (best epoch, where it stopped, weights restored)
+    early_stopping: dict | None = None
 
     def table(self) -> str:
         """Per-split examples, cost and metrics as aligned text."""
@@ -196,8 +198,12 @@ def train_run(
         )
     metrics = list(config.metrics) if task != "regression" else []
     all_callbacks = list(callbacks)
-    if config.early_stopping:
-        all_callbacks.append(EarlyStopping("val_cost", patience=config.early_stopping))
+    stopper = None
+    if config.early_stopping:  # its one line is printed by the CLI, from the result
+        stopper = EarlyStopping(
+            "val_cost", patience=config.early_stopping, verbose=False
+        )
+        all_callbacks.append(stopper)
     augment = None
     if config.augment:  # images: 1-pixel shifts; vectors: Gaussian input noise
         from glassnet.data import GaussianNoise, RandomShift
@@ -257,6 +263,7 @@ def train_run(
         )
     model.classes = classes  # from here on predict gives the dataset's labels
     result = RunResult(model, history, results, config, seconds, diagnosis)
+    result.early_stopping = None if stopper is None else stopper.report()
     if out is not None:
         write_run_folder(result, prepared, Path(out))
     return result
@@ -350,12 +357,19 @@ def write_run_folder(result: RunResult, prepared: dict, out: Path) -> None:
     )
     write_json_atomically(out / "config.json", result.config.to_dict())
     result.history.to_csv(out / "history.csv")
-    result.history.plot(out / "learning_curve.png", title=f"{result.config.data}: cost")
+    early_stopping = result.early_stopping or {}
+    result.history.plot(
+        out / "learning_curve.png",
+        title=f"{result.config.data}: cost",
+        best_epoch=early_stopping.get("best_epoch"),
+    )
     summary = {
         "results": result.results,
         "seconds": result.seconds,
         "epochs_run": len(result.history),
     }
+    if result.early_stopping is not None:
+        summary["early_stopping"] = result.early_stopping
     if result.diagnosis is not None:
         summary["diagnosis"] = (
             result.diagnosis.to_dict()

@@ -204,6 +204,9 @@ def run_train(args) -> int:
         out = default_run_folder(config.data)
     with folder_lock(out):  # one training per run folder (glassnet.locks)
         result = train_run(config, out=out, verbose=not args.quiet, resume=args.resume)
+    stopping = (result.early_stopping or {}).get("message")
+    if stopping:  # stopped at epoch E, best epoch B (value), weights restored
+        print(stopping)
     print(result.table())
     if result.diagnosis is not None:
         print()
