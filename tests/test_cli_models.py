@@ -354,6 +354,10 @@ def test_select_warns_when_the_runs_were_scored_on_different_data(tmp_path):
     # the same data set split another way: other dev examples
     line = ok(cli("select", "a", "c", cwd=tmp_path)).stderr.strip()
     assert "(a: digits, split seed 0; c: digits, split seed 3)" in line, line
+    # a dev set from its own file (train --dev-data)
+    _fake_run(tmp_path / "d", 0.8, data="digits", split_seed=0, dev_data="mine.csv")
+    line = ok(cli("select", "a", "d", cwd=tmp_path)).stderr.strip()
+    assert "d: digits, dev set mine.csv, split seed 0)" in line, line
 
 
 def test_select_warns_when_dev_sets_differ_in_size_and_not_otherwise(tmp_path):

@@ -61,7 +61,8 @@ def _candidate(folder: Path) -> dict:
 
 def _data_of(folder: Path) -> str | None:
     """The data a run was split from and scored on, from its config.json (None
-    when the folder has none): the data set, its label column, the split seed."""
+    when the folder has none): the data set, its label column, the split
+    fractions, separate dev / test files and the split seed."""
     file = folder / "config.json"
     if not file.is_file():
         return None
@@ -69,6 +70,11 @@ def _data_of(folder: Path) -> str | None:
     text = str(config.get("data"))
     if config.get("label_column") is not None:
         text += f" (label column {config['label_column']})"
+    if config.get("split") is not None:
+        text += f", split {config['split']}"
+    for part in ("dev", "test"):
+        if config.get(f"{part}_data") is not None:
+            text += f", {part} set {config[f'{part}_data']}"
     return f"{text}, split seed {config.get('split_seed')}"
 
 
