@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from glassnet import optimizers, schedules
+from glassnet import initializers, optimizers, schedules
 from glassnet.validation import check_choice, check_in_range, check_positive_int
 
 
@@ -34,6 +34,11 @@ class RunConfig:
     time_interval: int | None = None
     seed: int = 0
     split_seed: int = 0
+    #: (train, dev, test) fractions of ``data``; None: the notes' rule of thumb
+    split: tuple | None = None
+    #: separate files (or names) for the dev and the test set
+    dev_data: str | None = None
+    test_data: str | None = None
     dtype: str = "float32"
     l2: float = 0.0
     l1: float = 0.0
@@ -74,6 +79,8 @@ class RunConfig:
         self.epochs = check_positive_int("epochs", self.epochs)
         self.batch_size = check_positive_int("batch_size", self.batch_size)
         check_choice("optimizer", self.optimizer, optimizers.NAMES)
+        if self.initializer is not None:
+            check_choice("initializer", self.initializer, initializers.NAMES)
         if self.schedule is not None:
             check_choice("schedule", self.schedule, schedules.NAMES)
         if self.learning_rate is not None:
@@ -97,6 +104,8 @@ class RunConfig:
                 "time_interval does not apply to the inverse_sqrt_step schedule (it "
                 f"decays every step); received time_interval={self.time_interval}"
             )
+        if self.split is not None:
+            self.split = parse_split(self.split)
         if self.human_error is not None:
             check_in_range("human_error", self.human_error, 0, 1)
         if self.early_stopping is not None:
@@ -107,6 +116,8 @@ class RunConfig:
         values = dataclasses.asdict(self)
         values["layers"] = list(self.layers)
         values["metrics"] = list(self.metrics)
+        if self.split is not None:
+            values["split"] = list(self.split)
         if isinstance(self.keep_prob, tuple):
             values["keep_prob"] = list(self.keep_prob)
         return values
@@ -160,6 +171,12 @@ _SETTING_TYPES = {
     "time_interval": _INT,
     "seed": _INT,
     "split_seed": _INT,
+    "split": (
+        'three fractions like "0.8,0.1,0.1" or [0.8, 0.1, 0.1]',
+        lambda value: _is_text(value) or _is_list_of(_is_number)(value),
+    ),
+    "dev_data": ("a dataset name or path", _is_text),
+    "test_data": ("a dataset name or path", _is_text),
     "dtype": _TEXT,
     "l2": _NUMBER,
     "l1": _NUMBER,
@@ -186,6 +203,27 @@ def _check_type(name: str, value, *, none_allowed: bool) -> None:
     if not test(value):
         allowed = f"{kind} or null" if none_allowed else kind
         raise ValueError(f"{name} must be {allowed}; received {name}={value!r}")
+
+
+def parse_split(value) -> tuple[float, float, float]:
+    """``"0.8,0.1,0.1"`` or ``[0.8, 0.1, 0.1]`` -> ``(0.8, 0.1, 0.1)``: the train,
+    dev and test fractions, each in [0, 1], summing to 1 (a fraction may be 0)."""
+    parts = value.split(",") if isinstance(value, str) else list(value)
+    try:
+        ratios = tuple(float(p) for p in parts)
+    except (TypeError, ValueError):
+        ratios = ()
+    if len(ratios) != 3 or not all(0 <= r <= 1 for r in ratios):  # NaN fails too
+        raise ValueError(
+            "split must be three fractions TRAIN,DEV,TEST in [0, 1] like "
+            f"0.8,0.1,0.1; received {value!r}"
+        )
+    if abs(sum(ratios) - 1) > 1e-6 or ratios[0] == 0:
+        raise ValueError(
+            f"split fractions must sum to 1 with a training share above 0; received "
+            f"{value!r} (sum {sum(ratios):g})"
+        )
+    return ratios
 
 
 def parse_layers(value) -> tuple[int, ...]:

@@ -32,6 +32,7 @@ __all__ = [
     "load_stored",
     "model_extra",
     "prepare_data",
+    "split_summary",
     "train_run",
     "write_run_folder",
 ]
@@ -78,39 +79,143 @@ def load_stored(source, *, label_column=None, legacy=False):
 def prepare_data(config: RunConfig) -> dict:
     """Load ``config.data`` as stored, split it train/dev/test, and fit the input
     layers on the training rows only. Returns ``{"splits": {name: (X, y)},
-    "dataset", "preprocessing"}``: raw rows in ``config.dtype`` and the unbuilt,
-    adapted preprocessing layers (:func:`glassnet.networks.preprocessing_layers`;
-    empty with ``standardize=False``) that :func:`train_run` puts in the model."""
+    "dataset", "preprocessing", "split"}``: raw rows in ``config.dtype``, the
+    unbuilt, adapted preprocessing layers
+    (:func:`glassnet.networks.preprocessing_layers`; none with
+    ``standardize=False``) that :func:`train_run` puts in the model, and where each
+    split came from (:func:`split_summary`).
+
+    The dev and test sets come from ``config.dev_data`` / ``config.test_data``
+    when given (the notes: from the distribution you care about), else the test
+    set from the dataset's own when it has one; what is left comes from
+    ``config.data`` cut by ``config.split`` (train, dev, test fractions) or, by
+    default, 60/20/20 (the notes' rule for m <= 50,000), 80/20 for train/dev with
+    a separate test set, 80/20 for train/test with a separate dev set, all of it
+    for training when both are separate.
+    """
     from glassnet.data import train_dev_test_split
 
     dataset = load_stored(config.data, label_column=config.label_column)
-    X = dataset.X.reshape(len(dataset.X), -1)
-    _check_finite(X, config.data)
-    if dataset.X_test is not None:
-        _check_finite(
-            dataset.X_test.reshape(len(dataset.X_test), -1), config.data, "test "
-        )
-        X_train, X_dev, _, y_train, y_dev, _ = train_dev_test_split(
-            X, dataset.y, ratios=(0.8, 0.2, 0.0), rng=config.split_seed
-        )
-        X_test = dataset.X_test.reshape(len(dataset.X_test), -1)
-        y_test = dataset.y_test
-    else:
-        X_train, X_dev, X_test, y_train, y_dev, y_test = train_dev_test_split(
-            X, dataset.y, rng=config.split_seed
-        )
+    X = _feature_rows(dataset.X, config.data)
+    separate = {
+        "dev": _separate_part(config.dev_data, "dev", dataset, X.shape[1], config),
+        "test": _separate_part(config.test_data, "test", dataset, X.shape[1], config),
+    }
+    if separate["test"] is None and dataset.X_test is not None:
+        X_test = _feature_rows(dataset.X_test, config.data, "test ")
+        separate["test"] = (X_test, dataset.y_test, f"the test set of {config.data}")
+    ratios = _split_ratios(config, separate)
+    X_train, X_dev, X_test, y_train, y_dev, y_test = train_dev_test_split(
+        X, dataset.y, ratios=ratios, rng=config.split_seed
+    )
+    parts = {
+        "train": (X_train, y_train, config.data),
+        "dev": separate["dev"] or (X_dev, y_dev, config.data),
+        "test": separate["test"] or (X_test, y_test, config.data),
+    }
     preprocessing = preprocessing_layers(
         X_train, dataset.image_shape, standardize=config.standardize
     )
-    splits = {}
-    for name, (Xs, ys) in {
-        "train": (X_train, y_train),
-        "dev": (X_dev, y_dev),
-        "test": (X_test, y_test),
-    }.items():
-        if len(Xs):
-            splits[name] = (np.ascontiguousarray(Xs, dtype=config.dtype), ys)
-    return {"splits": splits, "dataset": dataset, "preprocessing": preprocessing}
+    splits = {
+        name: (np.ascontiguousarray(Xs, dtype=config.dtype), ys)
+        for name, (Xs, ys, _) in parts.items()
+        if len(Xs)
+    }
+    split = {
+        "sizes": {name: len(part[0]) for name, part in parts.items()},
+        "sources": {name: str(part[2]) for name, part in parts.items()},
+        "ratios": list(ratios or _notes_ratios(len(X))),
+        "data": str(config.data),
+        "split_seed": config.split_seed,
+    }
+    return {
+        "splits": splits,
+        "dataset": dataset,
+        "preprocessing": preprocessing,
+        "split": split,
+    }
+
+
+def _notes_ratios(m: int):
+    """The notes' rule of thumb for m examples (what a split of None uses)."""
+    from glassnet.data.splits import recommend_ratios
+
+    return recommend_ratios(max(m, 1))
+
+
+def _feature_rows(X, source, part: str = "") -> np.ndarray:
+    """Examples as rows (m, n), every value finite."""
+    X = X.reshape(len(X), -1)
+    _check_finite(X, source, part)
+    return X
+
+
+def _separate_part(path, name: str, dataset, n_features: int, config):
+    """``(X, y, path)`` of a separate dev or test file (``--dev-data``,
+    ``--test-data``): rows as stored with the training data's number of features,
+    labels coded in the training data's classes; None without a file."""
+    if path is None:
+        return None
+    other = load_stored(path, label_column=config.label_column)
+    X = _feature_rows(other.X, path)
+    if X.shape[1] != n_features:
+        raise ValueError(
+            f"{path} (--{name}-data) has {X.shape[1]} features per example but "
+            f"{config.data} has {n_features}; the {name} set needs the same inputs"
+        )
+    y = other.y
+    if dataset.task in ("binary", "multiclass") and other.classes is not None:
+        from glassnet.data import encode_labels
+
+        names = _jsonable_classes(other.classes)
+        labels = np.asarray([names[int(c)] for c in np.asarray(y).reshape(-1)])
+        try:
+            y = encode_labels(labels, classes=_jsonable_classes(dataset.classes))[0]
+        except ValueError as error:
+            raise ValueError(
+                f"{path} (--{name}-data): {error} (the classes of {config.data})"
+            ) from None
+    return X, y, path
+
+
+def _split_ratios(config: RunConfig, separate: dict):
+    """The (train, dev, test) fractions of ``config.data`` (None: the notes' rule
+    of thumb), refusing a fraction for a set that comes from elsewhere."""
+    given = {name: part[2] for name, part in separate.items() if part is not None}
+    if config.split is None:
+        defaults = {
+            (): None,
+            ("test",): (0.8, 0.2, 0.0),
+            ("dev",): (0.8, 0.0, 0.2),
+            ("dev", "test"): (1.0, 0.0, 0.0),
+        }
+        return defaults[tuple(sorted(given))]
+    ratios = tuple(float(r) for r in config.split)
+    for index, name in ((1, "dev"), (2, "test")):
+        if name in given and ratios[index] > 0:
+            raise ValueError(
+                f"split {','.join(f'{r:g}' for r in ratios)} gives the {name} set "
+                f"{ratios[index]:g} of {config.data}, but the {name} set is "
+                f"{given[name]}; give {name} 0 in the split"
+            )
+    return ratios
+
+
+def split_summary(split: dict) -> str:
+    """One line: the examples in each split and where they came from, e.g.
+    ``examples: train 1077, dev 360, test 360 (digits split 0.6/0.2/0.2,
+    split_seed 0)``."""
+    data = split["data"]
+    parts = [
+        f"{name} {split['sizes'][name]}"
+        + ("" if split["sources"][name] == data else f" from {split['sources'][name]}")
+        for name in ("train", "dev", "test")
+    ]
+    ratios = "/".join(f"{r:.3g}" for r in split["ratios"])
+    return (
+        f"examples: {', '.join(parts)} ({data} split {ratios}, split_seed "
+        f"{split['split_seed']})"
+    )
 
 
 @dataclass
@@ -124,6 +229,8 @@ class RunResult:
     out: Path | None = None
     #: EarlyStopping.report() (best epoch, where it stopped, weights restored)
     early_stopping: dict | None = None
+    #: the examples in each split and where they came from (prepare_data's split)
+    split: dict | None = None
 
     def table(self) -> str:
         """Per-split examples, cost and metrics as aligned text."""
@@ -264,6 +371,7 @@ def train_run(
     model.classes = classes  # from here on predict gives the dataset's labels
     result = RunResult(model, history, results, config, seconds, diagnosis)
     result.early_stopping = None if stopper is None else stopper.report()
+    result.split = prepared.get("split")
     if out is not None:
         write_run_folder(result, prepared, Path(out))
     return result
@@ -370,6 +478,8 @@ def write_run_folder(result: RunResult, prepared: dict, out: Path) -> None:
     }
     if result.early_stopping is not None:
         summary["early_stopping"] = result.early_stopping
+    if result.split is not None:
+        summary["split"] = result.split
     if result.diagnosis is not None:
         summary["diagnosis"] = (
             result.diagnosis.to_dict()

@@ -129,14 +129,33 @@ def register(sub) -> None:
         dest="standardize",
         action="store_false",
         default=None,
-        help="train on the features as given (default: scaled to zero mean and unit "
-        "variance on the training split)",
+        help="train on the features as given (default: the model's first layers "
+        "rescale image data to [0, 1] and standardize other data, with statistics "
+        "of the training split)",
     )
     train.add_argument(
         "--human-error",
         type=float,
         metavar="PERCENT",
         help="human-level error in percent for the diagnosis, e.g. 1 (default 0)",
+    )
+    train.add_argument(
+        "--split",
+        metavar="TRAIN,DEV,TEST",
+        help="fractions of --data for the training, dev and test sets, e.g. "
+        "0.8,0.1,0.1 (0 for a set given by --dev-data / --test-data; default "
+        "60/20/20, or 80/20 of what is left when a set comes from elsewhere)",
+    )
+    train.add_argument(
+        "--dev-data",
+        metavar="NAME_OR_PATH",
+        help="the dev set from its own file (same features and classes as --data), "
+        "e.g. from the distribution you care about",
+    )
+    train.add_argument(
+        "--test-data",
+        metavar="NAME_OR_PATH",
+        help="the test set from its own file (same features and classes as --data)",
     )
     _with_default(train, "--seed", "seed of the weights, batches and dropout", type=int)
     _with_default(
@@ -193,7 +212,7 @@ def _config_file(path) -> dict:
 
 def run_train(args) -> int:
     from glassnet.locks import folder_lock
-    from glassnet.runs import train_run
+    from glassnet.runs import split_summary, train_run
 
     config = config_from_args(args)
     if args.out:
@@ -207,6 +226,8 @@ def run_train(args) -> int:
     stopping = (result.early_stopping or {}).get("message")
     if stopping:  # stopped at epoch E, best epoch B (value), weights restored
         print(stopping)
+    if result.split is not None:  # the sizes chosen and where each set came from
+        print(split_summary(result.split))
     print(result.table())
     if result.diagnosis is not None:
         print()
