@@ -17,6 +17,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from glassnet import initializers as initializers_module
 from glassnet import losses as losses_module
 from glassnet import regularizers as regularizers_module
 from glassnet.backend import (
@@ -74,11 +75,21 @@ class Sequential:
     ``classes[0]`` / ``classes[1]``. With it, ``predict`` returns labels from the
     list and ``fit`` / ``evaluate`` take labels from it; it is saved in the model
     file.
+
+    ``initializer`` (a name of :mod:`glassnet.initializers`, e.g.
+    ``"glorot_uniform"``) initializes every Dense layer that did not choose its
+    own (instead of the layers' default, he for ReLU and xavier otherwise).
     """
 
-    def __init__(self, layers=(), *, name: str = "sequential", classes=None):
+    def __init__(
+        self, layers=(), *, name: str = "sequential", classes=None, initializer=None
+    ):
         self.layers: list[Layer] = []
         self.name = name
+        #: the model-wide initializer of Dense layers that chose none (or None)
+        self.initializer = (
+            None if initializer is None else initializers_module.get(initializer)
+        )
         self._classes = None
         self.built = False
         self.n_x: int | None = None
@@ -128,6 +139,13 @@ class Sequential:
             )
         if self.built:
             raise RuntimeError("cannot add a layer to a built model")
+        if (
+            self.initializer is not None
+            and isinstance(layer, Dense)
+            and layer.default_initializer
+            and not layer.built
+        ):
+            layer.initializer = self.initializer
         self.layers.append(layer)
 
     # -- building ---------------------------------------------------------------

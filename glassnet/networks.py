@@ -162,6 +162,7 @@ def build_network(
     model = Sequential(
         [*preprocessing, *layers, output_layer(task, n_outputs)],
         name=f"{config.data}-network",
+        initializer=config.initializer,  # the output layer's too
     )
     return model.build(n_x, rng=rng, dtype=config.dtype)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from glassnet import initializers
 from glassnet.cli.options import LABEL_COLUMN_HELP
 from glassnet.cli.run_folders import (
     check_run_folder,
@@ -59,8 +60,11 @@ def register(sub) -> None:
     _with_default(train, "--activation", "hidden activation")
     train.add_argument(
         "--initializer",
-        help="zeros, random, xavier, glorot or he (default: he for relu layers, "
-        "xavier otherwise)",
+        choices=initializers.NAMES,
+        metavar="NAME",
+        help="weights of every Dense layer: the notes' zeros, random, xavier, glorot, "
+        "he, or Keras's glorot_uniform, glorot_normal, he_uniform, he_normal, "
+        "lecun_normal (default: he for relu layers, xavier otherwise)",
     )
     _with_default(train, "--epochs", "passes over the training set", type=int)
     _with_default(train, "--batch-size", "examples per mini-batch", type=int)

@@ -24,8 +24,11 @@ from glassnet.validation import check_positive_int
 class Dense(Layer):
     """``Dense(units, activation="linear", *, initializer=None, use_bias=True)``.
 
-    ``initializer`` defaults to ``"he"`` for relu / leaky_relu and ``"xavier"``
-    otherwise. ``regularizer`` (L2 / L1) applies to this layer's W only.
+    ``initializer`` (a name of :mod:`glassnet.initializers`, e.g. ``"he"``,
+    ``"glorot_uniform"``, or an Initializer) defaults to ``"he"`` for relu /
+    leaky_relu and ``"xavier"`` otherwise; a model-wide ``Sequential(...,
+    initializer=...)`` replaces that default. ``regularizer`` (L2 / L1) applies to
+    this layer's W only.
     """
 
     param_names = ("W", "b")
@@ -44,6 +47,8 @@ class Dense(Layer):
         super().__init__(name=name, trainable=trainable)
         self.units = check_positive_int("units", units)
         self.activation = activations.get(activation)
+        #: True when no initializer was given (a model-wide one may replace it)
+        self.default_initializer = initializer is None
         if initializer is None:
             relu_like = self.activation.name in ("relu", "leaky_relu")
             initializer = "he" if relu_like else "xavier"
