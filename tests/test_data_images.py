@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -88,3 +90,94 @@ def test_all_corrupt_or_empty_folder_is_an_error(tmp_path):
         load_image_folder(empty)
     with pytest.raises(ValueError, match="not a folder"):
         load_image_folder(tmp_path / "missing")
+
+
+# --- issue 20: 16-bit pictures, the folder's bounds, the data budget
+
+
+def test_16_bit_pictures_are_scaled_from_their_true_range(tmp_path):
+    _save16 = lambda path, value: (  # noqa: E731
+        path.parent.mkdir(parents=True, exist_ok=True),
+        Image.fromarray(np.full((2, 4), value, dtype=np.uint16)).save(path),
+    )
+    _save16(tmp_path / "dark" / "a.png", 1000)
+    _save16(tmp_path / "light" / "b.png", 40000)
+    data = load_image_folder(tmp_path)
+    assert data.image_shape == (2, 4, 1)
+    np.testing.assert_allclose(data.X[:, 0], [1000 / 65535, 40000 / 65535])
+    raw = load_image_folder(tmp_path, scale=False)
+    assert raw.X.max() == 40000  # the stored values, not 255 (saturated white)
+    # an 8-bit picture beside them joins the 16-bit scale: 255 stays white
+    _save(tmp_path / "light" / "c.png", np.full((2, 4), 255))
+    np.testing.assert_allclose(
+        load_image_folder(tmp_path).X[:, 0], [1000 / 65535, 40000 / 65535, 1.0]
+    )
+    resized = load_image_folder(tmp_path, size=(1, 2), scale=False)
+    assert resized.X.tolist()[1] == [40000.0, 40000.0]
+    # with RGB pictures the 16-bit grey ones become three equal channels
+    _save(tmp_path / "light" / "d.png", _rgb(255, 2, 4))
+    rgb = load_image_folder(tmp_path, flatten=False)
+    assert rgb.image_shape == (2, 4, 3)
+    np.testing.assert_allclose(rgb.X[1, 0, 0], [40000 / 65535] * 3)
+
+
+def test_links_out_of_the_folder_are_refused(tmp_path):
+    from glassnet.data.budgets import DataFileError
+
+    outside = tmp_path / "outside"
+    _save(outside / "x.png", np.full((3, 3), 9))
+    root = tmp_path / "pictures"
+    _save(root / "cat" / "a.png", np.full((3, 3), 1))
+    (root / "dog").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(DataFileError, match=r"1 symbolic link\(s\) lead out.*dog ->"):
+        load_image_folder(root)
+    (root / "dog").unlink()
+    (root / "dog").mkdir()
+    (root / "dog" / "x.png").symlink_to(outside / "x.png")
+    with pytest.raises(DataFileError, match=r"dog/x\.png -> .*outside/x\.png"):
+        load_image_folder(root)
+    (root / "dog" / "x.png").unlink()
+    (root / "dog" / "x.png").symlink_to(root / "cat" / "a.png")  # inside: read
+    assert load_image_folder(root).y.tolist() == [0, 1]
+
+
+def test_pictures_are_budgeted_from_their_headers(tmp_path):
+    from glassnet.data.budgets import DataFileError
+
+    for name in ("a_1.png", "b_1.png", "b_2.png"):
+        _save(tmp_path / name, _rgb(7))  # 4 x 5 RGB
+    with pytest.raises(DataFileError, match=r"a_1\.png declares 5x4 = 20 pixels"):
+        load_image_folder(tmp_path, budget={"max_image_pixels": 19})
+    with pytest.raises(DataFileError, match=r"b_2\.png the folder declares 60"):
+        load_image_folder(tmp_path, budget={"max_total_pixels": 59})
+    # 3 pictures of 60 uint8 values, plus their float64 copy: 1620 bytes
+    with pytest.raises(DataFileError, match=r"needs 1620 bytes \(1.6 KiB\) in all"):
+        load_image_folder(tmp_path, budget={"max_total_bytes": 1619})
+    assert load_image_folder(tmp_path, budget={"max_total_bytes": 1620}).n_examples == 3
+
+
+def test_pillow_decompression_bombs_are_budget_errors(tmp_path):
+    import struct
+    import zlib
+
+    from glassnet.data.budgets import DataFileError
+
+    def chunk(kind, data):
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", 20000, 20000, 8, 0, 0, 0, 0)
+    (tmp_path / "big_1.png").write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
+    )
+    _save(tmp_path / "small_1.png", np.zeros((2, 2)))
+    with pytest.raises(DataFileError, match=r"big_1\.png declares more pixels than"):
+        load_image_folder(tmp_path)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_named_like_a_picture_is_not_opened(tmp_path):
+    _save(tmp_path / "cat" / "a.png", np.zeros((2, 2)))
+    (tmp_path / "dog").mkdir()
+    os.mkfifo(tmp_path / "dog" / "b.png")
+    assert load_image_folder(tmp_path).classes == ["cat"]

@@ -242,3 +242,190 @@ def test_unknown_extension_and_unknown_option(tmp_path):
     csv_path.write_text("1,0\n2,1\n")
     with pytest.raises(TypeError, match=r"unknown option\(s\) \['flatten'\]"):
         load_dataset(csv_path, flatten=False)
+
+
+# --- issue 20: duplicate names, text labels, the data budget, only what was asked
+
+
+def test_duplicate_header_names_are_an_error_at_train_and_at_predict(tmp_path):
+    from glassnet.data.budgets import DataFileError
+    from glassnet.data.csv_files import read_rows
+
+    path = tmp_path / "dup.csv"
+    path.write_text("a,a,a,label\n1,2,3,0\n4,5,6,1\n")
+    for read in (load_csv, read_rows):  # load_dataset / train; glassnet predict
+        with pytest.raises(DataFileError, match=r"dup\.csv.*'a' at columns 0, 1, 2"):
+            read(path)
+    (tmp_path / "unique.csv").write_text("a,A,b,label\n1,2,3,0\n4,5,6,1\n")
+    assert load_csv(tmp_path / "unique.csv").feature_names == ["a", "A", "b"]
+
+
+def test_byte_string_labels_load_as_text(tmp_path):
+    import json
+
+    from glassnet.data import Dataset
+
+    np.savez(
+        tmp_path / "bytes.npz",
+        X=np.ones((3, 2)),
+        y=np.array([b"cat", b"dog", b"cat"]),
+        feature_names=np.array([b"f1", b"f2"]),
+    )
+    data = load_dataset(tmp_path / "bytes.npz")
+    assert data.classes == ["cat", "dog"] and data.feature_names == ["f1", "f2"]
+    json.dumps(data.classes)  # what a run saves at its end
+    with h5py.File(tmp_path / "strings.h5", "w") as handle:
+        handle["X"] = np.ones((3, 2))
+        handle.create_dataset("y", data=["b", "a", "b"], dtype=h5py.string_dtype())
+        handle["classes"] = np.array([b"a", b"b"])
+    data = load_dataset(tmp_path / "strings.h5")
+    assert data.classes == ["a", "b"] and data.y.tolist() == [1, 0, 1]
+    objects = np.array([b"x", b"y"], dtype=object)
+    assert Dataset.from_arrays(np.ones((2, 1)), objects).classes == ["x", "y"]
+    with pytest.raises(ValueError, match=r"y holds bytes that are not UTF-8"):
+        Dataset.from_arrays(np.ones((2, 1)), np.array([b"\xff", b"a"]))
+
+
+def test_the_budget_refuses_a_file_from_what_it_declares(tmp_path, monkeypatch):
+    from glassnet.data.budgets import DataBudget, DataFileError
+
+    path = tmp_path / "set.npz"
+    np.savez(
+        path,
+        X=np.zeros((100, 100)),
+        y=np.zeros(100),
+        X_test=np.zeros((50, 100)),
+        y_test=np.zeros(50),
+    )
+    pattern = (
+        r"set\.npz: array 'X' declares shape \(100, 100\) of float64 = 80000 bytes"
+        r".*max_array_bytes = 1000 bytes.*budget=\{'max_array_bytes': 80000\}"
+    )
+    with pytest.raises(DataFileError, match=pattern):
+        load_dataset(path, budget={"max_array_bytes": 1000})
+    # X alone fits max_total_bytes (values plus their float64 copy), X_test does not
+    with pytest.raises(DataFileError, match=r"with array 'X_test'.*max_total_bytes"):
+        load_dataset(path, budget=DataBudget(max_total_bytes=200_000))
+    assert load_dataset(path, budget={"max_total_bytes": 300_000}).n_examples == 100
+    monkeypatch.setenv("GLASSNET_DATA_BUDGET", "max_array_bytes=1KiB")
+    with pytest.raises(DataFileError, match="max_array_bytes = 1024 bytes"):
+        load_dataset(path)
+    assert load_dataset(path, budget={}).n_examples == 100  # explicit wins
+    monkeypatch.setenv("GLASSNET_DATA_BUDGET", "max_bytes=1G")
+    with pytest.raises(ValueError, match=r"'max_bytes=1G' is not NAME=AMOUNT"):
+        load_dataset(path)
+    monkeypatch.setenv("GLASSNET_DATA_BUDGET", " max_total_bytes = 2GiB , ")
+    assert load_dataset(path).n_examples == 100
+    with pytest.raises(TypeError, match=r"unknown limit\(s\) \['max_pixels'\]"):
+        load_dataset(path, budget={"max_pixels": 5})
+    with pytest.raises(ValueError, match="must be positive"):
+        DataBudget(max_array_bytes=0)
+
+
+def test_npz_reads_only_the_arrays_it_uses(tmp_path):
+    """An unused member over budget (or a pickle) is never read; Fortran-ordered
+    and big-endian arrays come back as they were saved."""
+    X = np.asfortranarray(np.arange(12.0).reshape(4, 3))
+    y = np.array([0, 1, 1, 0], dtype=">i4")
+    unused = np.array([{"a": 1}], dtype=object)
+    np.savez_compressed(tmp_path / "set.npz", X=X, y=y, big=np.zeros(10**6), odd=unused)
+    data = load_dataset(tmp_path / "set.npz", budget={"max_array_bytes": 1000})
+    np.testing.assert_array_equal(data.X, X)
+    assert data.y.tolist() == [0, 1, 1, 0]
+
+
+def test_npz_damage_is_a_clear_error(tmp_path):
+    from glassnet.data.budgets import DataFileError
+
+    path = tmp_path / "set.npz"
+    np.savez(path, X=np.arange(40.0).reshape(10, 4), y=np.zeros(10))
+    data = bytearray(path.read_bytes())
+    start = data.index(b"\x93NUMPY")
+    data[start + 140] ^= 0xFF  # a data byte of X: its CRC-32 no longer matches
+    path.write_bytes(bytes(data))
+    with pytest.raises(DataFileError, match=r"set\.npz: it is damaged.*CRC"):
+        load_dataset(path)
+    path.write_bytes(bytes(data[: len(data) // 2]))
+    with pytest.raises(DataFileError, match=r"set\.npz: it is not a readable"):
+        load_dataset(path)
+
+
+def test_csv_text_is_measured_against_the_budget(tmp_path):
+    from glassnet.data.budgets import DataFileError
+
+    rows = "\n".join(f"{i},{i % 2}" for i in range(1000))
+    (tmp_path / "rows.csv").write_text(rows + "\n")
+    with gzip.open(tmp_path / "rows.csv.gz", "wt") as handle:
+        handle.write(rows + "\n")
+    for name, verb in (("rows.csv", "takes"), ("rows.csv.gz", "inflates to")):
+        with pytest.raises(DataFileError, match=f"its text {verb} more than 1000"):
+            load_dataset(tmp_path / name, budget={"max_array_bytes": 1000})
+        with pytest.raises(DataFileError, match="fields as float64.*max_total"):
+            load_dataset(tmp_path / name, budget={"max_total_bytes": 10_000})
+        assert load_dataset(tmp_path / name).n_examples == 1000
+
+
+def test_h5_reads_only_its_own_datasets(tmp_path):
+    from glassnet.data.budgets import DataFileError
+
+    secret = tmp_path / "secret.txt"
+    secret.write_bytes(b"password" * 8)
+    with h5py.File(tmp_path / "other.h5", "w") as handle:
+        handle["data"] = np.ones((2, 2))
+    cases = {
+        "external": r"dataset 'X' keeps its data in external file\(s\).*secret\.txt",
+        "link": r"'X' is an external link to '/data' in .*other\.h5",
+        "group": r"'X' is a group, not an array",
+        "unwritten": r"dataset 'X' declares shape \(2, 2\).*holds no data",
+    }
+    for name, pattern in cases.items():
+        path = tmp_path / f"{name}.h5"
+        with h5py.File(path, "w") as handle:
+            if name == "external":
+                handle.create_dataset("X", (2, 4), "u1", external=[(str(secret), 0, 8)])
+            elif name == "link":
+                handle["X"] = h5py.ExternalLink(str(tmp_path / "other.h5"), "/data")
+            elif name == "group":
+                handle.create_group("X")
+            else:
+                handle.create_dataset("X", (2, 2), "f8", chunks=(1, 2))
+            handle["y"] = np.array([0, 1])
+        with pytest.raises(DataFileError, match=rf"{name}\.h5: {pattern}"):
+            load_dataset(path)
+    # a soft link inside the file is followed
+    with h5py.File(tmp_path / "soft.h5", "w") as handle:
+        handle["data/features"] = np.full((2, 3), 7.0)
+        handle["X"] = h5py.SoftLink("/data/features")
+        handle["y"] = np.array([0, 1])
+    assert load_dataset(tmp_path / "soft.h5").X.tolist() == [[7.0] * 3] * 2
+
+
+def test_mat_labels_cells_and_unused_variables(tmp_path):
+    from glassnet.data.budgets import DataFileError
+
+    labels = np.empty((3, 1), dtype=object)
+    labels[:, 0] = ["dog", "cat ", "dog"]
+    scipy.io.savemat(
+        tmp_path / "text.mat",
+        {"X": np.eye(3), "y": labels, "huge": np.zeros((500, 500))},
+        do_compression=True,
+    )
+    # "huge" (2 MB) is over this budget but never read
+    data = load_dataset(tmp_path / "text.mat", budget={"max_array_bytes": 10_000})
+    assert data.classes == ["cat", "dog"] and data.y.tolist() == [1, 0, 1]
+    scipy.io.savemat(
+        tmp_path / "chars.mat", {"X": np.eye(2), "y": np.array(["ab", "cd"])}
+    )
+    assert load_dataset(tmp_path / "chars.mat").classes == ["ab", "cd"]
+    cells = np.empty((2, 1), dtype=object)
+    cells[0, 0], cells[1, 0] = np.ones(2), np.ones(3)
+    scipy.io.savemat(tmp_path / "cells.mat", {"X": cells, "y": np.array([0, 1])})
+    with pytest.raises(DataFileError, match=r"cells\.mat: variable 'X' \(2x1 cell\)"):
+        load_dataset(tmp_path / "cells.mat")
+    scipy.io.savemat(tmp_path / "big.mat", {"X": np.zeros((100, 100)), "y": np.ones(1)})
+    with pytest.raises(DataFileError, match=r"'X' \(100x100 double\) declares shape"):
+        load_dataset(tmp_path / "big.mat", budget={"max_array_bytes": 1000})
+    scipy.io.savemat(
+        tmp_path / "v4.mat", {"X": np.eye(2), "y": np.eye(1, 2)}, format="4"
+    )
+    assert load_dataset(tmp_path / "v4.mat").X.tolist() == [[1, 0], [0, 1]]

@@ -119,20 +119,11 @@ def read_features(
 def _read_array(file: Path, path: str, legacy: bool) -> np.ndarray:
     """The rows of a .npy file, or of key X (x) of a .npz file, checked (uint8
     pixels divided by 255 for a format-1 model, as its training read them)."""
-    import zipfile
-
+    from glassnet.data.npy_files import read_feature_array
     from glassnet.validation import check_array
 
-    try:
-        loaded = np.load(file, allow_pickle=False)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise ValueError(f"cannot read {path}: {error}") from None
-    if isinstance(loaded, np.lib.npyio.NpzFile):
-        with loaded:
-            key = next((k for k in ("X", "x") if k in loaded.files), None)
-            if key is None:
-                raise ValueError(f"{path} has no array named X; found {loaded.files}")
-            loaded = loaded[key]
+    # bounded: headers checked against the data budget, pickles refused unread
+    loaded = read_feature_array(file)
     pixels = np.asarray(loaded).dtype == np.uint8
     X = check_array(loaded, name=f"features in {path}", ndim=(2, 3, 4))
     if legacy and pixels:
@@ -158,17 +149,10 @@ def _read_dataset_features(file: Path, legacy: bool) -> np.ndarray:
 
 def _h5_features_only(file: Path):
     """Key X (or x) of an HDF5 file without labels, else None (the loader's)."""
-    import h5py
+    from glassnet.data.h5_files import read_unlabelled_features
 
-    try:
-        with h5py.File(file, "r") as handle:
-            keys = set(handle.keys())
-            if keys & {"y", "Y", "train_set_y", "test_set_y"}:
-                return None
-            key = next((k for k in ("X", "x") if k in keys), None)
-            return None if key is None else np.asarray(handle[key][()])
-    except OSError as error:
-        raise ValueError(f"cannot read {file} as HDF5: {error}") from None
+    # budgeted; external storage, external links and virtual datasets refused
+    return read_unlabelled_features(file)
 
 
 def _read_csv(file: Path, n_x: int, feature_names, label_column=None) -> np.ndarray:

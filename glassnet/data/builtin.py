@@ -8,7 +8,8 @@ Importing this module registers them (:mod:`glassnet.data.registry` imports it):
   ``circles`` (with its separate test set), ``flower`` (the planar data);
 * the course files, found in ``$GLASSNET_DATA`` or ``../shared/data`` relative to the
   current directory (:func:`data_search_paths`): ``mnist`` (5000-example subset),
-  ``catvnoncat``, ``football``.
+  ``catvnoncat``, ``football``; read by the file loaders, so within the data
+  budget (``budget=``, :mod:`glassnet.data.budgets`).
 """
 
 from __future__ import annotations
@@ -56,11 +57,13 @@ def find_data_file(relative: str) -> Path:
     )
 
 
-def _load_mnist(*, scale: bool = False) -> Dataset:
+def _load_mnist(*, scale: bool = False, budget=None) -> Dataset:
     from glassnet.data.loaders import load_csv
 
     path = find_data_file("mnist/mnist_5k.csv.gz")
-    data = load_csv(path, label_column=-1, header=False, task="multiclass")
+    data = load_csv(
+        path, label_column=-1, header=False, task="multiclass", budget=budget
+    )
     X = data.X / 255.0 if scale else data.X
     return Dataset(
         X=X,
@@ -76,19 +79,21 @@ def _load_mnist(*, scale: bool = False) -> Dataset:
     )
 
 
-def _load_catvnoncat(*, flatten: bool = True, scale: bool = True) -> Dataset:
+def _load_catvnoncat(
+    *, flatten: bool = True, scale: bool = True, budget=None
+) -> Dataset:
     from glassnet.data.loaders import load_h5
 
     path = find_data_file("catvnoncat/train_catvnoncat.h5")
-    data = load_h5(path, flatten=flatten, scale=scale)
+    data = load_h5(path, flatten=flatten, scale=scale, budget=budget)
     data.name = "catvnoncat"
     return data
 
 
-def _load_football() -> Dataset:
+def _load_football(*, budget=None) -> Dataset:
     from glassnet.data.loaders import load_mat
 
-    data = load_mat(find_data_file("football/data.mat"))
+    data = load_mat(find_data_file("football/data.mat"), budget=budget)
     data.name = "football"
     data.description = (
         "course 2 regularization 'football' data: 2-D positions, label 1 where the "

@@ -7,17 +7,23 @@ detected (or forced with ``header=True/False``). :func:`load_csv` is re-exported
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import io
+import os
+import struct
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
 
+from glassnet.data.budgets import DataFileError, Meter, describe_bytes
 from glassnet.data.datasets import CLASSIFICATION_TASKS, Dataset, infer_task
+from glassnet.data.npy_files import open_regular_file
 
-__all__ = ["load_csv", "read_rows"]
+__all__ = ["load_csv", "read_rows", "check_unique_names"]
 
 LABEL_COLUMN_NAMES = ("label", "y", "target", "class")
 
@@ -57,19 +63,134 @@ def _looks_like_header(rows) -> bool:
     return any(t and _is_number(v) for t, v in zip(text, second, strict=False))
 
 
-def _read_csv_text(path: Path) -> str:
-    opener = gzip.open if _suffix(path) == ".csv.gz" else open
+_CHUNK = 2**20
+# what reading a CSV file can raise for a file that is not CSV text
+_READ_ERRORS = (OSError, UnicodeDecodeError, EOFError, zlib.error)
+
+
+@contextlib.contextmanager
+def _open_binary(path: Path):
+    """The file's bytes, inflated for ``.csv.gz`` (a FIFO or folder refused)."""
+    with open_regular_file(path) as raw:
+        if _suffix(path) != ".csv.gz":
+            yield raw
+            return
+        with gzip.GzipFile(fileobj=raw, mode="rb") as inflated:
+            yield inflated
+
+
+@contextlib.contextmanager
+def _text_stream(path: Path):
+    with _open_binary(path) as binary:
+        text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
+        try:
+            yield text
+        finally:
+            text.detach()
+
+
+def _measure(path: Path, meter: Meter) -> tuple[int, int]:
+    """``(bytes, lines)`` of the file's text, counted in one bounded pass (a
+    ``.csv.gz`` inflated into nothing, member by member): its text may take at
+    most the budget's ``max_array_bytes``."""
+    limit = meter.budget.max_array_bytes
+    verb = "inflates to" if _suffix(path) == ".csv.gz" else "takes"
     try:
-        with opener(path, "rt", newline="", encoding="utf-8-sig") as handle:
+        _check_declared_size(path, limit, verb, meter)
+        with open_regular_file(path) as raw:
+            chunks = iter(lambda: raw.read(_CHUNK), b"")
+            if _suffix(path) == ".csv.gz":
+                chunks = _inflated(chunks)
+            size = lines = 0
+            for chunk in chunks:
+                size += len(chunk)
+                if size > limit:
+                    raise meter.error(_too_long(verb, size, limit))
+                lines += chunk.count(b"\n")
+    except _READ_ERRORS as error:
+        raise ValueError(f"cannot read {path} as CSV: {error}") from None
+    return size, lines + 1
+
+
+def _inflated(chunks):
+    """The inflated pieces (at most _CHUNK bytes each) of gzip data given in
+    compressed ``chunks``, members one after another, as GzipFile reads them."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    for pending in chunks:
+        while pending:
+            yield inflater.decompress(pending, _CHUNK)
+            pending = inflater.unconsumed_tail
+            if inflater.eof:
+                pending = inflater.unused_data
+                if not pending.strip(b"\0"):
+                    break  # zero padding after the last member
+                inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if not inflater.eof:
+        raise EOFError("Compressed file ended before the end-of-stream marker")
+
+
+def _check_declared_size(path: Path, limit: int, verb: str, meter: Meter) -> None:
+    """Refuse at once a file larger than ``limit``, or a ``.csv.gz`` whose last
+    member's trailer declares more (its size modulo 2**32, so a lower bound)."""
+    with open_regular_file(path) as raw:
+        size = os.fstat(raw.fileno()).st_size
+        if _suffix(path) == ".csv.gz" and size >= 18:
+            raw.seek(size - 4)
+            size = struct.unpack("<I", raw.read(4))[0]
+    if size > limit:
+        raise meter.error(_too_long(verb, size, limit))
+
+
+def _too_long(verb: str, size: int, limit: int) -> str:
+    return (
+        f"its text {verb} more than {describe_bytes(limit)} (at least "
+        f"{describe_bytes(size)}), the data budget's max_array_bytes; pass "
+        f"budget={{'max_array_bytes': ...}} to read it"
+    )
+
+
+def _read_csv_text(path: Path) -> str:
+    try:
+        with _text_stream(path) as handle:
             return handle.read()
-    except (OSError, UnicodeDecodeError, EOFError) as error:
+    except _READ_ERRORS as error:
         raise ValueError(f"cannot read {path} as CSV: {error}") from None
 
 
-def _csv_rows(text: str, delimiter: str, limit: int | None = None):
-    """Non-blank rows and the line number each one ends on."""
+def _head_rows(path: Path, delimiter: str):
+    """The first two non-blank rows and their line numbers, read from the start."""
+    try:
+        with _text_stream(path) as handle:
+            return _csv_rows(handle, delimiter, limit=2)
+    except _READ_ERRORS as error:
+        raise ValueError(f"cannot read {path} as CSV: {error}") from None
+
+
+def check_unique_names(names, path) -> None:
+    """A header must name each column once: ``a,a,a,label`` would otherwise feed
+    one column three times wherever columns are picked by name (``predict``)."""
+    seen = {}
+    for index, name in enumerate(names):
+        seen.setdefault(name, []).append(index)
+    repeated = {name: where for name, where in seen.items() if len(where) > 1}
+    if repeated:
+        listed = "; ".join(
+            f"{name!r} at columns {', '.join(map(str, where))}"
+            for name, where in list(repeated.items())[:5]
+        )
+        raise DataFileError(
+            f"{path}: the header line repeats column name(s): {listed}; give every "
+            "column its own name (columns are picked by name)"
+        )
+
+
+def _csv_rows(text, delimiter: str, limit: int | None = None):
+    """Non-blank rows of ``text`` (a str or a text stream) and the line number
+    each one ends on."""
     rows, lines = [], []
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    if isinstance(text, str):
+        text = io.StringIO(text, newline="")
+    reader = csv.reader(text, delimiter=delimiter)
     try:
         for row in reader:
             if row and any(field.strip() for field in row):
@@ -84,13 +205,19 @@ def _csv_rows(text: str, delimiter: str, limit: int | None = None):
     return rows, lines
 
 
-def read_rows(path, delimiter: str = ","):
+def read_rows(path, delimiter: str = ",", *, budget=None):
     """``(header, rows, lines)`` of a CSV (or ``.csv.gz``) file: the stripped column
     names when its first line looks like a header (else None), the non-blank rows
     after it as lists of strings, and the line number each row ends on. For readers
     that pick columns themselves (``glassnet predict``); ``load_csv`` builds a
-    Dataset."""
+    Dataset. A header that repeats a name is an error; the file's text and fields
+    are checked against the data ``budget`` before they are parsed."""
     path = Path(path)
+    meter = Meter(path, budget)
+    size, lines = _measure(path, meter)
+    head, _ = _head_rows(path, delimiter)
+    fields = lines * max(len(head[0]) if head else 1, 1)
+    meter.add_bytes(f"its {fields} fields as text", _text_bytes(size, fields))
     rows, lines = _csv_rows(_read_csv_text(path), delimiter)
     if not rows:
         raise ValueError(f"{path} has no data lines")
@@ -98,37 +225,47 @@ def read_rows(path, delimiter: str = ","):
         return None, rows, lines
     if len(rows) == 1:
         raise ValueError(f"{path} has a header line but no data lines")
-    return [name.strip() for name in rows[0]], rows[1:], lines[1:]
+    names = [name.strip() for name in rows[0]]
+    check_unique_names(names, path)
+    return names, rows[1:], lines[1:]
 
 
-def _numeric_table(text: str, delimiter: str, skip: int, n_columns: int):
-    """All-numeric files (the common case) in one fast NumPy pass; else None."""
+def _text_bytes(size: int, fields: int) -> int:
+    """What parsing ``fields`` fields of ``size`` bytes as Python strings holds:
+    the text twice (bytes, str) and about 64 bytes a field."""
+    return 2 * size + 64 * fields
+
+
+def _numeric_table(path: Path, delimiter: str, skip: int, n_columns: int):
+    """All-numeric files (the common case) in one fast NumPy pass over the file;
+    else None."""
     try:
-        table = np.loadtxt(
-            io.StringIO(text),
-            delimiter=delimiter,
-            skiprows=skip,
-            ndmin=2,
-            comments=None,
-            quotechar='"',
-            dtype=np.float64,
-        )
-    except ValueError:
+        with _text_stream(path) as handle:
+            table = np.loadtxt(
+                handle,
+                delimiter=delimiter,
+                skiprows=skip,
+                ndmin=2,
+                comments=None,
+                quotechar='"',
+                dtype=np.float64,
+            )
+    except (ValueError, *_READ_ERRORS):
         return None
     if table.shape[1] != n_columns or len(table) == 0:
         return None
     return table
 
 
-def _column_values(column: np.ndarray, label: str, lines) -> np.ndarray:
-    """Parse one feature column as float; empty fields become NaN."""
+def _column_values(column: list, label: str, lines) -> np.ndarray:
+    """Parse one feature column (a list of str) as float; empty fields become NaN."""
     try:
-        return column.astype(np.float64)
+        return np.array(column, dtype=np.float64)
     except ValueError:
         pass
     values = np.empty(len(column))
     missing = 0
-    for i, text in enumerate(column.tolist()):
+    for i, text in enumerate(column):
         if not text.strip():
             values[i] = np.nan
             missing += 1
@@ -194,7 +331,7 @@ def resolve_label_column(label_column, names, n_columns: int) -> int:
 
 def _parse_text_table(
     path,
-    text,
+    meter,
     delimiter,
     header,
     n_columns,
@@ -204,7 +341,7 @@ def _parse_text_table(
     task,
 ):
     """Slow path for files with text labels, empty fields or errors to report."""
-    rows, lines = _csv_rows(text, delimiter)
+    rows, lines = _csv_rows(_read_csv_text(path), delimiter)
     data, lines = (rows[1:], lines[1:]) if header else (rows, lines)
     if not data:
         raise ValueError(f"{path} has a header line but no data lines")
@@ -214,30 +351,27 @@ def _parse_text_table(
                 f"{path}: line {line} has {len(row)} fields but the first line has "
                 f"{n_columns}"
             )
-    table = np.array(data, dtype=str)
-    features = table[:, feature_index]
-    try:
-        X = features.astype(np.float64)
-    except ValueError:
-        X = np.column_stack(
-            [_column_values(table[:, j], describe(j), lines) for j in feature_index]
-        )
-    y_text = np.char.strip(table[:, label_index])
-    empty = np.char.str_len(y_text) == 0
-    if empty.any():
+    X = np.empty((len(data), len(feature_index)))
+    for k, j in enumerate(feature_index):
+        X[:, k] = _column_values([row[j] for row in data], describe(j), lines)
+    labels = [row[label_index].strip() for row in data]
+    if not all(labels):
+        line = lines[labels.index("")]
         raise ValueError(
-            f"label column {describe(label_index)} is empty on line "
-            f"{lines[int(np.argmax(empty))]}; every example needs a label"
+            f"label column {describe(label_index)} is empty on line {line}; every "
+            "example needs a label"
         )
     try:
-        y = y_text.astype(np.float64)
+        y = np.array(labels, dtype=np.float64)
     except ValueError:
         if task == "regression":
             raise ValueError(
                 f"task 'regression' needs numeric targets but label column "
-                f"{describe(label_index)} holds text such as {y_text[0].item()!r}"
+                f"{describe(label_index)} holds text such as {labels[0]!r}"
             ) from None
-        y = y_text
+        longest = max(map(len, labels))
+        meter.add_bytes("its text labels", 4 * longest * len(labels))
+        y = np.array(labels, dtype=str)
     return X, y
 
 
@@ -248,6 +382,7 @@ def load_csv(
     header: bool | None = None,
     delimiter: str = ",",
     task: str | None = None,
+    budget=None,
 ) -> Dataset:
     """Read a CSV (or gzip-compressed ``.csv.gz``) file, one example per line.
 
@@ -259,17 +394,27 @@ def load_csv(
     detects a header line (a line with text where the next line has numbers).
     Numeric labels with few whole values, or text labels, make a classification set
     (``classes`` holds the original labels); pass ``task`` to decide explicitly.
+    A header must name each column once. The text is measured first (a ``.csv.gz``
+    inflated into nothing) and checked against the data ``budget``
+    (:mod:`glassnet.data.budgets`): at most ``max_array_bytes`` of text, and 16
+    bytes per field (the values and their features' copy; 64 more per field, and
+    the text twice, when fields must be parsed as text) within ``max_total_bytes``.
     """
     path = Path(path)
     if header not in (None, True, False):
         raise TypeError(f"header must be None, True or False; received {header!r}")
-    text = _read_csv_text(path)
-    head, head_lines = _csv_rows(text, delimiter, limit=2)
+    meter = Meter(path, budget)
+    size, lines = _measure(path, meter)
+    head, head_lines = _head_rows(path, delimiter)
     if not head:
         raise ValueError(f"{path} has no data lines")
+    fields = lines * len(head[0])
+    meter.add_bytes(f"its {fields} fields as float64", 16 * fields)
     if header is None:
         header = _looks_like_header(head)
     names = [n.strip() for n in head[0]] if header else None
+    if names:
+        check_unique_names(names, path)
     n_columns = len(head[0])
     if n_columns < 2:
         raise ValueError(
@@ -282,14 +427,15 @@ def load_csv(
         return f"{names[j]!r} (index {j})" if names else f"at index {j}"
 
     skip = head_lines[0] if header else 0
-    table = _numeric_table(text, delimiter, skip, n_columns)
+    table = _numeric_table(path, delimiter, skip, n_columns)
     if table is not None:
         X = np.ascontiguousarray(table[:, feature_index])
         y = table[:, label_index]
     else:
+        meter.add_bytes(f"its {fields} fields as text", _text_bytes(size, fields))
         X, y = _parse_text_table(
             path,
-            text,
+            meter,
             delimiter,
             header,
             n_columns,

@@ -51,6 +51,36 @@ def _label_array(y, name: str, task: str | None) -> np.ndarray:
     return y
 
 
+def as_text(values, name: str):
+    """Byte strings as text: an ``S`` array, or objects that are bytes, decoded as
+    UTF-8 (labels read from ``.npz`` or HDF5 files often are bytes, which a run
+    could not save as JSON). Anything else is returned as it is."""
+    if isinstance(values, (list, tuple)):
+        if not any(isinstance(v, (bytes, np.bytes_)) for v in values):
+            return values
+        return [_decoded(v, name) for v in values]
+    array = np.asarray(values)
+    if array.dtype.kind == "S":
+        decoded = [_decoded(v, name) for v in array.ravel().tolist()]
+        return np.array(decoded, dtype=str).reshape(array.shape)
+    if array.dtype.kind == "O" and any(isinstance(v, bytes) for v in array.flat):
+        decoded = np.empty(array.shape, dtype=object)
+        decoded.flat[:] = [_decoded(v, name) for v in array.flat]
+        return decoded
+    return values
+
+
+def _decoded(value, name: str):
+    if not isinstance(value, (bytes, np.bytes_)):
+        return value
+    try:
+        return bytes(value).decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"{name} holds bytes that are not UTF-8 text ({value[:20]!r}: {error})"
+        ) from None
+
+
 def infer_task(y) -> str:
     """Guess the task from labels: ``(m, k)`` 0/1 -> multilabel; strings, booleans,
     integers or few whole-number floats -> binary/multiclass; other floats ->
@@ -140,7 +170,8 @@ class Dataset:
         if self.task in CLASSIFICATION_TASKS:
             self._check_codes()
         if self.feature_names is not None:
-            self.feature_names = [str(name) for name in self.feature_names]
+            names = as_text(list(self.feature_names), "feature_names")
+            self.feature_names = [str(name) for name in names]
             if self.X.ndim == 2 and len(self.feature_names) != self.X.shape[1]:
                 raise ValueError(
                     f"feature_names has {len(self.feature_names)} names but X has "
@@ -191,9 +222,11 @@ class Dataset:
         ``y`` already holds codes ``0..len(classes)-1`` (e.g. the cat file's 0/1 with
         ``list_classes``), ``classes`` names them.
         """
-        y = _label_array(y, "y", task)
+        y = _label_array(as_text(y, "y"), "y", task)
         if y_test is not None:
-            y_test = _label_array(y_test, "y_test", task)
+            y_test = _label_array(as_text(y_test, "y_test"), "y_test", task)
+        if classes is not None:
+            classes = as_text(list(classes), "classes")
         if task is None:
             if y_test is not None and y_test.shape[1:] == y.shape[1:]:
                 task = infer_task(np.concatenate([y, y_test]))

@@ -4,11 +4,11 @@
   ``list_classes``; or ``test_set_x``/``test_set_y``), where ``train_X.h5`` next to a
   ``test_X.h5`` fills ``X_test``/``y_test`` too; or generic keys ``x``/``X``,
   ``y``/``Y`` (optional ``x_test``/``X_test``, ``y_test``/``Y_test``, ``classes``).
-* ``.mat``: MATLAB files read with :func:`scipy.io.loadmat`: ``X``, ``y`` and, for a
-  test set, ``Xval``/``yval`` (the course's football ``data.mat``), ``Xtest``/``ytest``
-  or ``X_test``/``y_test``.
+* ``.mat``: MATLAB files (versions 4 to 7) read with :func:`scipy.io.loadmat`:
+  ``X``, ``y`` and, for a test set, ``Xval``/``yval`` (the course's football
+  ``data.mat``), ``Xtest``/``ytest`` or ``X_test``/``y_test``.
 * ``.npz``: keys ``X``/``x`` and ``y``/``Y`` (optional ``X_test``/``y_test``,
-  ``classes``, ``feature_names``), read with ``allow_pickle=False``.
+  ``classes``, ``feature_names``); pickles are refused unread.
 * ``.csv``/``.csv.gz``: one example per line, a label column and numeric features;
   the header line is detected (or forced with ``header=True/False``).
 * a folder: images (:func:`glassnet.data.images.load_image_folder`).
@@ -16,20 +16,29 @@
 Image arrays (3-D or 4-D) are flattened in C order to rows ``(m, h*w*c)`` with
 ``flatten=True`` (``Dataset.image_shape`` remembers ``(h, w, c)``); ``flatten=False``
 keeps ``(m, h, w, c)``. ``scale=True`` divides ``uint8`` pixel data by 255 (the
-course's ``X / 255.``); other dtypes are kept as stored.
+course's ``X / 255.``); other dtypes are kept as stored. Labels stored as byte
+strings (``.npz``, HDF5) are read as text.
+
+Every loader takes ``budget=`` and reads only what it uses, within the data budget
+(:mod:`glassnet.data.budgets`): each array is checked from what the file declares
+before anything is allocated; HDF5 external storage, external links and virtual
+datasets are refused.
 """
 
 from __future__ import annotations
 
 import inspect
 import re
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from glassnet.data.budgets import Meter
 from glassnet.data.csv_files import _stem, _suffix, load_csv
 from glassnet.data.datasets import Dataset
+from glassnet.data.h5_files import H5Reader
+from glassnet.data.mat_files import check_variables, scan_mat
+from glassnet.data.npy_files import open_npz
 from glassnet.data.registry import _call_loader
 
 __all__ = ["load_file", "load_h5", "load_mat", "load_npz", "load_csv"]
@@ -161,78 +170,115 @@ def _images_dataset(
 _COURSE_KEY = re.compile(r"^(train|test)_set_x$")
 
 
-def _read_h5_course(handle, prefix):
-    X = np.asarray(handle[f"{prefix}_set_x"][()])
+def _course_keys(reader, prefix) -> dict:
     y_key = f"{prefix}_set_y"
-    if y_key not in handle:
-        raise ValueError(f"{handle.filename} has {prefix}_set_x but no {y_key}")
-    y = np.asarray(handle[y_key][()])
-    classes = _decode(handle["list_classes"][()]) if "list_classes" in handle else None
-    return X, y, classes
+    if y_key not in reader.keys:
+        raise ValueError(f"{reader.filename} has {prefix}_set_x but no {y_key}")
+    keys = {f"{prefix}_set_x": False, y_key: True}
+    if "list_classes" in reader.keys:
+        keys["list_classes"] = True
+    return keys
+
+
+def _generic_keys(reader, path) -> dict:
+    keys = reader.keys
+    x_key = _first_key(keys, ("X", "x"))
+    y_key = _first_key(keys, ("y", "Y"))
+    if x_key is None or y_key is None:
+        raise ValueError(
+            f"{path} has datasets {sorted(keys)}; expected the course keys "
+            "train_set_x/train_set_y (or test_set_x/test_set_y) or generic "
+            "x/X and y/Y"
+        )
+    wanted = {"X": (x_key, False), "y": (y_key, True)}
+    xt_key = _first_key(keys, ("X_test", "x_test"))
+    yt_key = _first_key(keys, ("y_test", "Y_test"))
+    if (xt_key is None) != (yt_key is None):
+        raise ValueError(f"{path} must hold both X_test and y_test or neither")
+    if xt_key is not None:
+        wanted.update(X_test=(xt_key, False), y_test=(yt_key, True))
+    c_key = _first_key(keys, ("classes", "list_classes"))
+    if c_key is not None:
+        wanted["classes"] = (c_key, True)
+    return wanted
+
+
+def _read_h5_sibling(path: Path, meter: Meter):
+    """The course's ``test_X.h5`` beside ``train_X.h5``: ``(X, y)`` or None."""
+    sibling = path.with_name("test" + path.name[len("train") :])
+    if not (path.name.lower().startswith("train") and sibling.is_file()):
+        return None
+    other_meter = Meter(sibling, meter.budget)
+    other_meter.total_bytes = meter.total_bytes
+    with H5Reader(sibling, other_meter) as other:
+        if "test_set_x" not in other.keys:
+            return None
+        arrays = other.read_all(_course_keys(other, "test"))
+    return sibling, arrays["test_set_x"], arrays["test_set_y"]
+
+
+def _read_h5_file(path: Path, meter: Meter):
+    """``(fields, description)`` of an HDF5 file: X, y, X_test, y_test, classes."""
+    with H5Reader(path, meter) as reader:
+        course = sorted(
+            k[: -len("_set_x")] for k in reader.keys if _COURSE_KEY.match(k)
+        )
+        if not course:
+            wanted = _generic_keys(reader, path)
+            arrays = reader.read_all(dict(wanted.values()))
+            fields = {field: arrays[key] for field, (key, _) in wanted.items()}
+            return fields, f"read from {path}", None
+        prefix = "train" if "train" in course else course[0]
+        keys = _course_keys(reader, prefix)
+        if prefix == "train" and "test" in course:
+            keys.update(_course_keys(reader, "test"))
+        arrays = reader.read_all(keys)
+    fields = {
+        "X": arrays[f"{prefix}_set_x"],
+        "y": arrays[f"{prefix}_set_y"],
+        "classes": arrays.get("list_classes"),
+    }
+    if "test_set_x" in arrays and prefix == "train":
+        fields.update(X_test=arrays["test_set_x"], y_test=arrays["test_set_y"])
+    return fields, f"course cat format ({prefix}_set_x) read from {path}", prefix
 
 
 def load_h5(
-    path, *, flatten: bool = True, scale: bool = True, task: str | None = None
+    path,
+    *,
+    flatten: bool = True,
+    scale: bool = True,
+    task: str | None = None,
+    budget=None,
 ) -> Dataset:
     """Read an HDF5 file in the course cat format or with generic ``x``/``y`` keys.
 
     Cat pictures ``(m, 64, 64, 3)`` uint8 become rows ``(m, 12288)`` in C order
     divided by 255; ``train_catvnoncat.h5`` also loads ``test_catvnoncat.h5`` beside
-    it into ``X_test``/``y_test``.
+    it into ``X_test``/``y_test``. String labels and class names are read as text.
+    Only the datasets used are read, each checked against the data ``budget``
+    (:mod:`glassnet.data.budgets`) first; external storage, external links,
+    virtual datasets and plugin filters are refused.
     """
-    import h5py
-
     path = Path(path)
-    try:
-        handle = h5py.File(path, "r")
-    except OSError as error:
-        raise ValueError(f"cannot read {path} as HDF5: {error}") from None
-    with handle:
-        keys = set(handle.keys())
-        X_test = y_test = None
-        course = sorted(k[: -len("_set_x")] for k in keys if _COURSE_KEY.match(k))
-        if course:
-            prefix = "train" if "train" in course else course[0]
-            X, y, classes = _read_h5_course(handle, prefix)
-            if prefix == "train" and "test" in course:
-                X_test, y_test, _ = _read_h5_course(handle, "test")
-            description = f"course cat format ({prefix}_set_x) read from {path}"
-        else:
-            x_key = _first_key(keys, ("X", "x"))
-            y_key = _first_key(keys, ("y", "Y"))
-            if x_key is None or y_key is None:
-                raise ValueError(
-                    f"{path} has datasets {sorted(keys)}; expected the course keys "
-                    "train_set_x/train_set_y (or test_set_x/test_set_y) or generic "
-                    "x/X and y/Y"
-                )
-            X, y = handle[x_key][()], handle[y_key][()]
-            xt_key = _first_key(keys, ("X_test", "x_test"))
-            yt_key = _first_key(keys, ("y_test", "Y_test"))
-            if (xt_key is None) != (yt_key is None):
-                raise ValueError(f"{path} must hold both X_test and y_test or neither")
-            if xt_key is not None:
-                X_test, y_test = handle[xt_key][()], handle[yt_key][()]
-            c_key = _first_key(keys, ("classes", "list_classes"))
-            classes = _decode(handle[c_key][()]) if c_key else None
-            description = f"read from {path}"
-    if course and prefix == "train" and X_test is None:
-        sibling = path.with_name("test" + path.name[len("train") :])
-        if path.name.lower().startswith("train") and sibling.is_file():
-            with h5py.File(sibling, "r") as other:
-                if "test_set_x" in other:
-                    X_test, y_test, _ = _read_h5_course(other, "test")
-                    description += f" with the test set from {sibling}"
+    meter = Meter(path, budget)
+    fields, description, prefix = _read_h5_file(path, meter)
+    if prefix == "train" and "X_test" not in fields:
+        found = _read_h5_sibling(path, meter)
+        if found is not None:
+            sibling, fields["X_test"], fields["y_test"] = found
+            description += f" with the test set from {sibling}"
+    classes = fields.get("classes")
     return _images_dataset(
         path,
-        X,
-        y,
-        X_test,
-        y_test,
+        fields["X"],
+        fields["y"],
+        fields.get("X_test"),
+        fields.get("y_test"),
         flatten=flatten,
         scale=scale,
         task=task,
-        classes=classes,
+        classes=None if classes is None else _decode(classes),
         description=description,
     )
 
@@ -240,22 +286,47 @@ def load_h5(
 # ---------------------------------------------------------------------- MATLAB
 
 
-def load_mat(path, *, task: str | None = None) -> Dataset:
-    """Read a MATLAB ``.mat`` file: ``X``, ``y`` and ``Xval``/``yval`` as the test set
-    (the course's football ``data.mat``: X (211, 2), X_test (200, 2))."""
-    import scipy.io
+def _mat_features(value, name: str, meter: Meter) -> np.ndarray:
+    import scipy.sparse
 
-    path = Path(path)
-    try:
-        contents = scipy.io.loadmat(path)
-    except NotImplementedError:
-        raise ValueError(
-            f"{path} is a MATLAB v7.3 file (HDF5 inside); save it with "
-            "-v7 or read it with h5py"
-        ) from None
-    except (ValueError, OSError, TypeError) as error:
-        raise ValueError(f"cannot read {path} as a MATLAB file: {error}") from None
-    keys = {k for k in contents if not k.startswith("__")}
+    if scipy.sparse.issparse(value):
+        meter.array(f"variable {name!r} (sparse, made dense)", value.shape, "f8")
+        value = value.toarray()
+    value = np.asarray(value)
+    if value.dtype.kind not in "biuf":
+        raise meter.error(
+            f"variable {name!r} holds {value.dtype} values; features must be numbers"
+        )
+    return value.astype(np.float64)
+
+
+def _mat_labels(value, m: int, name: str, meter: Meter) -> np.ndarray:
+    """Numbers, a char matrix (one label a row) or a cell array of strings."""
+    import scipy.sparse
+
+    if scipy.sparse.issparse(value):
+        return _mat_features(value, name, meter)
+    value = np.asarray(value)
+    if value.dtype.kind == "U":
+        return _match_labels(np.char.strip(value), m, name)
+    if value.dtype.kind != "O":
+        return _match_labels(value, m, name)
+    labels = []
+    for index, cell in enumerate(value.ravel(order="F").tolist()):
+        cell = np.asarray(cell)
+        if cell.size != 1 or cell.dtype.kind not in "biufU":
+            raise meter.error(
+                f"cell {index + 1} of variable {name!r} holds a {cell.dtype} array "
+                f"of shape {cell.shape}; a cell array of labels holds one string or "
+                "number per cell"
+            )
+        item = cell.item()
+        labels.append(item.strip() if isinstance(item, str) else item)
+    return _match_labels(np.array(labels), m, name)
+
+
+def _mat_keys(variables, path):
+    keys = {variable.name for variable in variables}
     x_key = _first_key(keys, ("X", "x"))
     y_key = _first_key(keys, ("y", "Y"))
     if x_key is None or y_key is None:
@@ -263,14 +334,41 @@ def load_mat(path, *, task: str | None = None) -> Dataset:
             f"{path} holds variables {sorted(keys)}; expected X and y (and "
             "optionally Xval/yval, Xtest/ytest or X_test/y_test)"
         )
-    X = np.asarray(contents[x_key], dtype=np.float64)
-    y = _match_labels(contents[y_key], len(X))
-    X_test = y_test = None
     for xt, yt in (("Xval", "yval"), ("Xtest", "ytest"), ("X_test", "y_test")):
         if xt in keys and yt in keys:
-            X_test = np.asarray(contents[xt], dtype=np.float64)
-            y_test = _match_labels(contents[yt], len(X_test), yt)
-            break
+            return x_key, y_key, (xt, yt)
+    return x_key, y_key, None
+
+
+def load_mat(path, *, task: str | None = None, budget=None) -> Dataset:
+    """Read a MATLAB ``.mat`` file: ``X``, ``y`` and ``Xval``/``yval`` as the test set
+    (the course's football ``data.mat``: X (211, 2), X_test (200, 2)).
+
+    Labels may be numbers, a char matrix or a cell array of strings. The file's
+    variables are listed from their headers and only those used are read, each
+    checked against the data ``budget`` (:mod:`glassnet.data.budgets`) and, when
+    compressed, against the size its shape needs, before SciPy reads it.
+    """
+    import scipy.io
+
+    path = Path(path)
+    meter = Meter(path, budget)
+    variables = scan_mat(path, meter)
+    x_key, y_key, test = _mat_keys(variables, path)
+    names = [x_key, y_key, *(test or ())]
+    labels = {y_key, test[1] if test else y_key}
+    used = [variable for variable in variables if variable.name in names]
+    check_variables(path, used, meter, labels=labels)
+    try:
+        contents = scipy.io.loadmat(path, variable_names=names)
+    except (ValueError, OSError, TypeError, NotImplementedError) as error:
+        raise meter.error(f"it is a damaged MATLAB file ({error})") from None
+    X = _mat_features(contents[x_key], x_key, meter)
+    y = _mat_labels(contents[y_key], len(X), y_key, meter)
+    X_test = y_test = None
+    if test is not None:
+        X_test = _mat_features(contents[test[0]], test[0], meter)
+        y_test = _mat_labels(contents[test[1]], len(X_test), test[1], meter)
     return Dataset.from_arrays(
         X,
         y,
@@ -279,7 +377,7 @@ def load_mat(path, *, task: str | None = None) -> Dataset:
         task=task,
         name=_stem(path),
         description=f"read from {path}"
-        + (f" (test set from {xt}/{yt})" if X_test is not None else ""),
+        + (f" (test set from {test[0]}/{test[1]})" if test else ""),
     )
 
 
@@ -287,38 +385,36 @@ def load_mat(path, *, task: str | None = None) -> Dataset:
 
 
 def load_npz(
-    path, *, flatten: bool = True, scale: bool = True, task: str | None = None
+    path,
+    *,
+    flatten: bool = True,
+    scale: bool = True,
+    task: str | None = None,
+    budget=None,
 ) -> Dataset:
     """Read a ``.npz`` archive with ``X``/``x`` and ``y``/``Y`` (optional ``X_test``,
-    ``y_test``, ``classes``, ``feature_names``); pickles are refused."""
+    ``y_test``, ``classes``, ``feature_names``). Only those arrays are read, each
+    ``.npy`` header checked against the data ``budget``
+    (:mod:`glassnet.data.budgets`) and the zip directory first; pickles (object
+    arrays) are refused unread; byte strings are read as text."""
     path = Path(path)
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise ValueError(f"cannot read {path} as .npz: {error}") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ValueError(f"{path} is a single .npy array, not an .npz archive")
-    with archive:
-        keys = set(archive.files)
+    meter = Meter(path, budget)
+    with open_npz(path, meter) as archive:
+        keys = set(archive.members)
         x_key = _first_key(keys, ("X", "x"))
         y_key = _first_key(keys, ("y", "Y"))
         if x_key is None or y_key is None:
             raise ValueError(
                 f"{path} holds arrays {sorted(keys)}; expected X (or x) and y (or Y)"
             )
-        try:
-            arrays = {key: archive[key] for key in keys}
-        except ValueError as error:
-            raise ValueError(
-                f"{path} holds object arrays, which glassnet does not load "
-                f"(allow_pickle=False): {error}"
-            ) from None
-    xt_key = _first_key(keys, ("X_test", "x_test"))
-    yt_key = _first_key(keys, ("y_test", "Y_test"))
-    if (xt_key is None) != (yt_key is None):
-        raise ValueError(f"{path} must hold both X_test and y_test or neither")
-    classes = arrays["classes"].tolist() if "classes" in keys else None
-    names = arrays["feature_names"].tolist() if "feature_names" in keys else None
+        xt_key = _first_key(keys, ("X_test", "x_test"))
+        yt_key = _first_key(keys, ("y_test", "Y_test"))
+        if (xt_key is None) != (yt_key is None):
+            raise ValueError(f"{path} must hold both X_test and y_test or neither")
+        wanted = [x_key, y_key, xt_key, yt_key, "classes", "feature_names"]
+        arrays = archive.read_all([k for k in wanted if k in keys])
+    classes = arrays["classes"].tolist() if "classes" in arrays else None
+    names = arrays["feature_names"].tolist() if "feature_names" in arrays else None
     return _images_dataset(
         path,
         arrays[x_key],
