@@ -7,17 +7,19 @@ full are checked to 1e-9 relative; costs printed with ``%f`` (6 decimals) are
 checked to half a unit of the last printed digit; accuracies are multiples of 1/m
 and are checked exactly (to 1e-12). Rows that read the course files skip when the
 data folder (conftest's ``DATA_DIR``: ``$GLASSNET_DATA``, else ``../shared/data``
-from the repository root) is absent; the generated-data rows (circles, moons,
-gradient checking) always run.
+from the repository root) is absent; the generated-data rows (the planar flower,
+circles, moons, gradient checking) always run.
 
-The reproductions train for thousands of iterations (about 100 s together), so
+The reproductions train for thousands of iterations (about 2 minutes together), so
 they are marked ``slow``; the gradient-checking rows (milliseconds) stay in the
-fast tier, ``pytest -m "not slow"``, as its course-number check.
+fast tier, ``pytest -m "not slow"``, as its course-number check, with the planar
+flower trained by ``glassnet train --data flower`` (a second).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
 import sys
 from pathlib import Path
@@ -105,6 +107,107 @@ def test_row1_logistic_regression_costs(logistic, iteration, cost):
 def test_row1_first_cost_is_log_2(logistic):
     # w = 0, b = 0: every a = 1/2, so J = ln 2 exactly
     assert logistic["costs"][0] == pytest.approx(math.log(2), rel=1e-15)
+
+
+# ---------------------------------------------------------------- rows 2, 3, 3b, 3c
+
+
+@pytest.fixture(scope="module")
+def planar():
+    return _load("planar_data").run(verbose=False)
+
+
+@pytest.mark.slow
+def test_row2_logistic_regression_baseline(planar):
+    result = planar["logistic_regression"]
+    assert result["sklearn_accuracy"] == exact(47.0)  # the notebook's own call
+    assert result["train_accuracy"] == exact(47.0)  # the same model in glassnet
+    assert result["test_accuracy"] is None  # the flower has no test set
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("iteration, cost", [(0, 0.693048), (1000, 0.288083)])
+def test_row3_planar_costs(planar, iteration, cost):
+    assert len(planar["two_layer"]["costs"]) == 10000
+    assert planar["two_layer"]["costs"][iteration] == printed(cost)
+
+
+@pytest.mark.slow
+def test_row3_planar_late_costs(planar):
+    costs = planar["two_layer"]["costs"]
+    # EO 0.218607 at 9000; lr 1.2 oscillates late and rounding grows (0.218554
+    # here, 0.218560 in the independent re-implementation): course-results.md's
+    # tolerance for row 3 is 1e-4 on late costs
+    assert costs[9000] == pytest.approx(0.218607, abs=1e-4)
+    # up to 7000 the re-implementation's printout agrees to 6 decimals
+    assert costs[7000] == printed(0.217504)
+
+
+@pytest.mark.slow
+def test_row3_planar_accuracy(planar):
+    accuracy = planar["two_layer"]["train_accuracy"]
+    assert accuracy == exact(90.75)
+    assert int(accuracy) == 90  # the notebook's "%d"
+
+
+PLANAR_HIDDEN_SIZES = {1: 67.5, 2: 67.25, 3: 90.75, 4: 90.5, 5: 91.25}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n_h, accuracy", list(PLANAR_HIDDEN_SIZES.items()))
+def test_row3b_hidden_layer_sizes(planar, n_h, accuracy):
+    assert planar["hidden_sizes"][n_h] == exact(accuracy)
+
+
+@pytest.mark.slow
+def test_row3b_larger_hidden_layers(planar):
+    # K printed 90.0 and 90.25 for 20 and 50 units; the independent
+    # re-implementation gets 90.5 and 90.75, and the A version prints 90.75 for 50
+    assert planar["hidden_sizes"][20] == exact(90.5)
+    assert planar["hidden_sizes"][50] == exact(90.75)
+
+
+@pytest.mark.slow
+def test_row3c_current_version_seed_3(planar):
+    accuracy = planar["current_version"]["train_accuracy"]
+    assert accuracy == exact(90.75)
+    assert int(accuracy) == 90
+    # another seed, other weights: not the same run as row 3
+    assert planar["current_version"]["costs"][1000] != pytest.approx(0.288083, abs=1e-3)
+
+
+def test_the_flower_is_a_bundled_name_for_glassnet_train(tmp_path):
+    from test_cli import cli, ok
+
+    outcome = ok(
+        cli(
+            "train",
+            "--data",
+            "flower",
+            "--layers",
+            "8",
+            "--activation",
+            "tanh",
+            "--epochs",
+            "60",
+            "--lr",
+            "0.05",
+            "--out",
+            tmp_path / "run",
+            "--quiet",
+        )
+    )
+    assert "train" in outcome.stdout
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert (
+        results["results"]["train"]["examples"]
+        + results["results"]["dev"]["examples"]
+        + results["results"]["test"]["examples"]
+        == 400
+    )
+    # the petals are learned (a linear model stays at 47 %, row 2)
+    assert results["results"]["train"]["accuracy"] > 0.85
+    assert results["results"]["dev"]["accuracy"] > 0.75
 
 
 # ---------------------------------------------------------------- rows 4 and 5

@@ -79,7 +79,8 @@ def train_full_batch(model, data, *, iterations, learning_rate, score=None, **op
     """``model.fit`` as the notebooks train: full-batch gradient descent at
     ``learning_rate`` for ``iterations`` steps, no shuffling (``options`` go to fit,
     e.g. ``regularizer=``). Returns the costs, the train and test ``score``
-    (``accuracy`` by default) and the seconds taken."""
+    (``accuracy`` by default; the test score is None without a test set) and the
+    seconds taken."""
     import glassnet as gn
 
     score = accuracy if score is None else score
@@ -94,10 +95,13 @@ def train_full_batch(model, data, *, iterations, learning_rate, score=None, **op
             verbose=False,
             **options,
         )
+    has_test = data.X_test is not None  # the planar flower has no test set
     return {
         "costs": list(history["cost"]),
         "train_accuracy": score(model.predict(data.X), data.y),
-        "test_accuracy": score(model.predict(data.X_test), data.y_test),
+        "test_accuracy": score(model.predict(data.X_test), data.y_test)
+        if has_test
+        else None,
         "seconds": timer.seconds,
     }
 
