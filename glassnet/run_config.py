@@ -16,13 +16,23 @@ from glassnet.validation import check_choice, check_in_range, check_positive_int
 
 @dataclass
 class RunConfig:
-    """Everything a run depends on (the CLI's options, the search's space)."""
+    """Everything a run depends on (the CLI's options, the search's space).
+
+    The defaults (one hidden layer of 100 ReLU units, Adam at 1e-3, 200 epochs of
+    mini-batches of 32, no early stopping; the input layers of
+    :func:`glassnet.networks.preprocessing_layers` in the model) were chosen with
+    ``benchmarks/accuracy.py``: over three seeds they are at least as accurate as
+    scikit-learn's default ``MLPClassifier()`` on digits, breast_cancer, wine, iris,
+    mnist and catvnoncat (benchmarks/README.md). Early stopping on the dev cost is
+    off by default: on catvnoncat the dev cost is lowest after two epochs while the
+    accuracy still improves for a hundred.
+    """
 
     data: str = "digits"
-    layers: tuple = (64,)
+    layers: tuple = (100,)
     activation: str = "relu"
     initializer: str | None = None
-    epochs: int = 30
+    epochs: int = 200
     batch_size: int = 32
     optimizer: str = "adam"
     learning_rate: float | None = None

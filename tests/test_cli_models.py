@@ -115,8 +115,8 @@ def test_train_without_arguments_runs_and_writes_a_run_folder(default_run):
     assert "variance" in outcome.stdout
     # one history row per epoch (default 30 epochs)
     history = read_history(run)
-    assert len(history) == read_config(run)["epochs"] == 30
-    assert [int(r["epoch"]) for r in history] == list(range(30))
+    assert len(history) == read_config(run)["epochs"] == 200
+    assert [int(r["epoch"]) for r in history] == list(range(200))
     assert {"cost", "learning_rate"} <= set(history[0])
     # a real PNG
     png = (run / "learning_curve.png").read_bytes()
@@ -125,7 +125,7 @@ def test_train_without_arguments_runs_and_writes_a_run_folder(default_run):
     assert width > 100 and height > 100
     # a model file that is a glassnet archive, no pickles
     assert manifest(run / "model.glassnet")["format"] == "glassnet"
-    assert read_results(run)["epochs_run"] == 30
+    assert read_results(run)["epochs_run"] == 200
     assert results["test"]["accuracy"] >= 0.95
 
 
