@@ -179,7 +179,11 @@ class _GlassEstimator(BaseEstimator):
                     X, Y, test_size=self.validation_fraction, random_state=split_seed
                 )
             validation_data = (X_val, Y_val)
-            callbacks.append(EarlyStopping("val_cost", patience=self.patience))
+            callbacks.append(
+                EarlyStopping(
+                    "val_cost", patience=self.patience, verbose=bool(self.verbose)
+                )
+            )
         history = self.model_.fit(
             X,
             Y,
