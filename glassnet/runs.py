@@ -13,6 +13,7 @@ import copy
 import inspect
 import json
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -332,7 +333,7 @@ def train_run(
         if not resume.exists():
             raise FileNotFoundError(f"no checkpoint to resume from: {resume}")
     if out is not None:  # what could fail at the end fails now, config.json first
-        prepare_run_folder(Path(out), config, prepared)
+        prepare_run_folder(Path(out), config, prepared, fresh=resume is None)
     started = time.perf_counter()
     history = model.fit(
         X_train,
@@ -438,11 +439,15 @@ def _jsonable_classes(classes):
     return [v.decode("utf-8") if isinstance(v, bytes) else v for v in values]
 
 
-def prepare_run_folder(out: Path, config: RunConfig, prepared: dict) -> None:
+def prepare_run_folder(
+    out: Path, config: RunConfig, prepared: dict, *, fresh: bool = True
+) -> None:
     """Before the first epoch: the run folder is a folder (created if needed) that
     can be written, the model file's extra is JSON (labels included), and
     ``config.json`` is written atomically, so a run killed at any point can be
-    resumed with ``glassnet train --resume``."""
+    resumed with ``glassnet train --resume``. A ``fresh`` run (not a resumed one)
+    removes the checkpoint an earlier run left in the folder, with a warning: it
+    belongs to that run, and resuming it later would discard this one."""
     if out.exists() and not out.is_dir():
         raise FileExistsError(
             f"the run folder {out} is a file; give a folder path (--out)"
@@ -455,6 +460,15 @@ def prepare_run_folder(out: Path, config: RunConfig, prepared: dict) -> None:
             f"{config.data}: the run's labels or settings cannot be saved in the "
             f"model file ({error}); use numbers or text for labels"
         ) from None
+    stale = out / CHECKPOINT_FILE
+    if fresh and stale.exists():
+        warnings.warn(
+            f"{out} held the checkpoint of an earlier run; it was removed (this run "
+            "starts over, and --resume must not go back to that one)",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        stale.unlink()
     write_json_atomically(out / "config.json", config.to_dict())
 
 
