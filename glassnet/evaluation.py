@@ -7,7 +7,9 @@ metrics, ``evaluate`` and the validation scores ``fit`` logs after each epoch.
 cross-entropy is computed from the logits ``Z[L]`` (``model.predict_with_logits``),
 the same stable cost training reports. The validation
 scores ``fit`` logs add fit's ``regularizer`` too, so ``val_cost`` and ``cost`` are
-the same function J on two data sets.
+the same function J on two data sets. For a regression model with a target scale
+(D29) the cost is on standardized targets, the units it trains in, and the metrics
+(R^2, RMSE, MAE) compare values in the user's units.
 """
 
 from __future__ import annotations
@@ -77,16 +79,30 @@ def _scores(model, X, Y, loss, metrics, regularizer=None) -> dict:
     return results
 
 
-def evaluate(model, X, y, *, metrics=("accuracy",), loss=None) -> dict:
-    """``{"cost": J, metric: value}`` for rows ``X``, ``y`` (inference mode); a
-    linear output (regression) reports the cost only."""
+def evaluate(model, X, y, *, metrics=None, loss=None) -> dict:
+    """``{"cost": J, metric: value}`` for rows ``X``, ``y`` (inference mode).
+
+    ``metrics`` (names or callables; None: accuracy for a classifier, and r2,
+    rmse and mae, :data:`glassnet.metrics.REGRESSION_METRICS`, for a linear
+    output). A linear output is scored by the metrics of values only: the label
+    metrics' names are skipped for it."""
     model._require_built()
     X, y = validate_data(model, X, y)
     loss = model.default_loss() if loss is None else losses_module.get(loss)
     Y = prepare_targets(model, y)
-    if model.output_activation == "linear":
-        metrics = ()
-    return _scores(model, X, Y, loss, metrics)
+    return _scores(model, X, Y, loss, _metrics_for(model, metrics))
+
+
+def _metrics_for(model, metrics) -> tuple:
+    """The metrics ``evaluate`` reports for ``model`` (see :func:`evaluate`)."""
+    from glassnet.metrics import REGRESSION_METRICS
+
+    linear = model.output_activation == "linear"
+    if metrics is None:
+        return REGRESSION_METRICS if linear else ("accuracy",)
+    if linear:
+        return tuple(m for m in metrics if callable(m) or m in REGRESSION_METRICS)
+    return tuple(metrics)
 
 
 def validation_logs(model, X_val, Y_val, loss, metrics, regularizer=None) -> dict:

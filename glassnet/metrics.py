@@ -1,4 +1,5 @@
-"""Classification metrics: accuracy, precision, recall, F1 and the confusion matrix.
+"""Classification metrics (accuracy, precision, recall, F1, the confusion matrix) and
+regression metrics (R^2, RMSE, MAE).
 
 The notes' "single number evaluation metric": with TP, FP, FN the true positives,
 false positives and false negatives of one class,
@@ -16,7 +17,8 @@ metric takes the ``zero_division`` value and, with ``"warn"``, an
 :class:`UndefinedMetricWarning` says which labels were affected, as in scikit-learn.
 
 :data:`METRICS` maps names to ``callable(y_true, y_pred)`` so a training loop can log
-metrics by name (see :func:`get_metric`); :func:`multilabel_report` scores each task
+metrics by name (see :func:`get_metric`; :data:`REGRESSION_METRICS` are the names
+for values rather than labels); :func:`multilabel_report` scores each task
 of a multi-label problem with one of them, skipping the missing labels. The checks
 on the label arrays live in :mod:`glassnet._label_checks`.
 """
@@ -251,6 +253,89 @@ def confusion_matrix(y_true, y_pred, labels=None) -> np.ndarray:
     return np.bincount(flat, minlength=k * k).reshape(k, k)
 
 
+# ------------------------------------------------------------------- regression
+
+
+def _check_values(y_true, y_pred):
+    """``y_true`` and ``y_pred`` as float64 ``(m, k)`` arrays of the same shape
+    (``(m,)`` and ``(m, 1)`` are one output), finite, m >= 1."""
+    arrays = []
+    for name, values in (("y_true", y_true), ("y_pred", y_pred)):
+        values = np.asarray(values)
+        if values.dtype.kind not in "biuf" or values.ndim not in (1, 2):
+            raise ValueError(
+                f"{name} must be numeric values (m,) or (m, k); received "
+                f"{values.dtype} of shape {values.shape}"
+            )
+        values = values.astype(np.float64)
+        arrays.append(values.reshape(-1, 1) if values.ndim == 1 else values)
+    Y, P = arrays
+    if Y.shape != P.shape or len(Y) == 0:
+        raise ValueError(
+            f"y_true and y_pred must have the same shape, with at least one example; "
+            f"received {np.shape(y_true)} and {np.shape(y_pred)}"
+        )
+    if not (np.isfinite(Y).all() and np.isfinite(P).all()):
+        raise ValueError("y_true and y_pred must be finite values")
+    return Y, P
+
+
+def r2(y_true, y_pred) -> float:
+    """The coefficient of determination, for values (regression)::
+
+        SS_res = sum_i (y(i) - y_hat(i))^2
+        SS_tot = sum_i (y(i) - y_bar)^2,     y_bar = (1/m) sum_i y(i)
+        R^2    = 1 - SS_res / SS_tot
+
+    1 for perfect predictions, 0 for always predicting ``y_bar`` (the mean of
+    ``y_true`` itself), negative for worse. E.g. y = (1, 2, 3, 4), y_hat = (1, 2,
+    3, 6): SS_res = 4, SS_tot = 5, R^2 = 0.2. For ``(m, k)`` values it is computed
+    per output and averaged; an output whose ``y_true`` is constant (SS_tot = 0)
+    scores 1 if predicted exactly, else 0 (as scikit-learn's ``r2_score``).
+    """
+    Y, P = _check_values(y_true, y_pred)
+    residual = np.sum((Y - P) ** 2, axis=0)
+    total = np.sum((Y - Y.mean(axis=0)) ** 2, axis=0)
+    constant = total == 0
+    scores = np.where(
+        constant,
+        (residual == 0).astype(np.float64),
+        1.0 - residual / np.where(constant, 1.0, total),
+    )
+    return float(scores.mean())
+
+
+def rmse(y_true, y_pred) -> float:
+    """The root mean squared error, in the units of ``y``::
+
+        RMSE = sqrt((1/m) sum_i (y(i) - y_hat(i))^2)
+
+    E.g. y = (1, 2, 3, 4), y_hat = (1, 2, 3, 6): sqrt(4 / 4) = 1. For ``(m, k)``
+    values, per output and averaged (as scikit-learn's
+    ``root_mean_squared_error``). A linear output's cost ``1/(2m) sum ||a -
+    y||^2`` is RMSE^2 / 2 on the same values.
+    """
+    Y, P = _check_values(y_true, y_pred)
+    return float(np.mean(np.sqrt(np.mean((Y - P) ** 2, axis=0))))
+
+
+def mae(y_true, y_pred) -> float:
+    """The mean absolute error, in the units of ``y``::
+
+        MAE = (1/m) sum_i |y(i) - y_hat(i)|
+
+    E.g. y = (1, 2, 3, 4), y_hat = (1, 2, 3, 6): 2 / 4 = 0.5. For ``(m, k)``
+    values, per output and averaged.
+    """
+    Y, P = _check_values(y_true, y_pred)
+    return float(np.mean(np.abs(Y - P)))
+
+
+#: the metrics of values (a linear output), reported for regression by ``evaluate``,
+#: ``glassnet train`` and ``glassnet evaluate``; the others score labels
+REGRESSION_METRICS = ("r2", "rmse", "mae")
+
+
 # ----------------------------------------------------------------------- registry
 
 
@@ -289,12 +374,16 @@ METRICS: dict[str, Callable] = {
     "recall_macro": _named("recall_macro", recall_score, "macro"),
     "f1_macro": _named("f1_macro", f1_score, "macro"),
     "f1_micro": _named("f1_micro", f1_score, "micro"),
+    "r2": r2,
+    "rmse": rmse,
+    "mae": mae,
 }
 """Metric name -> ``callable(y_true, y_pred) -> float``.
 
 "precision", "recall" and "f1" score the positive class 1 when every label is 0/1
 (or a bool) and fall back to the macro average otherwise (multi-class or string
-labels), so a training loop can log them on any classification data.
+labels), so a training loop can log them on any classification data. "r2",
+"rmse" and "mae" (:data:`REGRESSION_METRICS`) score values.
 """
 
 

@@ -31,6 +31,7 @@ from glassnet.backend import (
 )
 from glassnet.layers import BatchNorm, Dense, Flatten, Layer, layer_from_config
 from glassnet.parameters import ParameterBuffers
+from glassnet.targets import TargetScale, values_in_user_units
 from glassnet.validation import check_array
 
 _PREDICT_CHUNK = 8192
@@ -76,13 +77,25 @@ class Sequential:
     list and ``fit`` / ``evaluate`` take labels from it; it is saved in the model
     file.
 
+    ``target_scale`` (regression; a :class:`~glassnet.targets.TargetScale`,
+    usually set by ``model.adapt_targets(y_train)``) is the mean and spread of
+    the training targets: ``fit`` and ``evaluate`` use ``(y - mu) / s`` as the
+    targets (the cost is in those units) and ``predict`` returns ``mu + s a[L]``,
+    in the units of ``y``; it is saved in the model file (D29).
+
     ``initializer`` (a name of :mod:`glassnet.initializers`, e.g.
     ``"glorot_uniform"``) initializes every Dense layer that did not choose its
     own (instead of the layers' default, he for ReLU and xavier otherwise).
     """
 
     def __init__(
-        self, layers=(), *, name: str = "sequential", classes=None, initializer=None
+        self,
+        layers=(),
+        *,
+        name: str = "sequential",
+        classes=None,
+        initializer=None,
+        target_scale=None,
     ):
         self.layers: list[Layer] = []
         self.name = name
@@ -91,6 +104,7 @@ class Sequential:
             None if initializer is None else initializers_module.get(initializer)
         )
         self._classes = None
+        self._target_scale = None
         self.built = False
         self.n_x: int | None = None
         self.dtype: np.dtype | None = None
@@ -101,6 +115,7 @@ class Sequential:
         for layer in layers:
             self.add(layer)
         self.classes = classes
+        self.target_scale = target_scale
 
     @property
     def classes(self) -> list | None:
@@ -112,6 +127,39 @@ class Sequential:
         self._classes = _checked_classes(value)
         if self.built:
             self._check_classes_fit_output()
+
+    @property
+    def target_scale(self) -> TargetScale | None:
+        """A regression model's training-target mean and spread (None: the
+        targets are used as given)."""
+        return self._target_scale
+
+    @target_scale.setter
+    def target_scale(self, value) -> None:
+        self._target_scale = None if value is None else TargetScale.from_config(value)
+        if self.built:
+            self._check_target_scale_fits_output()
+
+    def adapt_targets(self, y) -> Sequential:
+        """Fit :attr:`target_scale` on the training targets ``y`` ``(m,)`` or
+        ``(m, k)`` (like ``Standardization.adapt`` for the inputs); returns self."""
+        self.target_scale = TargetScale.from_targets(y)
+        return self
+
+    def _check_target_scale_fits_output(self) -> None:
+        scale = self._target_scale
+        if scale is None:
+            return
+        if self.output_activation != "linear":
+            raise ValueError(
+                "a target scale applies to a linear (regression) output; this "
+                f"model's output is {self.output_activation}"
+            )
+        if scale.n_outputs != self.n_out:
+            raise ValueError(
+                f"the target scale has {scale.n_outputs} output(s) but the model "
+                f"gives {self.n_out}"
+            )
 
     def _check_classes_fit_output(self) -> None:
         classes, activation = self._classes, self.output_activation
@@ -196,6 +244,7 @@ class Sequential:
         self.buffers = ParameterBuffers(self.layers, self.dtype, self.xp, self.device)
         self.built = True
         self._check_classes_fit_output()
+        self._check_target_scale_fits_output()
         return self
 
     def _require_built(self) -> None:
@@ -504,7 +553,9 @@ class Sequential:
         return X
 
     def predict_proba(self, X) -> np.ndarray:
-        """Output activations for ``X (m, n[0])``, shape ``(m, n[L])``."""
+        """Output activations for ``X (m, n[0])``, shape ``(m, n[L])`` (for a
+        model with a ``target_scale``, in its standardized units; ``predict``
+        gives the values)."""
         X = self._check_input(X)
         outputs = [
             to_numpy(
@@ -540,19 +591,21 @@ class Sequential:
 
     def predict(self, X) -> np.ndarray:
         """Labels (classification: 1 where a > 0.5, or the argmax; ``classes[i]``
-        when the model has classes) or values."""
+        when the model has classes) or values (in the units of the training
+        targets when the model has a ``target_scale``)."""
         A = self.predict_proba(X)
         return self.labels_of(self.outputs_to_predictions(A))
 
     def outputs_to_predictions(self, A) -> np.ndarray:
-        """Row-major output activations ``(m, n[L])`` -> predictions."""
+        """Row-major output activations ``(m, n[L])`` -> predictions (a linear
+        output's through the target scale, ``mu + s A``, when there is one)."""
         activation = self.output_activation
         if activation == "softmax":
             return np.argmax(A, axis=1)
         if activation == "sigmoid":
             labels = (A > 0.5).astype(np.int64)
             return labels[:, 0] if labels.shape[1] == 1 else labels
-        return A[:, 0] if A.shape[1] == 1 else A
+        return values_in_user_units(self, A)
 
     def embed(self, X, layer: int = -2) -> np.ndarray:
         """Activations ``(m, n[layer])`` after layer index ``layer`` (default: the
@@ -570,8 +623,9 @@ class Sequential:
 
         return fit(self, X, y, **options)
 
-    def evaluate(self, X, y, *, metrics=("accuracy",), loss=None) -> dict:
-        """``{"cost": J, metric: value, ...}`` on rows ``X``, ``y``."""
+    def evaluate(self, X, y, *, metrics=None, loss=None) -> dict:
+        """``{"cost": J, metric: value, ...}`` on rows ``X``, ``y`` (metrics None:
+        accuracy for a classifier; r2, rmse and mae for a linear output)."""
         from glassnet.evaluation import evaluate
 
         return evaluate(self, X, y, metrics=metrics, loss=loss)
@@ -597,7 +651,8 @@ class Sequential:
         return text
 
     def get_config(self) -> dict:
-        """JSON description of the architecture (no arrays), with the classes."""
+        """JSON description of the architecture (no arrays), with the classes
+        or the target scale."""
         config = {
             "name": self.name,
             "n_x": self.n_x,
@@ -609,6 +664,8 @@ class Sequential:
         }
         if self._classes is not None:
             config["classes"] = list(self._classes)
+        if self._target_scale is not None:
+            config["target_scale"] = self._target_scale.get_config()
         return config
 
     @classmethod
@@ -619,6 +676,7 @@ class Sequential:
             layers,
             name=config.get("name", "sequential"),
             classes=config.get("classes"),
+            target_scale=config.get("target_scale"),
         )
         if build and config.get("n_x") is not None:
             model.build(config["n_x"], rng=0, dtype=config.get("dtype") or "float32")
@@ -653,7 +711,8 @@ class Sequential:
 
     def __setstate__(self, state) -> None:
         """Unpickling / deepcopy: re-home the copied arrays in new flat buffers."""
-        state = {"_classes": None, **state}  # pickled before models had classes
+        # pickled before models had classes, or a target scale
+        state = {"_classes": None, "_target_scale": None, **state}
         if isinstance(state.get("xp"), str):
             state["xp"] = namespace_for(state["xp"])
         self.__dict__.update(state)

@@ -234,19 +234,24 @@ class RunResult:
     split: dict | None = None
 
     def table(self) -> str:
-        """Per-split examples, cost and metrics as aligned text."""
+        """Per-split examples, cost and metrics as aligned text. A regression
+        model's cost is on standardized targets (the units it trains in), and the
+        header says so; its r2, rmse and mae are in the targets' own units."""
         metrics = [
             k
             for k in next(iter(self.results.values()))
             if k not in ("examples", "cost")
         ]
-        header = f"{'split':<8}{'examples':>10}{'cost':>12}" + "".join(
+        cost, width = "cost", 12
+        if getattr(self.model, "target_scale", None) is not None:
+            cost, width = "cost (standardized y)", 24
+        header = f"{'split':<8}{'examples':>10}{cost:>{width}}" + "".join(
             f"{k:>12}" for k in metrics
         )
         lines = [header]
         for name, row in self.results.items():
             lines.append(
-                f"{name:<8}{row['examples']:>10}{row['cost']:>12.4f}"
+                f"{name:<8}{row['examples']:>10}{row['cost']:>{width}.4f}"
                 + "".join(f"{row[k]:>12.4f}" for k in metrics)
             )
         return "\n".join(lines)
@@ -290,6 +295,8 @@ def train_run(
     rng = np.random.default_rng(config.seed)
     preprocessing = copy.deepcopy(prepared.get("preprocessing", []))  # unshared
     model = build_network(config, X_train.shape[1], task, n_outputs, rng, preprocessing)
+    if task == "regression":  # trains on standardized targets, predicts in y's (D29)
+        model.adapt_targets(y_train)
     regularizer = L2(config.l2) if config.l2 else (L1(config.l1) if config.l1 else None)
     schedule = None
     optimizer = make_optimizer(config)
@@ -355,8 +362,12 @@ def train_run(
     )
     seconds = time.perf_counter() - started
     results = {}
+    reported = None if task == "regression" else metrics  # regression: r2, rmse, mae
     for name, (Xs, ys) in splits.items():
-        results[name] = {"examples": len(Xs), **model.evaluate(Xs, ys, metrics=metrics)}
+        results[name] = {
+            "examples": len(Xs),
+            **model.evaluate(Xs, ys, metrics=reported),
+        }
     diagnosis = None
     if task != "regression" and "accuracy" in metrics:
         from glassnet.strategy import diagnose
@@ -490,6 +501,13 @@ def write_run_folder(result: RunResult, prepared: dict, out: Path) -> None:
         "seconds": result.seconds,
         "epochs_run": len(result.history),
     }
+    scale = getattr(result.model, "target_scale", None)
+    if scale is not None:  # the units of each split's cost (D29)
+        summary["target_scale"] = {
+            **scale.get_config(),
+            "cost": "on standardized targets (y - mean) / spread; r2, rmse and mae "
+            "in the units of y",
+        }
     if result.early_stopping is not None:
         summary["early_stopping"] = result.early_stopping
     if result.split is not None:

@@ -1,4 +1,5 @@
-"""``glassnet evaluate``: a saved model's cost and accuracy on labelled data."""
+"""``glassnet evaluate``: a saved model's cost and accuracy (R^2, RMSE and MAE for a
+regression model, in the targets' units) on labelled data."""
 
 from __future__ import annotations
 
@@ -36,11 +37,11 @@ def run_evaluate(args) -> int:
     splits = {"data": (dataset.X, dataset.y)}
     if dataset.X_test is not None:
         splits["test"] = (dataset.X_test, dataset.y_test)
-    metrics = () if model.output_activation == "linear" else ("accuracy",)
     rows = []  # all splits first: an error leaves no half-printed table
     for name, (X, y) in splits.items():
         X = preprocess(X, None, model.n_x)  # rows as stored; the model scales
-        result = model.evaluate(X, labels_for_model(y, dataset, model), metrics=metrics)
-        rows.append((name, len(X), result["cost"], result.get("accuracy")))
-    print(results_table(rows))
+        # accuracy for a classifier; r2, rmse, mae for a regression model
+        result = model.evaluate(X, labels_for_model(y, dataset, model))
+        rows.append((name, len(X), result))
+    print(results_table(rows, standardized=model.target_scale is not None))
     return 0

@@ -1,6 +1,6 @@
 """A saved model and the rows it is applied to, for ``predict``, ``evaluate``,
 ``diagnose`` and ``transfer``: reading the model file with what its run saved beside
-it, reading feature rows from a file as stored, and the table of cost and accuracy
+it, reading feature rows from a file as stored, and the table of cost and metrics
 per split.
 
 The model is the whole pipeline (architecture D26): its preprocessing layers and
@@ -69,13 +69,33 @@ def labels_for_model(y, dataset, model):
     )
 
 
-def results_table(rows) -> str:
-    """``rows`` of (split, examples, cost, accuracy or None) as the CLI's table."""
-    lines = [f"{'split':<8}{'examples':>10}{'cost':>12}{'accuracy':>12}"]
-    for name, examples, cost, accuracy in rows:
-        shown = f"{accuracy:>12.4f}" if accuracy is not None else f"{'-':>12}"
-        lines.append(f"{name:<8}{examples:>10}{cost:>12.4f}{shown}")
+def results_table(rows, *, standardized: bool = False) -> str:
+    """``rows`` of (split, examples, scores) as the CLI's table, ``scores`` being
+    ``model.evaluate``'s ``{"cost": J, metric: value}`` (accuracy for a
+    classifier; r2, rmse, mae for a regression model). ``standardized``: the cost
+    is on standardized targets (a model with a target scale, D29), and the
+    header says so; the metrics are in the targets' own units. A row may also
+    be (split, examples, cost, accuracy or None), the older form."""
+    rows = [row if len(row) == 3 else _scores_row(*row) for row in rows]
+    metrics = [k for k in rows[0][2] if k != "cost"] if rows else ["accuracy"]
+    cost, width = ("cost (standardized y)", 24) if standardized else ("cost", 12)
+    lines = [
+        f"{'split':<8}{'examples':>10}{cost:>{width}}"
+        + "".join(f"{k:>12}" for k in metrics)
+    ]
+    for name, examples, scores in rows:
+        lines.append(
+            f"{name:<8}{examples:>10}{scores['cost']:>{width}.4f}"
+            + "".join(
+                f"{'-':>12}" if scores[k] is None else f"{scores[k]:>12.4f}"
+                for k in metrics
+            )
+        )
     return "\n".join(lines)
+
+
+def _scores_row(name, examples, cost, accuracy):
+    return name, examples, {"cost": cost, "accuracy": accuracy}
 
 
 def preprocess(X, extra=None, n_x=None):

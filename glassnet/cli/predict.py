@@ -17,7 +17,12 @@ def register(sub) -> None:
         ".npy, .npz (key X), .h5 (key X, or the course's train_set_x), .mat or an "
         "image folder, values as stored (the model does its own scaling)",
     )
-    predict.add_argument("--proba", action="store_true", help="print probabilities")
+    predict.add_argument(
+        "--proba",
+        action="store_true",
+        help="print probabilities (a regression model has none: its values, in the "
+        "targets' units, are printed either way)",
+    )
     predict.set_defaults(handler=run_predict)
 
 
@@ -25,7 +30,7 @@ def run_predict(args) -> int:
     saved = read_saved_model(args.model)
     model = saved.model
     X = read_features(args.file, model.n_x, saved.extra, legacy=saved.legacy)
-    if args.proba:
+    if args.proba and model.output_activation != "linear":
         for row in model.predict_proba(X):
             print(",".join(f"{v:.6g}" for v in np.atleast_1d(row)))
         return 0
