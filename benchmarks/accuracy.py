@@ -153,7 +153,7 @@ def main(argv=None) -> int:
     rows = []
     print(f"mean test score over {args.seeds} seeds (min-max); slowest run's seconds")
     print(
-        f"{'data set':<14}{'metric':<10}{'glassnet':>22}{'sklearn':>22}"
+        f"{'data set':<14}{'metric':<10}{'glassnet':>24}{'sklearn':>24}"
         f"{'glassnet s':>12}{'sklearn s':>11}  verdict"
     )
     for name in args.datasets.split(","):
@@ -169,7 +169,7 @@ def main(argv=None) -> int:
             for side in ("glassnet", "sklearn")
         ]
         print(
-            f"{name:<14}{row['metric']:<10}{shown[0]:>22}{shown[1]:>22}"
+            f"{name:<14}{row['metric']:<10}{shown[0]:>24}{shown[1]:>24}"
             f"{row['glassnet_seconds']:>12.1f}{row['sklearn_seconds']:>11.1f}  "
             f"{row['verdict']}",
             flush=True,
