@@ -30,6 +30,7 @@ from glassnet.validation import first_nonfinite
 
 __all__ = [
     "RunResult",
+    "diagnose_results",
     "load_stored",
     "model_extra",
     "prepare_data",
@@ -368,18 +369,7 @@ def train_run(
             "examples": len(Xs),
             **model.evaluate(Xs, ys, metrics=reported),
         }
-    diagnosis = None
-    if task != "regression" and "accuracy" in metrics:
-        from glassnet.strategy import diagnose
-
-        errors = {n: 1 - r["accuracy"] for n, r in results.items()}
-        diagnosis = diagnose(
-            human=config.human_error or 0.0,
-            train=errors.get("train"),
-            dev=errors.get("dev"),
-            test=errors.get("test"),
-            percent=False,
-        )
+    diagnosis = diagnose_results(results, config)
     model.classes = classes  # from here on predict gives the dataset's labels
     result = RunResult(model, history, results, config, seconds, diagnosis)
     result.early_stopping = None if stopper is None else stopper.report()
@@ -411,6 +401,24 @@ def _noise_in_standard_units(noise, model):
             return (X + noise).astype(dtype, copy=False)
 
     return FeatureNoise(noise.stddev)
+
+
+def diagnose_results(results: dict, config: RunConfig):
+    """The bias / variance diagnosis of a classifier's results (error = 1 -
+    accuracy per split, ``config.human_error`` as human level), or None when a
+    split has no accuracy (regression)."""
+    from glassnet.strategy import diagnose
+
+    if not results or any("accuracy" not in row for row in results.values()):
+        return None
+    errors = {name: 1 - row["accuracy"] for name, row in results.items()}
+    return diagnose(
+        human=config.human_error or 0.0,
+        train=errors.get("train"),
+        dev=errors.get("dev"),
+        test=errors.get("test"),
+        percent=False,
+    )
 
 
 def model_classes(dataset) -> list | None:
@@ -483,7 +491,11 @@ def prepare_run_folder(
     write_json_atomically(out / "config.json", config.to_dict())
 
 
-def write_run_folder(result: RunResult, prepared: dict, out: Path) -> None:
+def write_run_folder(
+    result: RunResult, prepared: dict, out: Path, *, record: dict | None = None
+) -> None:
+    """The run folder every training command writes (train, transfer); ``record``
+    adds entries to results.json (e.g. what a transfer started from)."""
     out.mkdir(parents=True, exist_ok=True)
     result.model.save(
         out / "model.glassnet", extra=model_extra(prepared, result.config)
@@ -518,6 +530,7 @@ def write_run_folder(result: RunResult, prepared: dict, out: Path) -> None:
             if hasattr(result.diagnosis, "to_dict")
             else str(result.diagnosis)
         )
+    summary.update(record or {})
     write_json_atomically(  # a cost may be infinite (an output saturated at 0)
         out / "results.json",
         json.loads(json.dumps(summary, default=float)),

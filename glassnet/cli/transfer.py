@@ -1,15 +1,23 @@
 """``glassnet transfer``: reuse a saved network's body for a new task.
 
-Cuts the saved model's last Dense layers, puts a new head on top (optionally frozen
-body, then fine-tuning with a learning-rate multiplier) and reports train / dev /
-test cost and accuracy; a thin shell over :mod:`glassnet.transfer`.
+Cuts the saved model's last Dense layers (its preprocessing layers stay with the
+body), puts a new head on top (optionally frozen body, then fine-tuning with a
+learning-rate multiplier), reports train / dev / test cost and metrics with the
+diagnosis, and writes a run folder like ``glassnet train``'s (``--out``, else
+``runs/<data>-transfer-<time>``) through :func:`glassnet.runs.write_run_folder`;
+results.json also records what the run started from. A thin shell over
+:mod:`glassnet.transfer`.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
-from glassnet.cli.options import LABEL_COLUMN_HELP
+import numpy as np
+
+from glassnet.cli.options import LABEL_COLUMN_HELP, at_least
+from glassnet.run_config import RunConfig
 
 
 def register(sub) -> None:
@@ -58,7 +66,7 @@ def register(sub) -> None:
     )
     transfer.add_argument(
         "--fine-tune-epochs",
-        type=int,
+        type=at_least(0),
         default=0,
         help="then train everything this many epochs",
     )
@@ -74,103 +82,142 @@ def register(sub) -> None:
         default=0,
         help="seed of the split, the new weights and the batches (default 0)",
     )
-    transfer.add_argument("--out", metavar="DIR", help="run folder for the new model")
+    transfer.add_argument(
+        "--out",
+        metavar="DIR",
+        help="run folder for the new model (default runs/<data>-transfer-<time>)",
+    )
     transfer.add_argument("--quiet", action="store_true", help="no progress bar")
     transfer.set_defaults(handler=run_transfer)
 
 
 def run_transfer(args) -> int:
-    from glassnet import transfer
-    from glassnet.cli.model_files import (
-        load_model_and_extra,
-        preprocess,
-        results_table,
-    )
-    from glassnet.data import Standardizer, load_dataset, train_dev_test_split
-    from glassnet.networks import hidden_layers, output_layer
-    from glassnet.optimizers import Adam
-    from glassnet.run_config import parse_layers
+    from glassnet.cli.model_files import load_model_and_extra
+    from glassnet.cli.run_folders import default_run_folder
+    from glassnet.locks import folder_lock
+    from glassnet.runs import prepare_data, split_summary, write_run_folder
 
-    source, extra = load_model_and_extra(args.model)
-    dataset = load_dataset(args.data, label_column=args.label_column)
+    source, _ = load_model_and_extra(args.model)  # the whole pipeline (D26)
+    config = _config(args, source)
+    # the new task's rows as stored, split as `glassnet train` splits them; the
+    # body's own preprocessing layers scale them, so nothing new is fitted here
+    prepared = prepare_data(config)
+    dataset, splits = prepared["dataset"], prepared["splits"]
     if dataset.task not in ("binary", "multiclass"):
         raise ValueError(f"transfer needs class labels; {args.data} is {dataset.task}")
-    X = dataset.X.reshape(len(dataset.X), -1)
-    if X.shape[1] != source.n_x:
+    n_x = splits["train"][0].shape[1]
+    if n_x != source.n_x:
         raise ValueError(
-            f"{args.data} has {X.shape[1]} features but {args.model} takes "
-            f"{source.n_x}; transfer needs the same inputs"
+            f"{args.data} has {n_x} features but {args.model} takes {source.n_x}; "
+            "transfer needs the same inputs"
         )
-    X_train, X_dev, X_test, y_train, y_dev, y_test = train_dev_test_split(
-        X, dataset.y, rng=args.seed
-    )
-    if extra.get("standardizer"):  # the body learned on inputs scaled its way
+    out = Path(args.out) if args.out else default_run_folder(config.data, "transfer")
+    with folder_lock(out):  # one training per run folder, as for train
+        result = _train(args, config, source, prepared)
+        print(result.model.summary(print_fn=None))
+        if result.split is not None:  # the sizes and where each set came from
+            print(split_summary(result.split))
+        print(result.table())
+        if result.diagnosis is not None:
+            print()
+            print(result.diagnosis)
+        write_run_folder(result, prepared, out, record={"transfer": _record(args)})
+    print(f"\ntrained in {result.seconds:.2f} s; run folder: {out}")
+    return 0
 
-        def scale(Z):
-            return preprocess(Z, extra, source.n_x).astype(source.dtype)
 
-    else:
-        scaler = Standardizer().fit(X_train)
+def _train(args, config, source, prepared):
+    """The new model (source body, new head) trained and scored -> RunResult."""
+    from glassnet import transfer
+    from glassnet.networks import hidden_layers, output_layer
+    from glassnet.runs import RunResult, diagnose_results, model_classes
 
-        def scale(Z):
-            return scaler.transform(Z).astype(source.dtype)
-
+    dataset, splits = prepared["dataset"], prepared["splits"]
     classes = len(dataset.classes)
-    head = hidden_layers(parse_layers(args.layers), args.activation)
+    head = hidden_layers(config.layers, config.activation)
     head.append(output_layer("binary" if classes == 2 else "multiclass", classes))
     model = transfer.replace_head(
         source, head, drop=args.drop, freeze=args.freeze, rng=args.seed
     )
-    fit_options = dict(
+    started = time.perf_counter()
+    history = _fit(model, args, splits, body=len(model.layers) - len(head))
+    seconds = time.perf_counter() - started
+    metrics = list(config.metrics)
+    results = {
+        name: {"examples": len(X), **model.evaluate(X, y, metrics=metrics)}
+        for name, (X, y) in splits.items()
+    }
+    model.classes = model_classes(dataset)  # predict gives the new data's labels
+    result = RunResult(model, history, results, config, seconds)
+    result.diagnosis = diagnose_results(results, config)
+    result.split = prepared.get("split")
+    return result
+
+
+def _config(args, source) -> RunConfig:
+    """The transfer's settings as a run's (config.json): the new data, the new
+    layers, the optimizer; ``split_seed`` and ``seed`` are ``--seed``."""
+    return RunConfig(
+        data=args.data,
+        label_column=args.label_column,
+        layers=args.layers,
+        activation=args.activation,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        optimizer="adam",
+        learning_rate=args.lr,
+        seed=args.seed,
+        split_seed=args.seed,
+        dtype=np.dtype(source.dtype).name,
+        standardize=False,  # the body's preprocessing layers do it
+    ).validate()
+
+
+def _fit(model, args, splits, body: int):
+    """Train the new head (then everything with --fine-tune-epochs); the History
+    of both phases, epochs counted on."""
+    from glassnet import transfer
+    from glassnet.optimizers import Adam
+
+    X, y = splits["train"]
+    options = dict(
         batch_size=args.batch_size,
         metrics=["accuracy"],
-        validation_data=(scale(X_dev), y_dev),
+        validation_data=splits.get("dev"),
         rng=args.seed,
         verbose=not args.quiet,
     )
-    history = model.fit(
-        scale(X_train),
-        y_train,
-        epochs=args.epochs,
-        optimizer=Adam(args.lr),
-        **fit_options,
+    history = model.fit(X, y, epochs=args.epochs, optimizer=Adam(args.lr), **options)
+    if not args.fine_tune_epochs:
+        return history
+    transfer.unfreeze(model)
+    transfer.set_learning_rate_multipliers(
+        model, {index: args.fine_tune_multiplier for index in range(body)}
     )
-    if args.fine_tune_epochs:
-        body = list(range(len(model.layers) - len(head)))
-        transfer.unfreeze(model)
-        transfer.set_learning_rate_multipliers(
-            model, {index: args.fine_tune_multiplier for index in body}
-        )
-        history = model.fit(
-            scale(X_train),
-            y_train,
-            epochs=args.fine_tune_epochs,
-            optimizer=Adam(args.lr),
-            **fit_options,
-        )
-    print(model.summary(print_fn=None))
-    rows = []
-    for name, (Xs, ys) in {
-        "train": (X_train, y_train),
-        "dev": (X_dev, y_dev),
-        "test": (X_test, y_test),
-    }.items():
-        result = model.evaluate(scale(Xs), ys)
-        rows.append((name, len(Xs), result["cost"], result["accuracy"]))
-    print(results_table(rows))
-    if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        model.save(
-            out / "model.glassnet",
-            extra={
-                **extra,
-                "task": dataset.task,
-                "classes": [
-                    c.item() if hasattr(c, "item") else c for c in dataset.classes
-                ],
-            },
-        )
-        history.to_csv(out / "history.csv")
-        print(f"run folder: {out}")
-    return 0
+    tuned = model.fit(
+        X, y, epochs=args.fine_tune_epochs, optimizer=Adam(args.lr), **options
+    )
+    return _joined(history, tuned)
+
+
+def _joined(first, second):
+    """One History: ``second``'s epochs numbered after ``first``'s."""
+    from glassnet.callbacks import History
+
+    joined = History()
+    for part, offset in ((first, 0), (second, len(first))):
+        for row, epoch in enumerate(part.epoch):
+            logs = {key: values[row] for key, values in part.history.items()}
+            joined.on_epoch_end(offset + epoch, logs)
+    return joined
+
+
+def _record(args) -> dict:
+    """What the run started from, for results.json."""
+    return {
+        "source_model": str(args.model),
+        "drop": args.drop,
+        "freeze": bool(args.freeze),
+        "fine_tune_epochs": args.fine_tune_epochs,
+        "fine_tune_multiplier": args.fine_tune_multiplier,
+    }
