@@ -46,3 +46,24 @@ def test_a_training_refuses_a_folder_another_live_process_holds(
     assert code == 2
     assert f"in use by glassnet process {os.getppid()}" in printed.err
     assert not (tmp_path / "r" / "model.glassnet").exists()
+
+
+def test_evaluate_and_predict_take_a_run_folder_for_its_model(
+    tmp_path, monkeypatch, capsys
+):
+    import numpy as np
+
+    import glassnet as gn
+
+    monkeypatch.chdir(tmp_path)
+    code, _ = train("--out", "r", cwd=tmp_path, capsys=capsys)
+    assert code == 0
+    assert main(["evaluate", "r", "--data", "iris"]) == 0
+    by_folder = capsys.readouterr().out
+    assert main(["evaluate", "r/model.glassnet", "--data", "iris"]) == 0
+    assert capsys.readouterr().out == by_folder
+    rows = gn.data.load_dataset("iris").X[:5]
+    np.save(tmp_path / "rows.npy", rows)
+    assert main(["predict", "r", "rows.npy"]) == 0
+    printed = capsys.readouterr().out.split()
+    assert printed == [str(v) for v in gn.load("r/model.glassnet").predict(rows)]

@@ -30,10 +30,14 @@ class SavedModel:
 
 
 def read_saved_model(path) -> SavedModel:
-    """The model file ``path``: the model, its checked extra, its format."""
+    """The model file ``path`` (a run folder stands for its ``model.glassnet``):
+    the model, its checked extra, its format."""
     from glassnet.io import ModelFileError
     from glassnet.persistence import MODEL_FORMAT, extra_problem, read_model_file
 
+    folder = Path(path)
+    if folder.is_dir() and (folder / "model.glassnet").is_file():
+        path = folder / "model.glassnet"
     model, manifest = read_model_file(path)
     extra = manifest.get("extra") or {}
     problem = extra_problem(extra, model)
