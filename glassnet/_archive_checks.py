@@ -36,6 +36,10 @@ ARRAY_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,200}")
 RESERVED_KEYS = ("format", "format_version", "arrays")
 
 MAX_CENTRAL_DIRECTORY_BYTES = 4 * 2**20  # about 40 000 members; parsed in full
+#: the memory budget of a read: BUDGET_FACTOR x the bytes of array data the file
+#: holds (as stored, compressed or not) + BUDGET_MARGIN, unless the caller gives one
+BUDGET_FACTOR = 4
+BUDGET_MARGIN = 64 * 2**20
 MAX_NPY_HEADER_TEXT = 10_000  # numpy's own default max_header_size
 _NPY_MAGIC = b"\x93NUMPY"
 _MAX_NDIM = 64
@@ -190,6 +194,75 @@ def read_member_bytes(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: in
         data = _read_exactly(stream, info.file_size, info.filename)
         _expect_end(stream, info.filename)
     return data
+
+
+# --- the memory budget --------------------------------------------------------------
+
+
+def describe_bytes(count: int) -> str:
+    """``2519 bytes``, ``64.0 MiB``, ``3.4 GiB``: a size for a message."""
+    if count < 2**20:
+        return f"{count} bytes"
+    if count < 2**30:
+        return f"{count / 2**20:.1f} MiB"
+    return f"{count / 2**30:.1f} GiB"
+
+
+class MemoryBudget:
+    """What a read may allocate: ``limit`` bytes, the caller's ``max_memory`` or
+    ``BUDGET_FACTOR`` x the array bytes the file holds + ``BUDGET_MARGIN``.
+
+    Each :meth:`check` comes before the memory it counts is allocated; a file
+    that would take more is refused with an :class:`ArchiveProblem` saying what
+    it declared and what the budget is."""
+
+    def __init__(self, max_memory: int | None, members: dict):
+        self.present = sum(
+            info.compress_size
+            for name, info in members.items()
+            if name != MANIFEST_MEMBER
+        )
+        self.given = max_memory is not None
+        if self.given:
+            self.limit = max_memory
+        else:
+            self.limit = BUDGET_FACTOR * self.present + BUDGET_MARGIN
+
+    def describe(self) -> str:
+        if self.given:
+            return f"the memory budget max_memory={self.limit}"
+        return (
+            f"the memory budget of {describe_bytes(self.limit)} ({BUDGET_FACTOR} x "
+            f"the {describe_bytes(self.present)} of array data the file holds + "
+            f"{describe_bytes(BUDGET_MARGIN)}; max_memory= sets another)"
+        )
+
+    def check(self, needed: int, what: str) -> None:
+        """Refuse ``needed`` bytes for ``what`` (words) above the limit."""
+        if needed > self.limit:
+            raise ArchiveProblem(
+                f"{what} needs up to {describe_bytes(needed)}, above {self.describe()}"
+            )
+
+
+def parsed_json_bytes(raw: bytes) -> int:
+    """An upper bound on the memory ``json.loads`` takes for ``raw`` (with the
+    bytes and their text, and the duplicate-key check of each object), from counts
+    that need no parsing: every object or list at most 100 bytes, every key 250
+    (a colon: the pair, the key check's entries, the object's), every string 60
+    (two quotes), every further element 40 (a comma), plus the bytes themselves
+    three times (4 bytes a character for non-ASCII text). A 16 MiB manifest of
+    empty objects takes 370 MB as Python objects; this counts 830 MB, before
+    anything is parsed (tests/test_model_files_budget.py holds it to what parsing
+    takes, over ten shapes of JSON)."""
+    text = 1 if raw.isascii() else 4
+    structure = (
+        100 * (raw.count(b"{") + raw.count(b"["))
+        + 250 * raw.count(b":")
+        + 30 * raw.count(b'"')
+        + 40 * raw.count(b",")
+    )
+    return len(raw) * (1 + 2 * text) + structure
 
 
 # --- the manifest -------------------------------------------------------------------

@@ -27,8 +27,17 @@ The guarantees
   directory and the ``.npy`` headers are size-capped, and each array's declared size
   is checked against ``max_array_bytes``/``max_total_bytes`` and against the zip
   headers before any of it is decompressed (a zip bomb is refused unread).
+* A read has a memory budget (architecture D31): ``max_memory`` bytes, by default
+  4 x the bytes of array data the file holds (as stored) + 64 MiB. The manifest's
+  parsed size (bounded from its bytes before parsing), the declared arrays and
+  what the caller will build from them (``check_declared``'s answer) are checked
+  against it before each is allocated, so no file can make a read allocate more
+  than 4 x what it holds, plus the margin, whatever it declares.
 * Every way a file can be wrong raises :class:`ModelFileError` naming the file and
   the fault; damage is caught by each member's CRC-32 and, for arrays, sha256.
+* Only the named file is opened; a path is a ``str`` or an ``os.PathLike`` (a
+  ``bytes`` object is taken as a file name only when it is a short one, never
+  as a file's contents).
 * Writing is atomic: a temporary file in the target's folder is flushed, fsynced
   and renamed over the target, so readers see the old file or the new one, never a
   mix, and a failed write leaves the old file untouched (:mod:`glassnet._atomic_files`).
@@ -46,6 +55,7 @@ import zipfile
 import zlib
 from collections.abc import Mapping
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -59,7 +69,10 @@ __all__ = [
     "ALLOWED_DTYPES",
     "FORMAT_VERSION",
     "ModelFileError",
+    "checked_path",
     "clean_stale_temporaries",
+    "display_path",
+    "shortened",
     "read_archive",
     "write_archive",
 ]
@@ -211,12 +224,51 @@ def _write_npy(archive: zipfile.ZipFile, member: str, array: np.ndarray) -> str:
 # --- reading ------------------------------------------------------------------------
 
 
+def display_path(path) -> str:
+    """``path`` as a message shows it: quoted, and cut to its first and last 60
+    characters when longer than 200 (a message never echoes a whole file)."""
+    text = os.fsdecode(path) if isinstance(path, bytes | os.PathLike) else str(path)
+    if len(text) <= 200:
+        return repr(text)
+    return f"{text[:60]!r}...{text[-60:]!r} (a name of {len(text)} characters)"
+
+
+def checked_path(path) -> str | bytes:
+    """``path`` as ``os.fspath`` gives it, after refusing what cannot be a file
+    name: other types, and ``bytes`` that are a file's contents rather than its
+    name (longer than 4096 bytes, holding NUL, or starting like a zip archive).
+    Raises TypeError with a short message."""
+    if isinstance(path, bytes):
+        zip_start = path.startswith((b"PK\x03\x04", b"PK\x05\x06"))
+        if len(path) > 4096 or b"\0" in path or zip_start:
+            raise TypeError(
+                f"the path of a model file must be a str or os.PathLike; received "
+                f"{len(path)} bytes, which look like a file's contents rather than "
+                "its name: write them to a file and pass its path"
+            )
+        return path
+    try:
+        text = os.fspath(path)
+    except TypeError:
+        raise TypeError(
+            f"the path of a model file must be a str or os.PathLike; received a "
+            f"{type(path).__name__}"
+        ) from None
+    if "\0" in text:
+        raise TypeError(
+            f"the path of a model file cannot hold a NUL character; received "
+            f"{display_path(text)} (a file's contents rather than its name?)"
+        )
+    return text
+
+
 def read_archive(
     path: str | os.PathLike,
     *,
     max_array_bytes: int = 2**31,
     max_total_bytes: int = 2**32,
     max_manifest_bytes: int = MAX_MANIFEST_BYTES,
+    max_memory: int | None = None,
     verify_checksums: bool = True,
     check_declared=None,
 ) -> tuple[dict, dict[str, np.ndarray]]:
@@ -227,41 +279,50 @@ def read_archive(
     names to writable, C-contiguous arrays that own their data, bitwise equal to
     those written. No array may declare more than ``max_array_bytes`` bytes, nor all
     of them more than ``max_total_bytes``; ``manifest.json`` may take at most
-    ``max_manifest_bytes``. ``verify_checksums=False`` skips the sha256 comparison
+    ``max_manifest_bytes``. ``max_memory`` is the memory budget of the read
+    (default: 4 x the array bytes the file holds + 64 MiB; see the module
+    docstring). ``verify_checksums=False`` skips the sha256 comparison
     (the zip CRC-32 is always checked). ``check_declared(manifest, declared)``, when
     given, sees the caller's manifest and ``{name: (shape, dtype)}`` of every array
     before any array is read, and raises ``ValueError`` to refuse the file (e.g. a
-    model file whose arrays do not fit its architecture). Any fault in the file
-    raises :class:`ModelFileError`.
+    model file whose arrays do not fit its architecture); it may return the bytes
+    the caller will allocate from the arrays, which count against the budget. Any
+    fault in the file raises :class:`ModelFileError`.
     """
     max_array_bytes = check_positive_int("max_array_bytes", max_array_bytes)
     max_total_bytes = check_positive_int("max_total_bytes", max_total_bytes)
     max_manifest_bytes = check_positive_int("max_manifest_bytes", max_manifest_bytes)
-    shown = os.fspath(path)
-    limits = (
+    if max_memory is not None:
+        max_memory = check_positive_int("max_memory", max_memory)
+    target = checked_path(path)
+    shown = display_path(target)
+    limits = _Limits(
         max_array_bytes,
         max_total_bytes,
         max_manifest_bytes,
+        max_memory,
         verify_checksums,
         check_declared,
     )
     try:
-        with _open_regular_file(shown) as fp:
-            return _read(fp, *limits)
+        with _open_regular_file(target) as fp:
+            return _read(fp, limits)
     except ArchiveProblem as problem:
-        raise ModelFileError(f"cannot load model file {shown!r}: {problem}") from None
+        raise ModelFileError(f"cannot load model file {shown}: {problem}") from None
     except FileNotFoundError:
-        raise ModelFileError(
-            f"cannot load model file {shown!r}: no such file"
-        ) from None
+        raise ModelFileError(f"cannot load model file {shown}: no such file") from None
     except PermissionError:
         raise ModelFileError(
-            f"cannot load model file {shown!r}: permission denied"
+            f"cannot load model file {shown}: permission denied"
         ) from None
+    except OSError as error:  # the system's words, not its echo of the name
+        raise ModelFileError(
+            f"cannot load model file {shown}: {error.strerror or error}"
+        ) from error
     except _DAMAGE_ERRORS as error:
         raise ModelFileError(
-            f"cannot load model file {shown!r}: it is damaged or not a glassnet "
-            f"archive ({type(error).__name__}: {error})"
+            f"cannot load model file {shown}: it is damaged or not a glassnet "
+            f"archive ({type(error).__name__}: {str(error)[:200]})"
         ) from error
 
 
@@ -280,26 +341,66 @@ def _open_regular_file(path: str):
         raise
 
 
-def _read(fp, max_array_bytes, max_total_bytes, max_manifest_bytes, verify, declared):
+class _Limits(NamedTuple):
+    max_array_bytes: int
+    max_total_bytes: int
+    max_manifest_bytes: int
+    max_memory: int | None
+    verify: bool
+    check_declared: object
+
+
+def _read(fp, limits: _Limits):
     size = os.fstat(fp.fileno()).st_size
     if size == 0:
         raise ArchiveProblem("the file is empty (0 bytes)")
     checks.check_central_directory(fp, size)
     with zipfile.ZipFile(fp) as archive:
         members = checks.check_members(archive.infolist(), size)
+        budget = checks.MemoryBudget(limits.max_memory, members)
         raw = checks.read_member_bytes(
-            archive, members[checks.MANIFEST_MEMBER], max_manifest_bytes
+            archive, members[checks.MANIFEST_MEMBER], limits.max_manifest_bytes
         )
+        parsed = checks.parsed_json_bytes(raw)
+        budget.check(parsed, f"parsing its {checks.MANIFEST_MEMBER} ({len(raw)} bytes)")
         manifest, specs = checks.parse_manifest(raw, FORMAT_VERSION)
+        del raw
         checks.check_member_set(members, specs)
-        checks.check_sizes(specs, members, max_array_bytes, max_total_bytes)
-        if declared is not None:
-            try:
-                declared(manifest, {s.name: (s.shape, s.dtype.name) for s in specs})
-            except (ValueError, TypeError, KeyError) as error:
-                raise ArchiveProblem(str(error)) from None
+        checks.check_sizes(
+            specs, members, limits.max_array_bytes, limits.max_total_bytes
+        )
+        built = _check_declared(limits.check_declared, manifest, specs)
+        arrays_bytes = sum(spec.nbytes for spec in specs)
+        budget.check(
+            parsed + arrays_bytes + built,
+            f"loading it (its arrays: {checks.describe_bytes(arrays_bytes)} as "
+            f"declared; what is built from them: {checks.describe_bytes(built)}; "
+            f"its parsed manifest: {checks.describe_bytes(parsed)})",
+        )
         arrays = {
-            spec.name: checks.read_array(archive, members[spec.member], spec, verify)
+            spec.name: checks.read_array(
+                archive, members[spec.member], spec, limits.verify
+            )
             for spec in specs
         }
     return manifest, arrays
+
+
+def _check_declared(check, manifest: dict, specs) -> int:
+    """The caller's verdict on the declared arrays: the bytes it will build from
+    them (0 without a check); its ValueError refuses the file."""
+    if check is None:
+        return 0
+    try:
+        built = check(manifest, {s.name: (s.shape, s.dtype.name) for s in specs})
+    except (ValueError, TypeError, KeyError) as error:
+        raise ArchiveProblem(shortened(str(error))) from None
+    return int(built or 0)
+
+
+def shortened(text: str, limit: int = 600) -> str:
+    """``text`` cut to ``limit`` characters (a message may quote a file's value:
+    it never quotes a whole file)."""
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 60]} ... {text[-40:]} ({len(text)} characters)"

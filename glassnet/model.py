@@ -198,7 +198,14 @@ class Sequential:
 
     # -- building ---------------------------------------------------------------
     def build(
-        self, n_x: int, *, rng=None, dtype="float32", backend="numpy", device=None
+        self,
+        n_x: int,
+        *,
+        rng=None,
+        dtype="float32",
+        backend="numpy",
+        device=None,
+        initialize: bool = True,
     ) -> Sequential:
         """Create every layer's parameters for ``n_x`` input features.
 
@@ -206,6 +213,9 @@ class Sequential:
         or RandomState; ``RandomState(s)`` reproduces the course's
         ``np.random.seed(s)``), then placed on ``backend`` ("numpy", "torch",
         "cupy") and ``device`` (default: CUDA when available for torch/cupy).
+        ``initialize=False`` draws nothing and leaves the weights zero, for
+        weights copied in next (a model file's: loading allocates each array
+        once, in the flat buffer).
         """
         self.xp = namespace_for(backend)
         self.device = default_device(backend) if device is None else device
@@ -214,16 +224,8 @@ class Sequential:
         rng = resolve_rng(rng)
         self.dtype = resolve_dtype(dtype)
         self.n_x = int(n_x)
-        following_layers = self.layers[1:] + [None]
-        for layer, following in zip(self.layers, following_layers, strict=True):
-            if (
-                isinstance(layer, Dense)
-                and isinstance(following, BatchNorm)
-                and layer.activation.name == "linear"
-                and not layer.built
-            ):
-                layer.use_bias = False
-                layer.param_names = ("W",)
+        self._drop_biases_before_batch_norm()
+        options = {} if initialize else {"initialize": False}
         n = self.n_x
         for index, layer in enumerate(self.layers):
             if layer.built:  # a layer reused from another model keeps its weights
@@ -240,12 +242,52 @@ class Sequential:
                     )
                 n = layer.n_out
             else:
-                n = layer.build(n, rng, self.dtype)
+                n = layer.build(n, rng, self.dtype, **options)
         self.buffers = ParameterBuffers(self.layers, self.dtype, self.xp, self.device)
         self.built = True
         self._check_classes_fit_output()
         self._check_target_scale_fits_output()
         return self
+
+    def _drop_biases_before_batch_norm(self) -> None:
+        """A linear Dense layer right before a BatchNorm has no bias (beta is it)."""
+        following_layers = self.layers[1:] + [None]
+        for layer, following in zip(self.layers, following_layers, strict=True):
+            if (
+                isinstance(layer, Dense)
+                and isinstance(following, BatchNorm)
+                and layer.activation.name == "linear"
+                and not layer.built
+            ):
+                layer.use_bias = False
+                layer.param_names = ("W",)
+
+    def planned_arrays(self, n_x: int) -> tuple[dict, dict]:
+        """``(params, state)``: the shape of every array ``build(n_x)`` creates,
+        keyed as :attr:`params` and :attr:`state` (``W1``, ``mean0``, ...),
+        computed from the layers' settings without allocating anything (a model
+        file's arrays are checked against them before the model is built).
+        Raises ValueError where ``build`` would (an image shape that does not fit,
+        two layers owning one key)."""
+        if not self.layers:
+            raise ValueError("a Sequential model needs at least one layer")
+        self._drop_biases_before_batch_norm()
+        params, state = {}, {}
+        n, l = int(n_x), 0
+        for layer in self.layers:
+            l += isinstance(layer, Dense)
+            n_out, layer_params, layer_state = layer.planned_arrays(n)
+            for table, arrays in ((params, layer_params), (state, layer_state)):
+                for name, shape in arrays.items():
+                    key = f"{name}{l}"
+                    if key in params or key in state:
+                        raise ValueError(
+                            f"two layers would both own parameter {key!r}; put a "
+                            "Dense layer between them"
+                        )
+                    table[key] = shape
+            n = n_out
+        return params, state
 
     def _require_built(self) -> None:
         if not self.built:
@@ -670,8 +712,14 @@ class Sequential:
 
     @classmethod
     def from_config(cls, config: dict, *, build: bool = True) -> Sequential:
-        """Rebuild the architecture (weights initialized; load them separately)."""
-        layers = [layer_from_config(record) for record in config["layers"]]
+        """Rebuild the architecture (weights initialized; load them separately).
+        A layer record that is wrong raises ValueError naming the layer."""
+        layers = []
+        for index, record in enumerate(config["layers"]):
+            try:
+                layers.append(layer_from_config(record))
+            except ValueError as error:
+                raise ValueError(f"layer {index}: {error}") from None
         model = cls(
             layers,
             name=config.get("name", "sequential"),

@@ -3,10 +3,20 @@
 A model file is a glassnet archive whose manifest holds ``{"kind": "model",
 "model": <Sequential config>}`` (plus, for a checkpoint, the optimizer's config and
 step count, the History, the epoch and the rng state) and whose arrays are named
-``param.W1``, ``state.running_mean2``, ``optimizer.v.W1``, ... Loading builds the
-architecture from the closed layer registry only (no import by name, no pickle),
-checks every array's shape and dtype against it, and raises
-:class:`~glassnet.io.ModelFileError` for anything wrong.
+``param.W1``, ``state.running_mean2``, ``optimizer.v.W1``, ... Loading makes the
+layers from the closed layer registry only (no import by name, no pickle), each
+setting of the type its layer writes (ints are ints, booleans are booleans), and
+raises :class:`~glassnet.io.ModelFileError` naming the file for anything wrong.
+
+What a file declares is checked before anything is allocated from it (architecture
+D31): the shapes its architecture needs are computed from the layers' settings
+(``Sequential.planned_arrays``) and compared with the arrays the archive declares;
+what reading and building will take is held to the memory budget of
+:func:`~glassnet.io.read_archive` (4 x the bytes of array data the file holds + 64
+MiB, or ``max_memory=``), and a file may declare at most ``max_layers`` layers
+(:data:`MAX_LAYERS`). Only then are the arrays read, checked to be finite (and
+variances, spreads and second moments in range), and the model built without
+drawing initial weights, holding the file's.
 
 The model is the whole pipeline (architecture D26): the preprocessing layers
 (``Flatten``, ``Rescaling``, ``Standardization``, whose ``mean``/``spread`` are
@@ -20,11 +30,20 @@ it loads and predicts as before, and a malformed one is refused naming the entry
 from __future__ import annotations
 
 import math
+import re
 import reprlib
 
 import numpy as np
 
-from glassnet.io import ModelFileError, read_archive, write_archive
+from glassnet.backend import rng_from_state
+from glassnet.io import (
+    ModelFileError,
+    display_path,
+    read_archive,
+    shortened,
+    write_archive,
+)
+from glassnet.validation import check_positive_int
 
 MODEL_KIND = "model"
 CHECKPOINT_KIND = "checkpoint"
@@ -34,8 +53,9 @@ MODEL_FORMAT = 2
 
 
 def _model_arrays(model) -> dict[str, np.ndarray]:
+    params = model.params  # a new dict at each access: once, not once per key
     return {  # NumPy copies, whatever the backend: files are backend-independent
-        f"{'param' if k in model.params else 'state'}.{k}": v
+        f"{'param' if k in params else 'state'}.{k}": v
         for k, v in model.get_weights().items()
     }
 
@@ -84,88 +104,285 @@ def _jsonable(value):
     return json.loads(json.dumps(value, default=repr))
 
 
-def _architecture_check(built: dict):
-    """A ``check_declared`` callback for :func:`read_archive`: it builds the
-    architecture from the manifest (closed layer registry only) and refuses, before
-    any array is read, a file whose declared arrays are not exactly what that
-    architecture needs, so a huge declared array is never inflated. The model it
-    built is left in ``built["model"]`` for the weights to be copied into."""
+#: the most layers a model file may declare (``max_layers=`` allows more): each
+#: costs time to check and build (about 0.2 ms), and glassnet's deepest networks
+#: have tens
+MAX_LAYERS = 1000
+#: the settings of a model description (``Sequential.get_config``)
+_MODEL_SETTINGS = ("name", "n_x", "dtype", "layers", "classes", "target_scale")
 
-    def check(manifest: dict, declared: dict) -> None:
+
+def _check_manifest(manifest: dict, kinds: tuple[str, ...]) -> None:
+    """The manifest's own entries, with their types, before anything is made of
+    it: a kind in ``kinds``, a model format this glassnet reads, and a
+    checkpoint's extra and training records as objects of the right types (a
+    model file's extra is checked where it is used: ``extra_problem``)."""
+    kind = manifest.get("kind")
+    if kind not in kinds:
+        if kinds == (CHECKPOINT_KIND,) and kind == MODEL_KIND:
+            raise ValueError("it is a model file, not a checkpoint")
+        raise ValueError(f"kind {reprlib.repr(kind)} is not a glassnet model")
+    version = manifest.get("model_format", 1)
+    if type(version) is not int or version < 1:
+        raise ValueError(
+            f"model_format must be an integer >= 1; received {reprlib.repr(version)}"
+        )
+    if version > MODEL_FORMAT:
+        raise ValueError(
+            f"it was written by a newer glassnet (model_format {version}); this "
+            f"glassnet reads model formats up to {MODEL_FORMAT}"
+        )
+    if kinds == (CHECKPOINT_KIND,) and type(manifest.get("extra", {})) is not dict:
+        # (a model file's extra is checked where it is used, the CLI's words)
+        raise ValueError(
+            f"its extra must be an object; received {reprlib.repr(manifest['extra'])}"
+        )
+    for key, kind_name, test in (
+        ("glassnet_version", "a text", lambda v: type(v) is str),
+        ("history_params", "an object", lambda v: type(v) is dict),
+        ("optimizer", "an object with objects config and meta", _optimizer_record),
+        (
+            "history",
+            "an object with lists epoch and history",
+            lambda v: type(v) is dict and _history_record(v),
+        ),
+    ):
+        if key in manifest and not test(manifest[key]):
+            raise ValueError(
+                f"its {key} must be {kind_name}; received {reprlib.repr(manifest[key])}"
+            )
+
+
+def _optimizer_record(record) -> bool:
+    if record is None:
+        return True
+    if not (
+        type(record) is dict
+        and set(record) == {"config", "meta"}
+        and type(record["config"]) is dict
+        and type(record["meta"]) is dict
+    ):
+        return False
+    t = record["meta"].get("t")
+    if type(t) is not int or not 0 <= t <= 2**53:
+        raise ValueError(
+            f"its optimizer's step count t must be an integer from 0 to 2**53; "
+            f"received {reprlib.repr(t)}"
+        )
+    return True
+
+
+def _is_number(value) -> bool:
+    return value is None or type(value) in (int, float)
+
+
+def _history_record(record) -> bool:
+    """``{"epoch": [int, ...], "history": {name: [number or null, ...]}}``."""
+    epochs, columns = record.get("epoch", []), record.get("history", {})
+    return (
+        set(record) <= {"epoch", "history"}
+        and type(epochs) is list
+        and all(type(e) is int for e in epochs)
+        and type(columns) is dict
+        and all(
+            type(values) is list and all(_is_number(v) for v in values)
+            for values in columns.values()
+        )
+    )
+
+
+def _model_config(manifest: dict, max_layers: int) -> tuple[dict, int, np.dtype]:
+    """``(config, n_x, dtype)`` of the model description, each setting of the
+    type ``get_config`` writes (an input size ``"5"``, ``5.0`` or ``true`` is
+    refused), and at most ``max_layers`` layers."""
+    config = manifest.get("model")
+    if type(config) is not dict or type(config.get("layers")) is not list:
+        raise ValueError("no model description")
+    unknown = sorted(set(config) - set(_MODEL_SETTINGS))
+    if unknown:
+        raise ValueError(
+            f"the model description has no setting {reprlib.repr(unknown[0])}; "
+            f"its settings: {', '.join(_MODEL_SETTINGS)}"
+        )
+    count = len(config["layers"])
+    if count > max_layers:
+        raise ValueError(
+            f"it declares {count} layers; at most max_layers={max_layers} are loaded"
+        )
+    n_x = config.get("n_x")
+    if n_x is None:
+        raise ValueError("no input size")
+    if type(n_x) is not int or n_x < 1:
+        raise ValueError(
+            f"invalid architecture (n_x must be an integer >= 1; received "
+            f"{reprlib.repr(n_x)})"
+        )
+    dtype = config.get("dtype", "float32")
+    if dtype not in ("float32", "float64") or type(dtype) is not str:
+        raise ValueError(
+            f"invalid architecture (dtype must be 'float32' or 'float64'; "
+            f"received {reprlib.repr(dtype)})"
+        )
+    if type(config.get("name", "")) is not str:
+        raise ValueError(
+            f"invalid architecture (its name must be a text; received "
+            f"{reprlib.repr(config['name'])})"
+        )
+    return config, n_x, np.dtype(dtype)
+
+
+def _names(names: list[str]) -> str:
+    """The first three of ``names``, and how many more."""
+    shown = ", ".join(names[:3])
+    return shown if len(names) <= 3 else f"{shown} and {len(names) - 3} more"
+
+
+def _check_arrays_fit(declared: dict, expected: dict, params: dict, dtype) -> int:
+    """Every declared array is one the architecture has (or an optimizer moment
+    of one of its parameters), of its shape and dtype, and none is missing;
+    returns the bytes of the moments."""
+    moments = 0
+    for name, (shape, kind) in declared.items():
+        if name.startswith("optimizer."):  # moments are shaped like their param
+            target = params.get(name.split(".", 2)[-1])
+            moments += math.prod(shape) * dtype.itemsize
+        else:
+            target = expected.get(name)
+        if target is None:
+            raise ValueError(f"unexpected array {name}")
+        if tuple(shape) != target or kind != dtype.name:
+            raise ValueError(
+                f"{name} is declared {kind}{tuple(shape)} but the architecture "
+                f"needs {dtype.name}{target}"
+            )
+    missing = sorted(set(expected) - set(declared))
+    if missing:
+        raise ValueError(f"missing {_names(missing)}")
+    return moments
+
+
+def _architecture_check(built: dict, kinds: tuple[str, ...], max_layers: int):
+    """A ``check_declared`` callback for :func:`read_archive`, run before any array
+    is read or anything is built. It checks the manifest's entries and the model
+    description with their types, makes the layers (closed registry only; nothing
+    allocated), computes from their settings the shape of every array the
+    architecture has (``Sequential.planned_arrays``) and refuses a file whose
+    declared arrays are not exactly those. It returns what building the model
+    will allocate (the flat parameter and gradient buffers, the state, the
+    optimizer's copies of its moments), which ``read_archive`` holds to the
+    memory budget. The unbuilt model is left in ``built``."""
+
+    def check(manifest: dict, declared: dict) -> int:
         from glassnet.model import Sequential
 
-        config = manifest.get("model")
-        if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
-            raise ValueError("no model description")
+        _check_manifest(manifest, kinds)
+        config, n_x, dtype = _model_config(manifest, max_layers)
         try:
-            model = Sequential.from_config(config)
+            model = Sequential.from_config(config, build=False)
+            params, state = model.planned_arrays(n_x)
         except (ValueError, TypeError, KeyError, AttributeError) as error:
             raise ValueError(f"invalid architecture ({error})") from None
-        if not model.built:
-            raise ValueError("no input size")
-        expected = {f"param.{k}": v for k, v in model.params.items()}
-        expected.update({f"state.{k}": v for k, v in model.state.items()})
-        for name, (shape, dtype) in declared.items():
-            if name.startswith("optimizer."):  # moments are shaped like their param
-                target = model.params.get(name.split(".", 2)[-1])
-            else:
-                target = expected.get(name)
-            if target is None:
-                raise ValueError(f"unexpected array {name}")
-            if tuple(shape) != target.shape or dtype != target.dtype.name:
-                raise ValueError(
-                    f"{name} is declared {dtype}{tuple(shape)} but the architecture "
-                    f"needs {target.dtype}{target.shape}"
-                )
-        missing = sorted(set(expected) - set(declared))
-        if missing:
-            raise ValueError(f"missing {', '.join(missing)}")
-        built["model"] = model
+        expected = {f"param.{k}": v for k, v in params.items()}
+        expected.update({f"state.{k}": v for k, v in state.items()})
+        moments = _check_arrays_fit(declared, expected, params, dtype)
+        built.update(model=model, n_x=n_x, dtype=dtype)
+        sizes = {k: math.prod(v) * dtype.itemsize for k, v in params.items()}
+        state_bytes = sum(math.prod(v) for v in state.values()) * dtype.itemsize
+        return 2 * sum(sizes.values()) + state_bytes + moments
 
     return check
 
 
-def _read(path, limits: dict):
-    """``(manifest, arrays, model)``: the archive, checked against its architecture
-    before any array is read, and that architecture holding the file's weights."""
+#: arrays whose values have a range beyond being finite (name pattern, test, words)
+_VALUE_RANGES = (
+    (re.compile(r"state\.running_var\d+"), lambda a: a >= 0, "negative"),
+    (re.compile(r"state\.spread\d+"), lambda a: a > 0, "zero or negative"),
+    (re.compile(r"optimizer\.s\..+"), lambda a: a >= 0, "negative"),
+)
+_CHUNK = 2**20
+
+
+def _value_problem(name: str, array: np.ndarray) -> str | None:
+    """What is wrong with the values of array ``name`` (read from a file), or
+    None: NaN or infinity anywhere, a variance, spread or second moment out of
+    its range. Looked at in chunks of 2**20 values (no full-size temporary)."""
+    flat = array.reshape(-1)
+    ranges = [(test, words) for rule, test, words in _VALUE_RANGES if rule.match(name)]
+    for start in range(0, flat.size, _CHUNK):
+        chunk = flat[start : start + _CHUNK]
+        bad = ~np.isfinite(chunk)
+        if bad.any():
+            index = start + int(np.argmax(bad))
+            return (
+                f"{name} holds {flat[index]} at index {index} (a model's values "
+                "must be finite)"
+            )
+        for test, words in ranges:
+            good = test(chunk)
+            if not good.all():
+                index = start + int(np.argmin(good))
+                return f"{name} holds {words} value {flat[index]} at index {index}"
+    return None
+
+
+def _read(path, kinds: tuple[str, ...], max_layers: int, limits: dict):
+    """``(manifest, optimizer_arrays, model)``: the archive, checked against its
+    architecture before any array is read, its values checked once read, and
+    that architecture built (no initial weights drawn) holding the file's
+    weights; the optimizer's arrays are returned as read."""
+    max_layers = check_positive_int("max_layers", max_layers)
     built: dict = {}
-    manifest, arrays = read_archive(
-        path, check_declared=_architecture_check(built), **limits
-    )
+    check = _architecture_check(built, kinds, max_layers)
+    manifest, arrays = read_archive(path, check_declared=check, **limits)
+    shown = display_path(path)
+    for name, array in arrays.items():
+        problem = _value_problem(name, array)
+        if problem:
+            raise ModelFileError(f"cannot load model file {shown}: {problem}")
     model = built["model"]
-    model.set_weights(
-        {
-            name.split(".", 1)[1]: value
-            for name, value in arrays.items()
-            if not name.startswith("optimizer.")
-        }
-    )
+    try:
+        model.build(built["n_x"], rng=0, dtype=built["dtype"], initialize=False)
+    except (ValueError, TypeError) as error:
+        raise ModelFileError(
+            f"cannot load model file {shown}: invalid architecture "
+            f"({shortened(str(error))})"
+        ) from None
+    weights = {
+        name.split(".", 1)[1]: arrays.pop(name)
+        for name in list(arrays)
+        if not name.startswith("optimizer.")
+    }
+    model.set_weights(weights)
     return manifest, arrays, model
 
 
 def load_model(path, **limits):
-    """Read a model file written by :func:`save_model` (or a checkpoint's model)."""
+    """Read a model file written by :func:`save_model` (or a checkpoint's model);
+    ``limits`` as for :func:`read_model_file`."""
     return read_model_file(path, **limits)[0]
 
 
-def read_model_file(path, **limits):
+def read_model_file(path, *, max_layers: int = MAX_LAYERS, **limits):
     """``(model, manifest)``: the model and its manifest (``extra`` holds what was
     saved with it, e.g. a ``glassnet train`` run's settings). A format-1 file's
-    standardizer and classes are moved into the model (:func:`upgrade_legacy_model`)."""
-    shown = str(path)
-    manifest, _, model = _read(path, limits)
-    if manifest.get("kind") not in (MODEL_KIND, CHECKPOINT_KIND):
-        raise ModelFileError(
-            f"cannot load model file {shown!r}: kind {manifest.get('kind')!r} is not "
-            "a glassnet model"
-        )
+    standardizer and classes are moved into the model (:func:`upgrade_legacy_model`).
+
+    Nothing the file declares can make this allocate more than the memory budget
+    (``max_memory``, default 4 x the bytes of array data the file holds + 64 MiB;
+    architecture D31) or build more than ``max_layers`` layers; ``limits`` are
+    :func:`~glassnet.io.read_archive`'s (``max_memory``, ``max_array_bytes``,
+    ...). Anything wrong raises :class:`~glassnet.io.ModelFileError` naming the
+    file."""
+    manifest, _, model = _read(path, (MODEL_KIND, CHECKPOINT_KIND), max_layers, limits)
     problem = None
     try:
         model = upgrade_legacy_model(model, manifest.get("extra"))
     except ValueError as error:
         problem = str(error)
     if problem:
-        raise ModelFileError(f"cannot use model file {shown!r}: {problem}")
+        raise ModelFileError(
+            f"cannot use model file {display_path(path)}: {shortened(problem)}"
+        )
     return model, manifest
 
 
@@ -269,15 +486,25 @@ def upgrade_legacy_model(model, extra):
     )
 
 
-def load_checkpoint(path, **limits) -> dict:
-    """Read a checkpoint: ``{"model", "optimizer", "history", "extra"}``."""
+def _check_rng_records(extra: dict) -> None:
+    """The rng records of a checkpoint's extra (``fit``'s and each Dropout
+    layer's) rebuild generators: checked here, so that an error names the file
+    (``glassnet.backend.rng_from_state`` checks every field before allocating)."""
+    records = [extra["rng"]] if "rng" in extra else []
+    if isinstance(extra.get("layer_rngs"), list):  # else resuming says so
+        records += extra["layer_rngs"]
+    for record in records:
+        rng_from_state(record)
+
+
+def load_checkpoint(path, *, max_layers: int = MAX_LAYERS, **limits) -> dict:
+    """Read a checkpoint: ``{"model", "optimizer", "history", "extra"}`` (the
+    budgets and ``limits`` as for :func:`read_model_file`)."""
     from glassnet import optimizers
     from glassnet.callbacks import History
 
-    shown = str(path)
-    manifest, arrays, model = _read(path, limits)
-    if manifest.get("kind") != CHECKPOINT_KIND:
-        raise ModelFileError(f"cannot load checkpoint {shown!r}: not a checkpoint")
+    manifest, arrays, model = _read(path, (CHECKPOINT_KIND,), max_layers, limits)
+    shown = display_path(path)
     optimizer = None
     record = manifest.get("optimizer")
     try:
@@ -291,9 +518,11 @@ def load_checkpoint(path, **limits) -> dict:
             optimizer.set_state(record["meta"], moments)
         history = History.from_dict(manifest.get("history", {}))
         history.params = manifest.get("history_params", {})
+        _check_rng_records(manifest.get("extra", {}))
     except (ValueError, TypeError, KeyError, AttributeError) as error:
         raise ModelFileError(
-            f"cannot load checkpoint {shown!r}: invalid training state ({error})"
+            f"cannot load checkpoint {shown}: invalid training state "
+            f"({shortened(str(error))})"
         ) from None
     return {
         "model": model,

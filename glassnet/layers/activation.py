@@ -7,11 +7,13 @@ non-linearity, as in the notes.
 from __future__ import annotations
 
 from glassnet import activations
-from glassnet.layers.base import Layer
+from glassnet.layers.base import Layer, named_options
 
 
 class Activation(Layer):
     """``Activation(name)``: A = g(Z), dZ = dA * g'(Z)."""
+
+    config_fields = {"activation": named_options, **Layer.config_fields}
 
     def __init__(self, activation, *, name: str | None = None, trainable=True):
         super().__init__(name=name, trainable=trainable)

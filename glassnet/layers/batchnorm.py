@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet.backend import get_namespace
-from glassnet.layers.base import Layer
+from glassnet.layers.base import Layer, boolean_or_none, check_flag, number
 from glassnet.validation import check_in_range
 
 
@@ -37,6 +37,12 @@ class BatchNorm(Layer):
 
     param_names = ("gamma", "beta")
     state_names = ("running_mean", "running_var")
+    config_fields = {
+        "momentum": number,
+        "epsilon": number,
+        "use_batch_statistics": boolean_or_none,
+        **Layer.config_fields,
+    }
 
     def __init__(
         self,
@@ -52,9 +58,13 @@ class BatchNorm(Layer):
         self.epsilon = check_in_range("epsilon", epsilon, 0, None, low_inclusive=False)
         #: None: batch statistics in training, running ones at inference; True/False
         #: forces one kind (e.g. a frozen BatchNorm during transfer learning)
-        self.use_batch_statistics = use_batch_statistics
+        self.use_batch_statistics = (
+            None
+            if use_batch_statistics is None
+            else check_flag("use_batch_statistics", use_batch_statistics)
+        )
 
-    def build(self, n_prev: int, rng, dtype) -> int:
+    def build(self, n_prev: int, rng, dtype, *, initialize: bool = True) -> int:
         super().build(n_prev, rng, dtype)
         shape = (int(n_prev), 1)
         self.params = {
@@ -67,6 +77,11 @@ class BatchNorm(Layer):
         }
         self._allocate_grads()
         return self.n_out
+
+    def planned_arrays(self, n_prev: int) -> tuple[int, dict, dict]:
+        shape = (int(n_prev), 1)
+        params = {"gamma": shape, "beta": shape}
+        return int(n_prev), params, {"running_mean": shape, "running_var": shape}
 
     def forward(self, A_prev, training: bool):
         Z = A_prev

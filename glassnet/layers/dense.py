@@ -17,7 +17,14 @@ import numpy as np
 from glassnet import _kernels, activations, initializers
 from glassnet import regularizers as regularizers_module
 from glassnet.backend import get_namespace
-from glassnet.layers.base import Layer
+from glassnet.layers.base import (
+    Layer,
+    boolean,
+    check_flag,
+    integer,
+    named_options,
+    regularizer_or_none,
+)
 from glassnet.validation import check_positive_int
 
 
@@ -32,6 +39,14 @@ class Dense(Layer):
     """
 
     param_names = ("W", "b")
+    config_fields = {
+        "units": integer,
+        "activation": named_options,
+        "initializer": named_options,
+        "use_bias": boolean,
+        "regularizer": regularizer_or_none,
+        **Layer.config_fields,
+    }
 
     def __init__(
         self,
@@ -53,7 +68,7 @@ class Dense(Layer):
             relu_like = self.activation.name in ("relu", "leaky_relu")
             initializer = "he" if relu_like else "xavier"
         self.initializer = initializers.get(initializer)
-        self.use_bias = bool(use_bias)
+        self.use_bias = check_flag("use_bias", use_bias)
         self.regularizer = regularizers_module.get(regularizer)
         self.param_names = ("W", "b") if self.use_bias else ("W",)
         #: training fast path (switched on by fit, and off in its ``finally``): Z, A
@@ -62,15 +77,24 @@ class Dense(Layer):
         self.reuse_buffers = False
         self._buffers: dict = {}
 
-    def build(self, n_prev: int, rng, dtype) -> int:
+    def build(self, n_prev: int, rng, dtype, *, initialize: bool = True) -> int:
         super().build(n_prev, rng, dtype)
-        W = self.initializer((self.units, int(n_prev)), rng)
-        self.params = {"W": np.ascontiguousarray(W, dtype=self.dtype)}
+        if initialize:
+            W = self.initializer((self.units, int(n_prev)), rng)
+            self.params = {"W": np.ascontiguousarray(W, dtype=self.dtype)}
+        else:  # zeros, unmapped until written: the weights are copied in next
+            self.params = {"W": np.zeros((self.units, int(n_prev)), self.dtype)}
         if self.use_bias:
             self.params["b"] = np.zeros((self.units, 1), dtype=self.dtype)
         self._allocate_grads()
         self.n_out = self.units
         return self.n_out
+
+    def planned_arrays(self, n_prev: int) -> tuple[int, dict, dict]:
+        params = {"W": (self.units, int(n_prev))}
+        if self.use_bias:
+            params["b"] = (self.units, 1)
+        return self.units, params, {}
 
     def _buffer(self, name: str, shape: tuple):
         key = (name, shape)

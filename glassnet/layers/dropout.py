@@ -27,12 +27,14 @@ from glassnet.backend import (
     spawn_rng,
     uniform,
 )
-from glassnet.layers.base import Layer
+from glassnet.layers.base import Layer, number
 from glassnet.validation import check_in_range
 
 
 class Dropout(Layer):
     """``Dropout(keep_prob, *, rng=None)``; keep_prob in (0, 1]."""
+
+    config_fields = {"keep_prob": number, **Layer.config_fields}
 
     def __init__(self, keep_prob: float, *, rng=None, name=None, trainable=True):
         super().__init__(name=name, trainable=trainable)
@@ -42,7 +44,7 @@ class Dropout(Layer):
         self.rng = None if rng is None else resolve_rng(rng)
         self._device_generator = None
 
-    def build(self, n_prev: int, rng, dtype) -> int:
+    def build(self, n_prev: int, rng, dtype, *, initialize: bool = True) -> int:
         if self.rng is None:  # a stream of its own, split off the model's rng
             self.rng = spawn_rng(resolve_rng(rng))
         return super().build(n_prev, rng, dtype)

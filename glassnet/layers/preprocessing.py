@@ -27,7 +27,7 @@ import math
 import numpy as np
 
 from glassnet.backend import device_of, get_namespace, to_namespace, to_numpy
-from glassnet.layers.base import Layer
+from glassnet.layers.base import Layer, boolean, check_flag, number, sizes_or_none
 from glassnet.validation import check_array, check_in_range
 
 __all__ = ["Flatten", "Rescaling", "Standardization", "PREPROCESSING_TYPES"]
@@ -66,17 +66,23 @@ class Flatten(Layer):
     ``image_shape`` is taken from the first image-shaped ``X`` when not given.
     """
 
+    config_fields = {"image_shape": sizes_or_none, **Layer.config_fields}
+
     def __init__(self, image_shape=None, *, name=None, trainable=True):
         super().__init__(name=name, trainable=trainable)
         self.image_shape = _check_image_shape(image_shape)
 
-    def build(self, n_prev: int, rng, dtype) -> int:
+    def planned_arrays(self, n_prev: int) -> tuple[int, dict, dict]:
         if self.image_shape is not None and math.prod(self.image_shape) != n_prev:
             raise ValueError(
                 f"Flatten expects images of shape {self.image_shape} "
                 f"({math.prod(self.image_shape)} features) but the model gives it "
                 f"{n_prev} features"
             )
+        return int(n_prev), {}, {}
+
+    def build(self, n_prev: int, rng, dtype, *, initialize: bool = True) -> int:
+        self.planned_arrays(n_prev)
         return super().build(n_prev, rng, dtype)
 
     def rows(self, X):
@@ -138,6 +144,8 @@ class Rescaling(Layer):
     ``Rescaling(1/127.5, -1)`` maps them to [-1, 1]. Backward:
     ``dA_prev = scale * dA``. Shapes: ``A_prev, A (n, m)``.
     """
+
+    config_fields = {"scale": number, "offset": number, **Layer.config_fields}
 
     def __init__(self, scale: float, offset: float = 0.0, *, name=None, trainable=True):
         super().__init__(name=name, trainable=trainable)
@@ -209,12 +217,13 @@ class Standardization(Layer):
     """
 
     state_names = ("mean", "spread")
+    config_fields = {"floor": number, "adapted": boolean, **Layer.config_fields}
 
     def __init__(self, floor: float = 0.1, *, adapted=False, name=None, trainable=True):
         super().__init__(name=name, trainable=trainable)
         self.floor = float(check_in_range("floor", floor, 0, 1))
         #: True once mean and spread hold measured values (adapt, or a model file)
-        self.adapted = bool(adapted)
+        self.adapted = check_flag("adapted", adapted)
         self._pending = None
 
     def adapt(self, X) -> Standardization:
@@ -260,7 +269,11 @@ class Standardization(Layer):
             self._pending = (mean, spread)
         self.adapted = True
 
-    def build(self, n_prev: int, rng, dtype) -> int:
+    def planned_arrays(self, n_prev: int) -> tuple[int, dict, dict]:
+        shape = (int(n_prev), 1)
+        return int(n_prev), {}, {"mean": shape, "spread": shape}
+
+    def build(self, n_prev: int, rng, dtype, *, initialize: bool = True) -> int:
         super().build(n_prev, rng, dtype)
         shape = (int(n_prev), 1)
         mean, spread = np.zeros(shape), np.ones(shape)
