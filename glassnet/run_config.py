@@ -88,6 +88,10 @@ class RunConfig:
         self.layers = parse_layers(self.layers)
         self.epochs = check_positive_int("epochs", self.epochs)
         self.batch_size = check_positive_int("batch_size", self.batch_size)
+        if self.checkpoint_every is not None:  # 0 would silently write none
+            self.checkpoint_every = check_positive_int(
+                "checkpoint_every", self.checkpoint_every
+            )
         check_choice("optimizer", self.optimizer, optimizers.NAMES)
         if self.initializer is not None:
             check_choice("initializer", self.initializer, initializers.NAMES)

@@ -67,3 +67,14 @@ def test_evaluate_and_predict_take_a_run_folder_for_its_model(
     assert main(["predict", "r", "rows.npy"]) == 0
     printed = capsys.readouterr().out.split()
     assert printed == [str(v) for v in gn.load("r/model.glassnet").predict(rows)]
+
+
+def test_checkpoint_every_zero_is_refused(tmp_path, monkeypatch, capsys):
+    """It used to train and silently write no checkpoint."""
+    monkeypatch.chdir(tmp_path)
+    code, printed = train(
+        "--checkpoint-every", "0", "--out", "r", cwd=tmp_path, capsys=capsys
+    )
+    assert code == 2
+    assert "checkpoint_every" in printed.err and "0" in printed.err
+    assert not (tmp_path / "r" / "model.glassnet").exists()
