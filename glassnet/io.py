@@ -49,7 +49,6 @@ import hashlib
 import io
 import json
 import os
-import stat
 import struct
 import zipfile
 import zlib
@@ -62,6 +61,7 @@ import numpy as np
 from glassnet import _archive_checks as checks
 from glassnet._archive_checks import ALLOWED_DTYPES, ArchiveProblem
 from glassnet._atomic_files import clean_stale_temporaries, write_atomically
+from glassnet._regular_files import open_regular_file
 from glassnet.errors import GlassnetError
 from glassnet.validation import check_positive_int
 
@@ -327,18 +327,14 @@ def read_archive(
 
 
 def _open_regular_file(path: str):
-    # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
-    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
-    fd = os.open(path, flags)
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
-            raise ArchiveProblem(f"it is {kind}")
-        return open(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
+    """The archive opened for reading; a folder, FIFO or device is refused."""
+
+    def refuse(is_folder: bool):
+        raise ArchiveProblem(
+            "it is a directory" if is_folder else "it is not a regular file"
+        )
+
+    return open_regular_file(path, refuse)
 
 
 class _Limits(NamedTuple):

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import io
 import os
-import stat
 import struct
 import zipfile
 import zlib
 
 import numpy as np
 
+from glassnet import _regular_files
 from glassnet.data.budgets import DataFileError, Meter, describe_bytes
 
 __all__ = ["read_npy", "read_npz", "read_feature_array"]
@@ -38,20 +38,15 @@ _DAMAGE = (zipfile.BadZipFile, zlib.error, struct.error, EOFError, OSError)
 def open_regular_file(path):
     """``open(path, "rb")`` of a regular file; a folder, FIFO or device is refused
     (opening a FIFO does not wait for a writer)."""
-    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+
+    def refuse(is_folder: bool):
+        kind = "a folder" if is_folder else "not a regular file"
+        raise DataFileError(f"cannot read {path}: it is {kind}")
+
     try:
-        fd = os.open(path, flags)
+        return _regular_files.open_regular_file(path, refuse)
     except FileNotFoundError:
         raise FileNotFoundError(f"no such file: {path}") from None
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
-            raise DataFileError(f"cannot read {path}: it is {kind}")
-        return open(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
 
 
 # ------------------------------------------------------------------ .npy headers
