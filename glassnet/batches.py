@@ -15,8 +15,6 @@ Two sources of batches, one per kind of array:
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from glassnet import _kernels
@@ -63,7 +61,6 @@ class HostBatches:
     def __init__(self, X, Y, batch_size: int, augment=None):
         self.X, self.Y, self.batch_size = X, Y, batch_size
         self.m = X.shape[0]
-        self.count = math.ceil(self.m / batch_size)
         self.augment = augment
         self.X_buffer = np.empty((batch_size, X.shape[1]), dtype=X.dtype)
         self.Y_buffer = np.empty((batch_size, Y.shape[1]), dtype=Y.dtype)
@@ -98,7 +95,6 @@ class DeviceBatches:
         self.Y = to_namespace(Y, xp, device)
         self.batch_size = batch_size
         self.m = X.shape[0]
-        self.count = math.ceil(self.m / batch_size)
         self.augment = augment
 
     def device_order(self, order):

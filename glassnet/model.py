@@ -598,16 +598,7 @@ class Sequential:
         """Output activations for ``X (m, n[0])``, shape ``(m, n[L])`` (for a
         model with a ``target_scale``, in its standardized units; ``predict``
         gives the values)."""
-        X = self._check_input(X)
-        outputs = [
-            to_numpy(
-                self.forward(
-                    self._on_device(X[start : start + _PREDICT_CHUNK].T), training=False
-                )
-            ).T
-            for start in range(0, X.shape[0], _PREDICT_CHUNK)
-        ]
-        return np.ascontiguousarray(np.concatenate(outputs, axis=0))
+        return self.predict_with_logits(X)[1]
 
     def predict_with_logits(self, X):
         """``(Z, A)`` for rows ``X (m, n[0])``: the output layer's logits ``Z[L]``
@@ -740,8 +731,12 @@ class Sequential:
         copy = Sequential.from_config(
             {**self.get_config(), "dtype": dtype.name}, build=False
         )
-        copy.build(
-            self.n_x, rng=0, dtype=dtype, backend=self.backend, device=self.device
+        copy.build(  # no initial weights drawn: they are copied in below
+            self.n_x,
+            dtype=dtype,
+            backend=self.backend,
+            device=self.device,
+            initialize=False,
         )
         copy.set_weights({k: v.astype(dtype) for k, v in self.get_weights().items()})
         return copy
