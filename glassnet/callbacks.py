@@ -90,6 +90,17 @@ class History(Callback):
 
         return plot_history(self, path, keys=keys, title=title, best_epoch=best_epoch)
 
+    def __repr__(self):
+        from glassnet.notebook import history_repr
+
+        return history_repr(self)
+
+    def _repr_html_(self) -> str:
+        """The last epochs as a table and the learning curve as an inline SVG."""
+        from glassnet.notebook import history_html
+
+        return history_html(self)
+
 
 class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.

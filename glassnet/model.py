@@ -747,6 +747,16 @@ class Sequential:
 
         save_model(self, path, **options)
 
+    def to_onnx(self, path, dtype=None, *, rows: bool = False):
+        """Write the inference pass as an ONNX file (opset 17) taking rows (or the
+        images a leading Flatten takes), giving ``predict_proba``'s probabilities
+        (``predict``'s values for a regression model); ``dtype`` "float32" or
+        "float64" (default: the model's). :func:`glassnet.onnx_export.export_onnx`
+        (``pip install "glassnet[onnx]"``); returns the path."""
+        from glassnet.onnx_export import export_onnx
+
+        return export_onnx(self, path, dtype, rows=rows)
+
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state["xp"] = backend_name(self.xp)  # a module does not pickle; its name does
@@ -763,5 +773,12 @@ class Sequential:
             self.buffers.consolidate()
 
     def __repr__(self):
-        inner = ", ".join(repr(layer) for layer in self.layers)
-        return f"Sequential([{inner}])"
+        from glassnet.notebook import model_repr
+
+        return model_repr(self)
+
+    def _repr_html_(self) -> str:
+        """The summary as an HTML table (Jupyter shows it for a cell's value)."""
+        from glassnet.notebook import model_html
+
+        return model_html(self)

@@ -149,6 +149,17 @@ class Diagnosis:
     def __str__(self) -> str:
         return self.table()
 
+    def __repr__(self) -> str:
+        from glassnet.notebook import diagnosis_repr
+
+        return diagnosis_repr(self)
+
+    def _repr_html_(self) -> str:
+        """The ladder and the next steps as HTML (Jupyter shows it)."""
+        from glassnet.notebook import diagnosis_html
+
+        return diagnosis_html(self)
+
 
 def _read_errors(given: dict, percent) -> tuple[dict[str, float], bool]:
     """Check the given errors and convert them to fractions; return the scale used."""

@@ -173,6 +173,17 @@ class ErrorAnalysis:
     def __str__(self) -> str:
         return self.table()
 
+    def __repr__(self) -> str:
+        from glassnet.notebook import error_analysis_repr
+
+        return error_analysis_repr(self)
+
+    def _repr_html_(self) -> str:
+        """The tallies per tag as HTML (Jupyter shows it)."""
+        from glassnet.notebook import error_analysis_html
+
+        return error_analysis_html(self)
+
 
 def error_analysis(
     tags, *, dev_error=None, comment_column="comments", index_column=None
