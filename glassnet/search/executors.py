@@ -1,9 +1,11 @@
 """Where trials run: in this process, in loky worker processes, or on a dask cluster.
 
-Every executor has ``run(objective, tasks, metric)``, a generator yielding one
-trial record per task *as the trials finish* (in any order for the parallel
-ones; the runner journals each as it arrives and reorders them by plan), and
-``close()``.
+Every executor has ``run(objective, tasks, metric, deadline=None)``, a generator
+yielding one trial record per task *as the trials finish* (in any order for the
+parallel ones; the runner journals each as it arrives and reorders them by plan),
+and ``close()``. With a ``deadline`` (a ``time.monotonic()`` value) a task is
+launched only while the deadline has not passed, so the trials launched last do
+not overrun it by more than their own length; the others are not yielded.
 
 - ``"serial"``: one trial after another in this process.
 - ``"loky"``: ``joblib.Parallel(n_jobs, backend="loky")``, results unordered.
@@ -95,6 +97,14 @@ def run_trial(
     }
 
 
+def _until(tasks, deadline) -> Iterator[Mapping]:
+    """The tasks, one at a time, while ``time.monotonic()`` is before ``deadline``."""
+    for task in tasks:
+        if deadline is not None and time.monotonic() >= deadline:
+            return
+        yield task
+
+
 _WORKER_READY = False
 
 
@@ -128,8 +138,10 @@ def run_worker_trial(objective, task, metric, limit_threads):
 class SerialExecutor:
     """Trials one after another in this process."""
 
-    def run(self, objective, tasks: Sequence[Mapping], metric: str) -> Iterator[dict]:
-        for task in tasks:
+    def run(
+        self, objective, tasks: Sequence[Mapping], metric: str, deadline=None
+    ) -> Iterator[dict]:
+        for task in _until(tasks, deadline):
             yield run_trial(objective, task, metric)
 
     def close(self) -> None:
@@ -142,26 +154,30 @@ class LokyExecutor:
     def __init__(self, n_jobs: int):
         self.n_jobs = n_jobs
 
-    def run(self, objective, tasks: Sequence[Mapping], metric: str) -> Iterator[dict]:
+    def run(
+        self, objective, tasks: Sequence[Mapping], metric: str, deadline=None
+    ) -> Iterator[dict]:
         from joblib import Parallel, delayed
 
         if not tasks:
             return
         limit_threads = self.n_jobs != 1
-        calls = (
+        calls = (  # lazy: joblib takes the next call as a worker frees up
             delayed(run_worker_trial)(objective, task, metric, limit_threads)
-            for task in tasks
+            for task in _until(tasks, deadline)
         )
+        # one trial per dispatch (trials differ in cost), none queued ahead
+        options = {"batch_size": 1, "pre_dispatch": "n_jobs"}
         try:
-            parallel = Parallel(  # one trial per dispatch: trials differ in cost
+            parallel = Parallel(
                 n_jobs=self.n_jobs,
                 backend="loky",
                 return_as="generator_unordered",
-                batch_size=1,
+                **options,
             )
         except (TypeError, ValueError):  # joblib < 1.4: in order, still streamed
             parallel = Parallel(
-                n_jobs=self.n_jobs, backend="loky", return_as="generator", batch_size=1
+                n_jobs=self.n_jobs, backend="loky", return_as="generator", **options
             )
         yield from parallel(calls)
 
@@ -206,11 +222,19 @@ class DaskExecutor:
                 f"invalid dask scheduler address {scheduler!r}: {error}"
             ) from None
 
-    def run(self, objective, tasks: Sequence[Mapping], metric: str) -> Iterator[dict]:
+    def run(
+        self, objective, tasks: Sequence[Mapping], metric: str, deadline=None
+    ) -> Iterator[dict]:
         distributed = self._distributed
         batch = uuid.uuid4().hex[:8]
-        futures = {
-            self.client.submit(
+        waiting = _until(tasks, deadline)
+        futures = {}
+
+        def submit_next(completed) -> None:
+            task = next(waiting, None)
+            if task is None:
+                return
+            future = self.client.submit(
                 run_trial,
                 objective,
                 dict(task),
@@ -218,13 +242,21 @@ class DaskExecutor:
                 True,
                 key=f"glassnet-trial-{task['trial_id']}-{batch}",
                 pure=False,
-            ): task
-            for task in tasks
-        }
+            )
+            futures[future] = task
+            completed.add(future)
+
+        # without a deadline every task is submitted at once; with one, as many
+        # as the cluster has threads, then one more as each finishes
+        window = len(tasks)
+        if deadline is not None:
+            window = max(1, sum(self.client.nthreads().values()))
+        completed = distributed.as_completed([], loop=self.client.loop)
+        for _ in range(window):
+            submit_next(completed)
         try:
-            for future in distributed.as_completed(
-                list(futures), loop=self.client.loop
-            ):
+            for future in completed:
+                submit_next(completed)
                 try:
                     yield future.result()
                 except distributed.KilledWorker as error:

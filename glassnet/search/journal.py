@@ -17,6 +17,12 @@ A record holds ``trial_id``, ``round``, ``rung``, ``index``, ``config``, ``seed`
 ``budget``, ``status`` (``"ok"``/``"failed"``), ``metrics``, ``error``,
 ``duration_s`` and ``fingerprint`` (a hash of config, seed and budget, which a
 resumed search checks against its own plan).
+
+A pruned trial (:mod:`glassnet.search.pruning`) gets a second line with the same
+``trial_id``: its last rung's record again with ``"pruned": true`` (its ``rung``
+is the rung it reached). A later line for a ``trial_id`` supersedes an earlier
+one; the pruning decision is written once its rung has finished, so a search killed
+between the two lines takes the decision again, the same way, when resumed.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ __all__ = [
     "SETTINGS_FILE",
     "fingerprint",
     "append_record",
+    "json_copy",
     "read_journal",
     "repair_journal",
     "prepare_directory",
@@ -55,6 +62,18 @@ def fingerprint(config: Mapping, seed: int, budget: int | None) -> str:
         allow_nan=False,
     )
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def json_copy(value, what: str = "value"):
+    """``value`` as it will read back from JSON; ``TypeError`` naming ``what`` if
+    it is not JSON (a set, an object, NaN)."""
+    try:
+        return json.loads(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{what} must be JSON values (str, finite number, bool, None, lists or "
+            f"dicts of them); received {value!r}"
+        ) from None
 
 
 def append_record(path: str | Path, record: Mapping) -> None:

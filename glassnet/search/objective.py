@@ -4,8 +4,9 @@
 :class:`glassnet.run_config.RunConfig`) into a run: ``seed`` seeds the weights and the
 shuffling, the train/dev/test split stays fixed (``split_seed``) so every trial is
 judged on the same dev set, and ``budget`` (successive halving) is the number of
-epochs. It returns ``dev_accuracy``, ``dev_cost``, ``train_accuracy`` and
-``train_cost``; the test set is never looked at during a search.
+epochs. It returns ``dev_accuracy``, ``dev_cost``, ``train_accuracy``,
+``train_cost`` and ``epochs_run`` (fewer than the epochs when the trial's own early
+stopping ended it); the test set is never looked at during a search.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ _PREPARED: dict = {}
 
 
 def default_space() -> dict:
-    """The space ``glassnet search`` uses without ``--space``."""
+    """A small fixed space (20 epochs) for quick searches and benchmarks;
+    ``glassnet search`` without ``--space`` scales its space to the data instead
+    (:mod:`glassnet.search.data_space`)."""
     return {
         "learning_rate": LogUniform(1e-4, 3e-2),
         "layers": Choice(["32", "64", "128", "64,32", "128,64"]),
@@ -82,6 +85,7 @@ def train_objective(config: dict, seed: int, budget: int | None = None) -> dict:
             if name in row:
                 value = float(row[name])
                 metrics[f"{split}_{name}"] = value if math.isfinite(value) else math.nan
+    metrics["epochs_run"] = float(len(result.history))  # early stopping may cut it
     return metrics
 
 

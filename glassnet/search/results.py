@@ -47,6 +47,9 @@ class SearchResult:
         self.mode = mode
         self.spaces = list(spaces)
         self.out = None if out is None else Path(out)
+        #: set when the time budget stopped the search: {"time_budget_s",
+        #: "not_launched"} (None when every planned trial ran)
+        self.stopped = None
 
     @property
     def space(self) -> SearchSpace:
@@ -62,7 +65,8 @@ class SearchResult:
 
     @property
     def best(self) -> dict:
-        """The best successful trial; among halving rungs, only the largest budget.
+        """The best successful trial; with halving or pruning, among the trials of
+        the last rung reached (a pruned trial never is the best).
 
         Raises :class:`NoTrialSucceededError` (a RuntimeError) when no trial
         succeeded, with the first error.
@@ -75,7 +79,10 @@ class SearchResult:
                 f"none of the {len(self.trials)} trials succeeded{first}"
             )
         budgets = [t["budget"] for t in ok if t["budget"] is not None]
-        if budgets:
+        if any(t.get("rung") for t in ok):  # halving or pruning: the last rung reached
+            last = max(t.get("rung") or 0 for t in ok)
+            ok = [t for t in ok if (t.get("rung") or 0) == last]
+        elif budgets:
             ok = [t for t in ok if t["budget"] == max(budgets)]
         return rank_trials(ok, self.metric, self.mode)[0]
 
@@ -84,32 +91,70 @@ class SearchResult:
         """A copy of the best trial's configuration."""
         return copy.deepcopy(self.best["config"])
 
-    def table(self, limit: int | None = None) -> str:
-        """Text table of the trials, best first by ``metric``, failed ones last.
+    def per_trial(self) -> list[dict]:
+        """One row per trial (its last rung's record), in plan order, with
+        ``seconds`` (the wall time of all its rungs), ``epochs`` (what it trained
+        at its last rung: the objective's ``epochs_run`` or else the budget) and
+        ``pruned`` (the rung it was pruned at, or None)."""
+        rows = {}
+        for trial in self.trials:
+            key = (trial["round"], trial["index"])
+            row = rows.setdefault(key, {"record": trial, "seconds": 0.0})
+            row["seconds"] += float(trial.get("duration_s") or 0.0)
+            if trial["rung"] >= row["record"]["rung"]:
+                row["record"] = trial
+        result = []
+        for key in sorted(rows):
+            record = rows[key]["record"]
+            metrics = record["metrics"] or {}
+            epochs = metrics.get("epochs_run", record["budget"])
+            result.append(
+                {
+                    "record": record,
+                    "seconds": rows[key]["seconds"],
+                    "epochs": None if epochs is None else int(epochs),
+                    "pruned": record["rung"] if record.get("pruned") else None,
+                }
+            )
+        return result
 
-        With successive halving, trials at a larger budget come first.
-        """
-        ranked = rank_trials(self.trials, self.metric, self.mode)
-        ranked.sort(key=lambda t: -(t["budget"] or 0))  # halving: largest budget first
-        failed = [t for t in self.trials if t["status"] != "ok"]
-        rows_in = (ranked + failed)[:limit] if limit else ranked + failed
-        names = list(self.space)
-        header = ["rank", "trial", "budget", self.metric, *names, "status"]
-        rows = [header]
-        for rank, trial in enumerate(rows_in, start=1):
+    def table(self, limit: int | None = None) -> str:
+        """Text table, one row per trial (its last rung), best first by ``metric``
+        with the trials of the last rung first, failed ones last; each row's wall
+        time in seconds (all its rungs), epochs run and status (``ok``, ``pruned
+        at rung k`` or the error)."""
+        rows = self.per_trial()
+        ok = [r for r in rows if r["record"]["status"] == "ok"]
+        order = {
+            id(t): i
+            for i, t in enumerate(
+                rank_trials([r["record"] for r in ok], self.metric, self.mode)
+            )
+        }
+        ok.sort(key=lambda r: (-r["record"]["rung"], order[id(r["record"])]))
+        failed = [r for r in rows if r["record"]["status"] != "ok"]
+        rows_in = (ok + failed)[:limit] if limit else ok + failed
+        names = list(self.space.dimensions) or list(self.space)
+        header = ["rank", "trial", "budget", self.metric, *names, "seconds", "epochs"]
+        lines = [[*header, "status"]]
+        for rank, row in enumerate(rows_in, start=1):
+            trial = row["record"]
             value = trial["metrics"].get(self.metric) if trial["metrics"] else None
             status = trial["status"] if trial["status"] == "ok" else trial["error"]
+            if row["pruned"] is not None:
+                status = f"pruned at rung {row['pruned']}"
             cells = [rank, trial["trial_id"], trial["budget"], value]
-            cells += [trial["config"].get(name) for name in names] + [status]
-            rows.append([_format(cell) for cell in cells])
-        widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
+            cells += [trial["config"].get(name) for name in names]
+            cells += [f"{row['seconds']:.1f}", row["epochs"], status]
+            lines.append([_format(cell) for cell in cells])
+        widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
         return "\n".join(
             "  ".join(
-                cell.ljust(width) for cell, width in zip(row, widths, strict=False)
+                cell.ljust(width) for cell, width in zip(line, widths, strict=False)
             )
             + "  "
-            + row[-1]
-            for row in rows
+            + line[-1]
+            for line in lines
         )
 
     def save_best(self, path: str | Path) -> Path:
