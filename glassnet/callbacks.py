@@ -2,9 +2,12 @@
 
 A callback overrides any of ``on_train_begin(logs)``, ``on_epoch_begin(epoch,
 logs)``, ``on_batch_begin(batch, logs)``, ``on_batch_end(batch, logs)``,
-``on_epoch_end(epoch, logs)`` and ``on_train_end(logs)``; ``self.model`` is the
-model being trained. Setting ``model.stop_training = True`` ends training after the
-current epoch.
+``on_epoch_end(epoch, logs)``, ``on_train_end(logs)`` and ``on_train_error(error)``
+(training stopped with an exception, which is raised again after the callbacks);
+``self.model`` is the model being trained and ``self.params`` fit's settings
+(``History.params``). Setting ``model.stop_training = True`` ends training after the
+current epoch. :class:`~glassnet.tracking.MLflowLogger` (logging to MLflow) is
+re-exported here.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import csv
 import math
 import time
+import warnings
 from pathlib import Path
 
 from glassnet.validation import check_choice, check_in_range
@@ -21,12 +25,17 @@ class Callback:
     """Base class; every hook is a no-op."""
 
     model = None
+    params = None
 
     def set_model(self, model) -> None:
         self.model = model
 
+    def set_params(self, params) -> None:
+        self.params = params
+
     def on_train_begin(self, logs=None): ...
     def on_train_end(self, logs=None): ...
+    def on_train_error(self, error): ...
     def on_epoch_begin(self, epoch, logs=None): ...
     def on_epoch_end(self, epoch, logs=None): ...
     def on_batch_begin(self, batch, logs=None): ...
@@ -307,11 +316,13 @@ class CallbackList:
     """Several callbacks called as one, in order: ``callbacks.epoch_end(epoch,
     logs)`` calls ``on_epoch_end(epoch, logs)`` on each."""
 
-    def __init__(self, callbacks, model=None):
+    def __init__(self, callbacks, model=None, params=None):
         self.callbacks = list(callbacks)
-        if model is not None:
-            for callback in self.callbacks:
+        for callback in self.callbacks:
+            if model is not None:
                 callback.set_model(model)
+            if params is not None:
+                callback.set_params(params)
 
     def train_begin(self, logs) -> None:
         for callback in self.callbacks:
@@ -343,6 +354,21 @@ class CallbackList:
             if isinstance(callback, ProgressBar):
                 callback.on_train_end({})
 
+    def train_error(self, error: BaseException) -> None:
+        """Training stopped with ``error``: the progress bars end, then each
+        callback's ``on_train_error(error)`` runs (a tracker marks its run failed);
+        a callback failing here is a warning, so ``error`` is what fit raises."""
+        self.close_progress_bars()
+        for callback in self.callbacks:
+            try:
+                callback.on_train_error(error)
+            except Exception as problem:
+                warnings.warn(
+                    f"{type(callback).__name__}.on_train_error failed: {problem}",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+
 
 def check_callbacks(callbacks) -> list[Callback]:
     """``callbacks`` as a list of :class:`Callback` (a clear error otherwise)."""
@@ -364,3 +390,7 @@ def check_callbacks(callbacks) -> list[Callback]:
                 f"{callback!r} of type {type(callback).__name__}"
             )
     return callbacks
+
+
+# MLflow itself is imported when training begins
+from glassnet.tracking import MLflowLogger  # noqa: E402, F401

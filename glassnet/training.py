@@ -201,8 +201,8 @@ def _train(run: TrainingRun):
                 _epoch(run, epoch, runner, guard)
                 if model.stop_training:
                     break
-    except BaseException:
-        run.callbacks.close_progress_bars()
+    except BaseException as error:
+        run.callbacks.train_error(error)  # progress bars closed, trackers told
         raise
     run.callbacks.train_end({})
     return run.history

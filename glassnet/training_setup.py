@@ -264,5 +264,5 @@ def prepare_training(
     every: list[Callback] = [run.history, *user_callbacks]
     if verbose and initial_epoch < epochs:
         every.append(ProgressBar((epochs - initial_epoch) * run.n_batches))
-    run.callbacks = CallbackList(every, model)
+    run.callbacks = CallbackList(every, model, params=run.history.params)
     return run

@@ -182,6 +182,22 @@ def register(sub) -> None:
         "(e.g. --lr, --epochs as the new total) override its config",
     )
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument(
+        "--mlflow",
+        nargs="?",
+        const="",
+        metavar="URI",
+        help="log the run to MLflow: settings as parameters, each epoch's metrics, "
+        "the results and the run folder as artifacts; URI as MLflow takes it "
+        "(sqlite:///mlflow.db, file:./mlruns, http://host:5000; default: "
+        "$MLFLOW_TRACKING_URI, else MLflow's default). Needs glassnet[mlflow]",
+    )
+    train.add_argument(
+        "--mlflow-experiment",
+        metavar="NAME",
+        help="the MLflow experiment (created when missing; default: "
+        "$MLFLOW_EXPERIMENT_NAME, else MLflow's Default)",
+    )
     train.set_defaults(handler=run_train)
 
 
@@ -214,6 +230,48 @@ def _config_file(path) -> dict:
     return values
 
 
+def _mlflow_logger(args, config: RunConfig, out: Path):
+    """The MLflow logger of ``--mlflow [URI]`` (None without it): it logs the
+    run's settings and every epoch during training, and stays open for the
+    results and the run folder (:func:`_log_to_mlflow`)."""
+    if args.mlflow is None:
+        if args.mlflow_experiment is not None:
+            raise ValueError(
+                f"--mlflow-experiment {args.mlflow_experiment!r} needs --mlflow "
+                "(the run is logged to MLflow only with it)"
+            )
+        return None
+    from glassnet.tracking import MLflowLogger
+
+    return MLflowLogger(
+        args.mlflow or None,
+        experiment=args.mlflow_experiment,
+        run_name=out.name,
+        params=config.to_dict(),
+        tags={"glassnet.run_folder": str(out.resolve())},
+        log_model=False,
+        finish_on_train_end=False,
+    )
+
+
+def _log_to_mlflow(logger, result, out: Path) -> str:
+    """The results and the complete run folder logged, the run ended; the line
+    that tells the user where the run is."""
+    logger.log_results(
+        {
+            **result.results,
+            "seconds": result.seconds,
+            "epochs_run": len(result.history),
+        }
+    )
+    logger.log_artifacts(out)
+    logger.end("FINISHED")
+    return (
+        f"MLflow run {logger.run_id} in experiment {logger.experiment_name!r} at "
+        f"{logger.resolved_uri}"
+    )
+
+
 def run_train(args) -> int:
     from glassnet.locks import folder_lock
     from glassnet.runs import split_summary, train_run
@@ -225,8 +283,21 @@ def run_train(args) -> int:
         out = Path(args.resume)
     else:
         out = default_run_folder(config.data)
-    with folder_lock(out):  # one training per run folder (glassnet.locks)
-        result = train_run(config, out=out, verbose=not args.quiet, resume=args.resume)
+    logger = _mlflow_logger(args, config, out)
+    try:
+        with folder_lock(out):  # one training per run folder (glassnet.locks)
+            result = train_run(
+                config,
+                out=out,
+                verbose=not args.quiet,
+                resume=args.resume,
+                callbacks=() if logger is None else [logger],
+            )
+            tracked = None if logger is None else _log_to_mlflow(logger, result, out)
+    except BaseException as error:
+        if logger is not None:  # a run started and not finished is marked failed
+            logger.end("KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED")
+        raise
     stopping = (result.early_stopping or {}).get("message")
     if stopping:  # stopped at epoch E, best epoch B (value), weights restored
         print(stopping)
@@ -237,4 +308,6 @@ def run_train(args) -> int:
         print()
         print(result.diagnosis)
     print(f"\ntrained in {result.seconds:.2f} s; run folder: {out}")
+    if tracked is not None:
+        print(tracked)
     return 0
