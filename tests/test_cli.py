@@ -41,6 +41,7 @@ COMMANDS = (
     "select",
     "cluster",
     "transfer",
+    "export",
 )
 
 # --------------------------------------------------------------------------- helpers
@@ -195,7 +196,7 @@ def test_every_option_of_every_command_says_what_it_does():
         if not action.help
     ]
     assert silent == []
-    assert len(commands.choices) == 10
+    assert len(commands.choices) == len(COMMANDS)
     assert tuple(commands.choices) == COMMANDS
 
 

@@ -2,9 +2,9 @@
 
 Every subcommand has its own module here (``train``, ``predict``, ``evaluate``,
 ``gradcheck``, ``search``, ``diagnose``, ``errors`` in :mod:`.error_analysis`,
-``select``, ``cluster``, ``transfer``), each with ``register(subparsers)`` and its
-handler; :mod:`.options`, :mod:`.run_folders` and :mod:`.model_files` hold what
-several of them share.
+``select``, ``cluster``, ``transfer``, ``export``), each with
+``register(subparsers)`` and its handler; :mod:`.options`, :mod:`.run_folders` and
+:mod:`.model_files` hold what several of them share.
 
 Exit statuses:
 
@@ -38,6 +38,7 @@ from glassnet.cli import (
     diagnose,
     error_analysis,
     evaluate,
+    export,
     gradcheck,
     predict,
     search,
@@ -63,6 +64,7 @@ COMMANDS = (
     select,
     cluster,
     transfer,
+    export,
 )
 
 # Errors about the input, its files or the machine's resources: one line, status 2.

@@ -1,0 +1,59 @@
+"""``glassnet export``: a saved model as an ONNX file, to deploy without glassnet
+(:mod:`glassnet.onnx_export`; architecture D32)."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+from glassnet.cli.model_files import read_saved_model
+
+
+def register(sub) -> None:
+    export = sub.add_parser(
+        "export", help="export a saved model to ONNX (onnxruntime and others)"
+    )
+    export.add_argument(
+        "model", metavar="MODEL", help="a .glassnet model file or a run folder"
+    )
+    export.add_argument(
+        "--onnx",
+        required=True,
+        metavar="OUT",
+        help="the ONNX file to write (opset 17; input: rows, or the images the "
+        "model takes; output: probabilities, or a regression model's values)",
+    )
+    export.add_argument(
+        "--dtype",
+        choices=("float32", "float64"),
+        default=None,
+        help="input, weights and output type (default: the model's)",
+    )
+    export.add_argument(
+        "--rows",
+        action="store_true",
+        help="an image model takes flat rows (batch, h*w*c) instead of images",
+    )
+    export.set_defaults(handler=run_export)
+
+
+def run_export(args) -> int:
+    from glassnet.onnx_export import build_onnx, metadata_of, write_onnx
+
+    saved = read_saved_model(args.model)
+    if saved.legacy:
+        warnings.warn(
+            f"{args.model} predates the pipeline in the model (format 1): the ONNX "
+            "graph takes its inputs as glassnet then read them (uint8 pixels "
+            "divided by 255)",
+            stacklevel=1,
+        )
+    proto = build_onnx(saved.model, args.dtype, rows=args.rows)
+    path = write_onnx(proto, args.onnx)
+    metadata = metadata_of(proto)
+    print(f"wrote {path} (ONNX opset {metadata['opset']})")
+    print(f"input:  {metadata['input_layout'].split(':')[0]}")
+    print(f"output: {metadata['output']}; {metadata['prediction_rule']}")
+    if "classes" in metadata:
+        print(f"classes: {', '.join(map(str, json.loads(metadata['classes'])))}")
+    return 0
