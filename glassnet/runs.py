@@ -4,7 +4,7 @@
 :class:`RunConfig`. The run folder holds ``model.glassnet`` (the whole pipeline:
 the preprocessing layers fitted on the training rows, the network and the class
 list, so it predicts on the data as stored), ``config.json``, ``history.csv``,
-``learning_curve.png`` and ``results.json``.
+``learning_curve.png``, ``results.json`` and ``report.html``.
 """
 
 from __future__ import annotations
@@ -269,6 +269,7 @@ def train_run(
     prepared=None,
     callbacks=(),
     resume=None,
+    distributed=None,
 ) -> RunResult:
     """Run one training job from ``config``; write the run folder when ``out``.
 
@@ -276,6 +277,9 @@ def train_run(
     optimizer moments, rng streams and History come from its checkpoint, the
     hyperparameters from ``config`` (so a run can go on with a new learning rate).
     With ``config.checkpoint_every`` the run writes ``out/checkpoint.glassnet``.
+    ``distributed`` (a :class:`glassnet.distributed.ProcessGroup`) trains
+    data-parallel; only process 0 should be given ``out``, and only it scores the
+    splits (the others return an empty ``results``).
     """
     config.validate()
     prepared = prepared or prepare_data(config)
@@ -360,11 +364,13 @@ def train_run(
         checkpoint=checkpoint,
         checkpoint_every=config.checkpoint_every or 1,
         resume=resume,
+        distributed=distributed,
     )
     seconds = time.perf_counter() - started
     results = {}
     reported = None if task == "regression" else metrics  # regression: r2, rmse, mae
-    for name, (Xs, ys) in splits.items():
+    scored = {} if distributed is not None and not distributed.is_main else splits
+    for name, (Xs, ys) in scored.items():
         results[name] = {
             "examples": len(Xs),
             **model.evaluate(Xs, ys, metrics=reported),
@@ -495,18 +501,22 @@ def write_run_folder(
     result: RunResult, prepared: dict, out: Path, *, record: dict | None = None
 ) -> None:
     """The run folder every training command writes (train, transfer); ``record``
-    adds entries to results.json (e.g. what a transfer started from)."""
+    adds entries to results.json (e.g. what a transfer started from). The last
+    file is ``report.html``, the run's page (:mod:`glassnet.report`)."""
+    from glassnet.plots import plot_run_history
+    from glassnet.report import write_run_report
+
     out.mkdir(parents=True, exist_ok=True)
     result.model.save(
         out / "model.glassnet", extra=model_extra(prepared, result.config)
     )
     write_json_atomically(out / "config.json", result.config.to_dict())
     result.history.to_csv(out / "history.csv")
-    early_stopping = result.early_stopping or {}
-    result.history.plot(
+    plot_run_history(  # cost and metrics, the best epoch marked
+        result.history,
         out / "learning_curve.png",
-        title=f"{result.config.data}: cost",
-        best_epoch=early_stopping.get("best_epoch"),
+        title=f"{result.config.data}: learning curves",
+        early_stopping=result.early_stopping,
     )
     summary = {
         "results": result.results,
@@ -536,4 +546,5 @@ def write_run_folder(
         json.loads(json.dumps(summary, default=float)),
         allow_nan=True,
     )
+    write_run_report(out, model=result.model, prepared=prepared)  # report.html
     result.out = out

@@ -1,0 +1,108 @@
+"""Build ``report.html`` for a run folder or a search folder.
+
+:func:`write_run_report` is called by :func:`glassnet.runs.write_run_folder` at
+the end of every training command (with the model and the data still in memory)
+and by ``glassnet report RUN`` (which reads them again); :func:`write_search_report`
+by ``glassnet report SEARCH``; :func:`write_report` tells the two apart.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from glassnet.report import run_sections, search_sections
+from glassnet.report.page import page
+from glassnet.report.predictions import SPLIT, load_run_inputs, split_predictions
+from glassnet.report.records import REPORT_FILE, folder_kind, read_run
+
+# What reading the model or the data again may raise when a file has moved or
+# changed since the run: the report is still written, and says why.
+_UNAVAILABLE = (OSError, ValueError, KeyError, TypeError)
+
+
+def write_report(folder, output=None) -> Path:
+    """(Re)build the report of a run folder or a search folder; return its path
+    (``output``, default ``FOLDER/report.html``)."""
+    if folder_kind(folder) == "run":
+        return write_run_report(folder, output=output)
+    return write_search_report(folder, output=output)
+
+
+def write_run_report(folder, *, model=None, prepared=None, output=None) -> Path:
+    """The run folder's report. ``model`` and ``prepared`` (``prepare_data``'s
+    result) are the run's own when it has just trained; without them the model
+    file is read and ``config.json``'s data split again."""
+    record = read_run(folder)
+    predictions, reason, source = _predictions(record, model, prepared)
+    sections = [
+        run_sections.configuration(record),
+        run_sections.learning_curves(record),
+        run_sections.results(record),
+        run_sections.confusion(predictions, reason),
+        run_sections.diagnosis(record),
+        run_sections.worst_examples(predictions, reason, source),
+        run_sections.error_analysis(record),
+    ]
+    data = record.config.get("data", "")
+    title = f"glassnet run: {Path(folder).name}"
+    subtitle = f"data {data}; run folder {Path(folder).resolve()}"
+    return _write(page(title, subtitle, sections), output or Path(folder) / REPORT_FILE)
+
+
+def _predictions(record, model, prepared):
+    """``(predictions, reason, source)``: the dev split's predictions (None, with
+    the reason, when there are none) and where the examples came from."""
+    if model is None or prepared is None:
+        try:
+            model, prepared = load_run_inputs(record.folder)
+        except _UNAVAILABLE as error:
+            return (
+                None,
+                f"Not available: the model or data could not be read again ({error}).",
+                "",
+            )
+    split = prepared.get("split") or {}
+    source = str(split.get("sources", {}).get(SPLIT, record.config.get("data", "")))
+    seed = split.get("split_seed", record.config.get("split_seed"))
+    source = f"{source}, split_seed {seed}"
+    predictions = split_predictions(model, prepared, SPLIT)
+    if predictions is not None:
+        return predictions, "", source
+    if SPLIT not in prepared["splits"]:
+        return None, f"Not available: the run has no {SPLIT} split.", source
+    task = getattr(prepared["dataset"], "task", "")
+    reason = f"Not available for a {task or 'non-classification'} run: only a "
+    reason += (
+        "single-label classifier has a confusion matrix and misclassified examples."
+    )
+    return None, reason, source
+
+
+def write_search_report(folder, *, output=None) -> Path:
+    """The search folder's report, from its ``search.json`` and ``trials.jsonl``."""
+    from glassnet.search import journal
+    from glassnet.search.results import SearchResult
+
+    folder = Path(folder)
+    stored = journal.read_settings(folder)
+    result = SearchResult.load(folder)
+    sections = [
+        search_sections.settings(result, stored),
+        search_sections.trials(result),
+        search_sections.best_so_far(result),
+        search_sections.best_configuration(result, folder),
+        search_sections.trial_table(result),
+    ]
+    data = result.space.fixed.get("data", "")
+    title = f"glassnet search: {folder.name}"
+    subtitle = f"data {data}; search folder {folder.resolve()}"
+    return _write(page(title, subtitle, sections), output or folder / REPORT_FILE)
+
+
+def _write(document: str, path) -> Path:
+    """Write the page atomically (a reader never sees half a page)."""
+    from glassnet._atomic_files import write_atomically
+
+    path = Path(path)
+    write_atomically(path, lambda handle: handle.write(document.encode("utf-8")))
+    return path
