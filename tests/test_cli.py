@@ -36,6 +36,7 @@ COMMANDS = (
     "evaluate",
     "gradcheck",
     "search",
+    "report",
     "diagnose",
     "errors",
     "select",
