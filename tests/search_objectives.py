@@ -60,3 +60,20 @@ def blas_threads(config: dict, seed: int, budget: int | None) -> dict:
 
     threads = [pool["num_threads"] for pool in threadpool_info()]
     return {"dev_accuracy": float(max(threads, default=1)), "pools": len(threads)}
+
+
+def epochs_quadratic(config: dict, seed: int, budget: int | None) -> dict:
+    """A stand-in for training: ``budget`` epochs (``config["epochs"]`` without
+    one) bring the dev accuracy up towards a peak at ``log10 lr = -2.5``
+    (``learning_rate`` None counts as Adam's 1e-3); the trial's seed moves it a
+    little; ``GLASSNET_TEST_SLEEP`` seconds times ``seed % 3`` of sleep make the
+    trials finish in another order than they were planned."""
+    CALLS.append((dict(config), seed, budget))
+    delay = float(os.environ.get("GLASSNET_TEST_SLEEP", "0"))
+    if delay:
+        time.sleep(delay * (seed % 3))
+    epochs = config["epochs"] if budget is None else budget
+    r = math.log10(config.get("learning_rate") or 1e-3)
+    accuracy = (0.95 - 0.05 * (r + 2.5) ** 2) * (1.0 - 1.0 / (1.0 + epochs))
+    accuracy += 0.002 * np.random.default_rng(seed).standard_normal()
+    return {"dev_accuracy": float(accuracy), "epochs_run": float(epochs)}
