@@ -102,7 +102,9 @@ def best_so_far(result) -> Section:
 
 
 def best_configuration(result, folder) -> Section:
-    """The best trial's configuration, its metric, and how to train it."""
+    """The best configuration as the search saved it (``best_config.json``, what
+    ``glassnet train --config`` takes), its trial and metric."""
+    from glassnet.cli.run_folders import read_json_object
     from glassnet.search.results import NoTrialSucceededError
 
     title = "Best configuration"
@@ -110,30 +112,55 @@ def best_configuration(result, folder) -> Section:
         best = result.best
     except NoTrialSucceededError as error:
         return Section("best-configuration", title, paragraph(str(error), note=True))
-    config = {**best["config"], "seed": int(best["seed"]) % (2**32)}
+    path = folder / "best_config.json"
+    if path.is_file():
+        config = read_json_object(path, "best configuration file")
+        source = f"{path}; train it with: glassnet train --config {path}"
+    else:
+        config = {**best["config"], "seed": int(best["seed"]) % (2**32)}
+        source = "the best trial's settings (the search wrote no best_config.json)"
     body = paragraph(
         f"Trial {best['trial_id']}: {result.metric} "
-        f"{best['metrics'][result.metric]:.4f}. Train it with: glassnet train "
-        f"--config {folder / 'best_config.json'}"
+        f"{best['metrics'][result.metric]:.4f}. From {source}."
     )
     body += table(("setting", "value"), [(k, _shown(v)) for k, v in config.items()])
     return Section("best-configuration", title, body)
 
 
 def trial_table(result) -> Section:
-    """Every trial, best first (failed ones last, with their error)."""
-    from glassnet.search.results import rank_trials
-
-    ranked = rank_trials(result.trials, result.metric, result.mode)
-    ranked.sort(key=lambda t: -(t["budget"] or 0))
-    failed = [t for t in result.trials if t["status"] != "ok"]
+    """One row per trial (its last rung), best first: the trials that reached the
+    last rung first, failed ones last, with the wall time, epochs and status."""
+    rows_in = _per_trial(result)
+    ok = [row for row in rows_in if row["record"]["status"] == "ok"]
+    sign = -1.0 if result.mode == "max" else 1.0
+    ok.sort(
+        key=lambda row: (
+            -(row["record"].get("rung") or 0),
+            sign * row["record"]["metrics"][result.metric],
+        )
+    )
+    failed = [row for row in rows_in if row["record"]["status"] != "ok"]
     names = list(result.space.dimensions)
-    header = ("rank", "trial", "budget", result.metric, *names, "status")
+    header = ("rank", "trial", result.metric, *names, "seconds", "epochs", "status")
     rows = []
-    for rank, trial in enumerate(ranked + failed, start=1):
+    for rank, row in enumerate(ok + failed, start=1):
+        trial = row["record"]
         value = (trial.get("metrics") or {}).get(result.metric)
         status = "ok" if trial["status"] == "ok" else trial.get("error") or "failed"
-        cells = [rank, trial["trial_id"], trial["budget"], value]
+        if row.get("pruned") is not None:
+            status = f"pruned at rung {row['pruned']}"
+        cells = [rank, trial["trial_id"], value]
         cells += [_cell(trial["config"].get(name)) for name in names]
-        rows.append((*cells, status))
+        rows.append((*cells, row.get("seconds"), row.get("epochs"), status))
     return Section("trial-table", "All trials", table(header, rows))
+
+
+def _per_trial(result) -> list[dict]:
+    """``result.per_trial()`` (one row per trial, its last rung), or one row per
+    record for a result without it."""
+    if hasattr(result, "per_trial"):
+        return result.per_trial()
+    return [
+        {"record": t, "seconds": t.get("duration_s"), "epochs": t.get("budget")}
+        for t in result.trials
+    ]
