@@ -113,6 +113,11 @@ class GraphBuilder:
         self.initializers: list = []
         self._names: set[str] = set()
 
+    def reserve(self, name: str) -> str:
+        """Claim ``name`` (the graph's input) so no node output takes it."""
+        self._names.add(name)
+        return name
+
     def _unique(self, name: str) -> str:
         candidate, count = name, 1
         while candidate in self._names:
@@ -390,8 +395,7 @@ def build_onnx(model, dtype=None, *, rows: bool = False):
     graph = GraphBuilder(onnx, dtype)
     image_shape = None if rows else input_image_shape(model)
     input_shape = ["batch", *(image_shape or (model.n_x,))]
-    A = INPUT_NAME
-    graph._names.add(INPUT_NAME)
+    A = graph.reserve(INPUT_NAME)
     if image_shape is not None:  # images -> rows in C order, as Sequential.as_rows
         A = graph.node("Flatten", [A], "rows", axis=1)
     A = _layer_nodes(graph, model, A)

@@ -301,6 +301,43 @@ def test_unknown_layer_and_batch_statistics_are_refused(tmp_path):
     assert not (tmp_path / "model.onnx").exists()
 
 
+def test_export_command_in_process_on_a_format_1_file(tmp_path, capsys):
+    """A model file from before the pipeline was in the model (format 1: a bare
+    network, the standardizer in the extra) is upgraded on reading, so the graph
+    standardizes the rows as stored, like ``glassnet predict``; nothing to warn."""
+    import zipfile
+
+    from glassnet.cli import main
+
+    X, y = blobs()
+    mean, std = X.mean(axis=0), X.std(axis=0)
+    network = gn.Sequential([gn.Dense(6, "relu"), gn.Dense(3, "softmax")])
+    network.fit((X - mean) / std, y, epochs=3, rng=0, verbose=False)
+    network.save(tmp_path / "new.glassnet")
+    with zipfile.ZipFile(tmp_path / "new.glassnet") as archive:
+        with zipfile.ZipFile(tmp_path / "old.glassnet", "w") as old:
+            for name in archive.namelist():
+                data = archive.read(name)
+                if name == "manifest.json":
+                    manifest = json.loads(data)
+                    manifest.pop("model_format", None)
+                    manifest["extra"] = {
+                        "task": "multiclass",
+                        "standardizer": {"mean": mean.tolist(), "std": std.tolist()},
+                    }
+                    data = json.dumps(manifest)
+                old.writestr(name, data)
+    out = tmp_path / "old.onnx"
+    assert main(["export", str(tmp_path / "old.glassnet"), "--onnx", str(out)]) == 0
+    printed = capsys.readouterr()
+    assert "warning" not in printed.err
+    assert printed.out.splitlines()[1] == "input:  rows X (batch, 6) float32"
+    assert_matches(out, gn.load(tmp_path / "old.glassnet"), X, "float32")
+    np.testing.assert_allclose(
+        run_onnx(out, X), network.predict_proba((X - mean) / std), atol=1e-5
+    )
+
+
 # -- the real commands ------------------------------------------------------------
 
 

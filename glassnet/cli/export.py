@@ -38,14 +38,16 @@ def register(sub) -> None:
 
 
 def run_export(args) -> int:
+    from glassnet.layers import Rescaling, Standardization
     from glassnet.onnx_export import build_onnx, metadata_of, write_onnx
 
     saved = read_saved_model(args.model)
-    if saved.legacy:
+    scaled = (Rescaling, Standardization)
+    if saved.legacy and not any(isinstance(x, scaled) for x in saved.model.layers):
         warnings.warn(
-            f"{args.model} predates the pipeline in the model (format 1): the ONNX "
-            "graph takes its inputs as glassnet then read them (uint8 pixels "
-            "divided by 255)",
+            f"{args.model} is a model file of format 1, from before the scaling was "
+            "in the model: the ONNX graph takes the values as glassnet read them for "
+            "it (uint8 pixels divided by 255)",
             stacklevel=1,
         )
     proto = build_onnx(saved.model, args.dtype, rows=args.rows)
