@@ -223,6 +223,28 @@ def test_regression_outputs_predict_in_units_of_y(tmp_path, outputs, dtype):
     assert metadata(path)["prediction_rule"].startswith("values")
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("output, units", [("softmax", 3), ("sigmoid", 1)])
+def test_saturated_outputs_stay_finite_and_agree(tmp_path, output, units, dtype):
+    """Logits in the thousands: softmax and sigmoid saturate to 0 and 1 in both
+    glassnet and the graph, without NaN or inf."""
+    X, _ = blobs()
+    model = gn.Sequential([gn.Dense(units, output)])
+    model.build(X.shape[1], rng=0, dtype=dtype)
+    rng = np.random.default_rng(4)
+    model.set_weights(
+        {
+            "W1": 300 * rng.standard_normal((units, X.shape[1])),
+            "b1": 1000 * rng.standard_normal((units, 1)),
+        }
+    )
+    path = model.to_onnx(tmp_path / "saturated.onnx")
+    actual = run_onnx(path, X, dtype)
+    assert np.isfinite(actual).all()
+    assert (np.abs(model.predict_proba(X) - 0.5) > 0.49).mean() > 0.9  # saturated
+    assert_matches(path, model, X, dtype)
+
+
 def test_metadata_and_graph_settings(tmp_path):
     X, y = blobs()
     names = np.array(["setosa", "versicolor", "virginica"])
