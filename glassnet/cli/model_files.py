@@ -118,10 +118,11 @@ def read_features(
     path: str, n_x: int, extra: dict, *, legacy: bool = False
 ) -> np.ndarray:
     """Feature rows for a model taking ``n_x`` features, as stored, from a .npy,
-    .npz (key X), .h5 (key X / x, or the course's train_set_x), .mat, CSV file (see
-    _read_csv) or image folder; ``extra`` is the model file's
-    (load_model_and_extra). ``legacy``: a format-1 model, read as then (uint8
-    pixels of .npz, .h5 and image folders divided by 255)."""
+    .npz (key X), .h5 (key X / x, or the course's train_set_x), .mat, CSV or
+    Parquet file (columns chosen by :func:`_feature_columns`) or image folder;
+    ``extra`` is the model file's (load_model_and_extra). ``legacy``: a format-1
+    model, read as then (uint8 pixels of .npz, .h5 and image folders divided by
+    255)."""
     file = Path(path)
     if not file.exists():
         raise FileNotFoundError(f"no such file: {path}")
@@ -132,7 +133,8 @@ def read_features(
         X = _read_dataset_features(file, legacy)
     else:
         label_column = (extra.get("run_config") or {}).get("label_column")
-        X = _read_csv(file, n_x, extra.get("feature_names"), label_column)
+        read = _read_parquet if suffix in (".parquet", ".pq") else _read_csv
+        X = read(file, n_x, extra.get("feature_names"), label_column)
     if X.shape[1] != n_x:
         raise ValueError(
             f"{path} has {X.shape[1]} feature columns but the model takes {n_x}"
@@ -179,6 +181,42 @@ def _h5_features_only(file: Path):
     return read_unlabelled_features(file)
 
 
+def _feature_columns(file, header, n_columns, n_x, feature_names, label_column):
+    """The indices of a table's feature columns (CSV, Parquet): the training
+    features by name when the header has them all; else all n_x columns, or n_x
+    + 1 without the label column where training found it."""
+    from glassnet.data.csv_files import resolve_label_column
+
+    names = header or []
+    if feature_names and all(name in names for name in feature_names):
+        return [names.index(name) for name in feature_names]
+    if n_columns == n_x:
+        return list(range(n_x))
+    if n_columns == n_x + 1:
+        label_index = resolve_label_column(label_column, header, n_x + 1)
+        return [j for j in range(n_x + 1) if j != label_index]
+    raise ValueError(
+        f"{file} has {n_columns} columns but the model takes {n_x} features "
+        f"(plus, optionally, the label column)"
+    )
+
+
+def _read_parquet(file: Path, n_x: int, feature_names, label_column) -> np.ndarray:
+    """A Parquet file's feature rows, its columns chosen as a CSV file's
+    (:func:`_feature_columns`); only those columns are read."""
+    from glassnet.data.parquet_files import read_parquet_columns
+    from glassnet.validation import check_array
+
+    def select(names):
+        columns = _feature_columns(
+            file, names, len(names), n_x, feature_names, label_column
+        )
+        return [names[j] for j in columns]
+
+    _, X = read_parquet_columns(file, select)
+    return check_array(X, name=f"features in {file}")
+
+
 def _read_csv(file: Path, n_x: int, feature_names, label_column=None) -> np.ndarray:
     """CSV rows -> features. With a header naming the training features, those
     columns are taken (the label column may be anywhere, even text); otherwise the
@@ -186,23 +224,14 @@ def _read_csv(file: Path, n_x: int, feature_names, label_column=None) -> np.ndar
     it (``label_column``, the run's ``--label-column``; by default the column named
     label, y, target or class, else the last). Reading, header detection and line
     numbers are the data loader's (glassnet.data.csv_files)."""
-    from glassnet.data.csv_files import read_rows, resolve_label_column
+    from glassnet.data.csv_files import read_rows
     from glassnet.validation import check_array
 
     header, body, lines = read_rows(file)
     names = header or []
-    if feature_names and all(name in names for name in feature_names):
-        columns = [names.index(name) for name in feature_names]
-    elif len(body[0]) == n_x:
-        columns = list(range(n_x))
-    elif len(body[0]) == n_x + 1:
-        label_index = resolve_label_column(label_column, header, n_x + 1)
-        columns = [j for j in range(n_x + 1) if j != label_index]
-    else:
-        raise ValueError(
-            f"{file} has {len(body[0])} columns but the model takes {n_x} features "
-            f"(plus, optionally, the label column)"
-        )
+    columns = _feature_columns(
+        file, header, len(body[0]), n_x, feature_names, label_column
+    )
     X = np.empty((len(body), len(columns)))
     for i, (row, line) in enumerate(zip(body, lines, strict=True)):
         for j, column in enumerate(columns):

@@ -13,7 +13,8 @@ def register(sub) -> None:
     predict.add_argument(
         "file",
         metavar="FILE",
-        help=".csv (features, optionally with the label column where training had it), "
+        help=".csv or .parquet (features, optionally with the label column where "
+        "training had it; the training columns by name when the file names them), "
         ".npy, .npz (key X), .h5 (key X, or the course's train_set_x), .mat or an "
         "image folder, values as stored (the model does its own scaling)",
     )

@@ -46,8 +46,8 @@ def register(sub) -> None:
         "--data",
         metavar="NAME_OR_PATH",
         help="bundled name (digits, breast_cancer, iris, wine, "
-        "diabetes, moons, circles, flower, mnist) or a .csv/.npz/.h5/"
-        ".mat file or image folder (default: digits)",
+        "diabetes, moons, circles, flower, mnist) or a .csv/.parquet/.npz/"
+        ".h5/.mat file or image folder (default: digits)",
     )
     train.add_argument(
         "--config",

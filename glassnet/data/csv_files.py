@@ -23,7 +23,7 @@ from glassnet.data.budgets import DataFileError, Meter, describe_bytes
 from glassnet.data.datasets import CLASSIFICATION_TASKS, Dataset, infer_task
 from glassnet.data.npy_files import open_regular_file
 
-__all__ = ["load_csv", "read_rows", "check_unique_names"]
+__all__ = ["load_csv", "read_rows", "check_unique_names", "finish_labels"]
 
 LABEL_COLUMN_NAMES = ("label", "y", "target", "class")
 
@@ -375,6 +375,19 @@ def _parse_text_table(
     return X, y
 
 
+def finish_labels(y: np.ndarray, task: str | None):
+    """``(y, task)`` of a table's label column (CSV, Parquet): numeric labels
+    decide the task when it is not given (:func:`infer_task`), and whole numbers
+    of a classification set become int64 class labels; text labels are kept."""
+    if y.dtype.kind == "f":
+        whole = bool(np.isfinite(y).all() and (y == np.round(y)).all())
+        resolved = task if task is not None else infer_task(y)
+        if resolved in CLASSIFICATION_TASKS and whole:
+            y = y.astype(np.int64)
+        task = resolved
+    return y, task
+
+
 def load_csv(
     path,
     *,
@@ -444,12 +457,7 @@ def load_csv(
             describe,
             task,
         )
-    if y.dtype.kind == "f":
-        whole = bool(np.isfinite(y).all() and (y == np.round(y)).all())
-        resolved = task if task is not None else infer_task(y)
-        if resolved in CLASSIFICATION_TASKS and whole:
-            y = y.astype(np.int64)
-        task = resolved
+    y, task = finish_labels(y, task)
     return Dataset.from_arrays(
         X,
         y,

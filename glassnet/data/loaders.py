@@ -11,6 +11,9 @@
   ``classes``, ``feature_names``); pickles are refused unread.
 * ``.csv``/``.csv.gz``: one example per line, a label column and numeric features;
   the header line is detected (or forced with ``header=True/False``).
+* ``.parquet``/``.pq``: one example per row, the label column chosen as for CSV,
+  numeric feature columns whose names are kept (pyarrow:
+  :func:`glassnet.data.parquet_files.load_parquet`).
 * a folder: images (:func:`glassnet.data.images.load_image_folder`).
 
 Image arrays (3-D or 4-D) are flattened in C order to rows ``(m, h*w*c)`` with
@@ -39,11 +42,12 @@ from glassnet.data.datasets import Dataset
 from glassnet.data.h5_files import H5Reader
 from glassnet.data.mat_files import check_variables, scan_mat
 from glassnet.data.npy_files import open_npz
+from glassnet.data.parquet_files import load_parquet
 from glassnet.data.registry import _call_loader
 
-__all__ = ["load_file", "load_h5", "load_mat", "load_npz", "load_csv"]
+__all__ = ["load_file", "load_h5", "load_mat", "load_npz", "load_csv", "load_parquet"]
 
-EXTENSIONS = (".h5", ".hdf5", ".mat", ".npz", ".csv", ".csv.gz")
+EXTENSIONS = (".h5", ".hdf5", ".mat", ".npz", ".csv", ".csv.gz", ".parquet", ".pq")
 
 
 def load_file(path, **options) -> Dataset:
@@ -62,6 +66,8 @@ def load_file(path, **options) -> Dataset:
         ".npz": load_npz,
         ".csv": load_csv,
         ".csv.gz": load_csv,
+        ".parquet": load_parquet,
+        ".pq": load_parquet,
     }
     suffix = _suffix(path)
     if suffix not in loaders:

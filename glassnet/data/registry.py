@@ -10,8 +10,8 @@ by :mod:`glassnet.data.builtin`, imported at the end of this module:
 * the course files, found in ``$GLASSNET_DATA`` or ``../shared/data`` relative to the
   current directory: ``mnist`` (5000-example subset), ``catvnoncat``, ``football``.
 
-Anything else is read as a path: ``.h5``, ``.mat``, ``.npz``, ``.csv``/``.csv.gz`` or
-a folder of images (see :mod:`glassnet.data.loaders`).
+Anything else is read as a path: ``.h5``, ``.mat``, ``.npz``, ``.csv``/``.csv.gz``,
+``.parquet`` or a folder of images (see :mod:`glassnet.data.loaders`).
 """
 
 from __future__ import annotations

@@ -1,0 +1,124 @@
+"""Parquet files as data (issue 22, point 5): ``load_dataset("f.parquet")`` with the
+CSV rules for the label column, the data budget checked from the metadata, clear
+errors, and ``glassnet train / predict / evaluate`` on files written by pandas and
+polars."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+pa = pytest.importorskip("pyarrow")
+pd = pytest.importorskip("pandas")
+pl = pytest.importorskip("polars")
+
+from glassnet.data import load_dataset  # noqa: E402
+from glassnet.data.budgets import DataFileError  # noqa: E402
+from glassnet.data.csv_files import load_csv  # noqa: E402
+from glassnet.errors import MissingDependencyError  # noqa: E402
+
+
+def _frame(m=60, seed=0):
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "age": rng.integers(18, 90, size=m),
+            "income": rng.normal(50.0, 10.0, size=m),
+            "smoker": rng.random(m) > 0.5,
+        }
+    )
+    frame["outcome"] = np.where(frame["income"] > 50, "high", "low")
+    return frame
+
+
+@pytest.mark.parametrize("writer", ["pandas", "polars"])
+def test_a_parquet_file_loads_as_its_csv_twin(tmp_path, writer):
+    frame = _frame()
+    path = tmp_path / "people.parquet"
+    if writer == "pandas":
+        frame.to_parquet(path)
+    else:
+        pl.from_pandas(frame).write_parquet(path)
+    twin = frame.assign(smoker=frame["smoker"].astype(int))
+    twin.to_csv(tmp_path / "people.csv", index=False)
+    loaded, expected = load_dataset(path), load_csv(tmp_path / "people.csv")
+    np.testing.assert_array_equal(loaded.X, expected.X)
+    np.testing.assert_array_equal(loaded.y, expected.y)
+    assert loaded.task == expected.task == "binary"
+    assert loaded.classes == expected.classes == ["high", "low"]
+    assert loaded.feature_names == ["age", "income", "smoker"]
+    assert loaded.name == "people"
+
+
+def test_the_label_column_rules_are_csv_s(tmp_path):
+    frame = _frame().drop(columns="outcome")
+    frame.insert(0, "Target", (frame.pop("age") > 50).astype(int))  # named: found
+    frame.to_parquet(tmp_path / "a.pq")
+    loaded = load_dataset(tmp_path / "a.pq")
+    assert loaded.feature_names == ["income", "smoker"]
+    np.testing.assert_array_equal(loaded.y, frame["Target"].to_numpy())
+    by_name = load_dataset(tmp_path / "a.pq", label_column="income", task="regression")
+    assert by_name.feature_names == ["Target", "smoker"]
+    np.testing.assert_array_equal(by_name.y, frame["income"].to_numpy())
+    by_index = load_dataset(tmp_path / "a.pq", label_column="-1")  # booleans: 0 / 1
+    assert by_index.feature_names == ["Target", "income"]
+    np.testing.assert_array_equal(by_index.y, frame["smoker"].to_numpy().astype(int))
+    with pytest.raises(ValueError, match="'nope' is not a column"):
+        load_dataset(tmp_path / "a.pq", label_column="nope")
+
+
+def test_a_text_feature_is_refused_by_name(tmp_path):
+    frame = _frame().assign(city="Paris")
+    frame.to_parquet(tmp_path / "f.parquet")
+    with pytest.raises(
+        DataFileError, match=r"feature column 'city' \(index 4\) is not"
+    ):
+        load_dataset(tmp_path / "f.parquet", label_column="outcome")
+
+
+def test_missing_values(tmp_path):
+    frame = pl.DataFrame({"a": [1.0, None, 3.0, 4.0], "label": [0, 1, 0, 1]})
+    frame.write_parquet(tmp_path / "holes.parquet")
+    with pytest.warns(UserWarning, match="'a' has 1 missing value"):
+        loaded = load_dataset(tmp_path / "holes.parquet")
+    assert np.isnan(loaded.X[1, 0])
+    frame = pl.DataFrame({"a": [1.0, 2.0, 3.0], "label": [0, None, 1]})
+    frame.write_parquet(tmp_path / "nolabel.parquet")
+    with pytest.raises(DataFileError, match="'label' is empty on row 1"):
+        load_dataset(tmp_path / "nolabel.parquet")
+
+
+def test_the_budget_is_checked_from_the_metadata_before_reading(tmp_path):
+    m = 200_000  # 1.6 MB a column of float64; zeros compress to almost nothing
+    pl.DataFrame({"a": np.zeros(m), "b": np.zeros(m), "y": np.zeros(m)}).write_parquet(
+        tmp_path / "big.parquet"
+    )
+    assert (tmp_path / "big.parquet").stat().st_size < 100_000
+    with pytest.raises(DataFileError, match=r"big.parquet.*max_total_bytes") as caught:
+        load_dataset(tmp_path / "big.parquet", budget={"max_total_bytes": 2**20})
+    # column a, counted before anything is read: 200000 float64 values as stored
+    # and the Dataset's float64 copy of them
+    assert "with column 'a' the load needs 3200000 bytes" in str(caught.value)
+    with pytest.raises(DataFileError, match="max_array_bytes"):
+        load_dataset(tmp_path / "big.parquet", budget={"max_array_bytes": 2**20})
+    assert load_dataset(tmp_path / "big.parquet").X.shape == (m, 2)
+
+
+def test_not_parquet(tmp_path):
+    (tmp_path / "fake.parquet").write_text("a,b\n1,2\n")
+    with pytest.raises(DataFileError, match="cannot read .*fake.parquet as Parquet"):
+        load_dataset(tmp_path / "fake.parquet")
+    (tmp_path / "folder.parquet").mkdir()
+    with pytest.raises(ValueError):
+        load_dataset(tmp_path / "folder.parquet")
+
+
+def test_missing_pyarrow_names_the_extra(tmp_path, monkeypatch):
+    _frame().to_parquet(tmp_path / "f.parquet")
+    for name in [n for n in sys.modules if n == "pyarrow" or n.startswith("pyarrow.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # as if not installed
+    with pytest.raises(MissingDependencyError, match=r'"glassnet\[parquet\]"'):
+        load_dataset(tmp_path / "f.parquet")
