@@ -546,5 +546,5 @@ def write_run_folder(
         json.loads(json.dumps(summary, default=float)),
         allow_nan=True,
     )
-    write_run_report(out, model=result.model, prepared=prepared)  # report.html
+    write_run_report(out, model=result.model, prepared=prepared, fresh=True)
     result.out = out

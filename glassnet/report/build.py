@@ -28,15 +28,21 @@ def write_report(folder, output=None) -> Path:
     return write_search_report(folder, output=output)
 
 
-def write_run_report(folder, *, model=None, prepared=None, output=None) -> Path:
+def write_run_report(
+    folder, *, model=None, prepared=None, output=None, fresh: bool = False
+) -> Path:
     """The run folder's report. ``model`` and ``prepared`` (``prepare_data``'s
     result) are the run's own when it has just trained; without them the model
-    file is read and ``config.json``'s data split again."""
+    file is read and ``config.json``'s data split again. ``fresh``: the folder's
+    ``learning_curve.png`` was just drawn from this history, so the page embeds
+    it instead of drawing it again (an older folder's may be an older figure)."""
     record = read_run(folder)
     predictions, reason, source = _predictions(record, model, prepared)
+    curve = Path(folder) / "learning_curve.png"
+    drawn = curve.read_bytes() if fresh and curve.is_file() else None
     sections = [
         run_sections.configuration(record),
-        run_sections.learning_curves(record),
+        run_sections.learning_curves(record, drawn),
         run_sections.results(record),
         run_sections.confusion(predictions, reason),
         run_sections.diagnosis(record),

@@ -11,6 +11,7 @@ reuse the contact sheet's encoder (:mod:`glassnet.strategy.error_analysis`).
 from __future__ import annotations
 
 import io
+import struct
 
 import numpy as np
 
@@ -25,6 +26,12 @@ def png_of(figure) -> tuple[bytes, tuple[int, int]]:
     width, height = figure.get_size_inches() * DPI
     _close(figure)
     return buffer.getvalue(), (int(round(width)), int(round(height)))
+
+
+def png_size(png: bytes, scale: float = 1.0) -> tuple[int, int]:
+    """``(width, height)`` of PNG bytes (their IHDR chunk) times ``scale``."""
+    width, height = struct.unpack(">II", png[16:24])
+    return int(round(width * scale)), int(round(height * scale))
 
 
 def _close(figure) -> None:

@@ -70,16 +70,25 @@ def _setting(value) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def learning_curves(record) -> Section:
+def learning_curves(record, drawn: bytes | None = None) -> Section:
     """Cost and every logged metric per epoch, train and dev, the best epoch and
-    early stopping marked."""
+    early stopping marked. ``drawn``: the same figure already rendered as PNG
+    bytes (``learning_curve.png``, just written by the training command)."""
     stopping = record.summary.get("early_stopping")
     stopping = stopping if isinstance(stopping, dict) else None
     data = record.config.get("data", record.folder.name)
-    plot, best = figures.learning_curves(
-        record.history, title=f"{data}: learning curves", early_stopping=stopping
-    )
-    png, size = figures.png_of(plot)
+    if drawn is None:
+        plot, best = figures.learning_curves(
+            record.history, title=f"{data}: learning curves", early_stopping=stopping
+        )
+        png, size = figures.png_of(plot)
+    else:
+        png, size = drawn, figures.png_size(drawn, scale=figures.DPI / 100)
+        best = (stopping or {}).get("best_epoch")
+        if best is None:
+            from glassnet.plots import best_epoch_of
+
+            best = best_epoch_of(record.history)
     body = figure(
         png,
         "learning curves: cost and metrics per epoch",
