@@ -54,7 +54,7 @@ import numpy as np
 
 from glassnet import activations
 from glassnet.backend import resolve_dtype, to_numpy
-from glassnet.errors import GlassnetError
+from glassnet.errors import GlassnetError, require
 from glassnet.layers import (
     Activation,
     BatchNorm,
@@ -89,13 +89,8 @@ class ExportError(GlassnetError, ValueError):
 
 
 def _require_onnx():
-    try:
-        import onnx
-    except ImportError:
-        raise ImportError(
-            'exporting to ONNX needs the onnx package: pip install "glassnet[onnx]"'
-        ) from None
-    return onnx
+    """The onnx package, or MissingDependencyError naming the extra."""
+    return require("onnx", "exporting to ONNX", "onnx")
 
 
 class GraphBuilder:

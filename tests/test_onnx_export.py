@@ -21,6 +21,7 @@ import pytest
 
 import glassnet as gn
 from glassnet.activations import Activation as ActivationFunction
+from glassnet.errors import MissingDependencyError
 from glassnet.layers import Layer
 from glassnet.onnx_export import (
     ACTIVATION_EXPORTS,
@@ -270,9 +271,16 @@ def test_metadata_and_graph_settings(tmp_path):
     np.testing.assert_array_equal(labels, model.predict(X))
 
 
-def test_the_tables_cover_glassnets_layers_and_activations():
+def test_the_tables_cover_glassnets_activations_and_layers():
+    """Every activation exports, and every layer of issue 22 (a layer type added
+    later and not in the table is refused by name, as a custom one below)."""
     assert set(ACTIVATION_EXPORTS) == set(gn.activations.NAMES)
-    assert {cls.__name__ for cls in LAYER_EXPORTS} == set(gn.layers.LAYER_TYPES)
+    exported = {cls.__name__ for cls in LAYER_EXPORTS}
+    assert exported <= set(gn.layers.LAYER_TYPES)
+    assert exported == {
+        "Dense", "Activation", "BatchNorm", "Dropout", "Flatten", "Rescaling",
+        "Standardization",
+    }  # fmt: skip
 
 
 def _swish(Z):
@@ -358,6 +366,14 @@ def test_export_command_in_process_on_a_format_1_file(tmp_path, capsys):
     np.testing.assert_allclose(
         run_onnx(out, X), network.predict_proba((X - mean) / std), atol=1e-5
     )
+
+
+def test_without_the_onnx_package_the_error_names_the_extra(tmp_path, monkeypatch):
+    model = gn.Sequential([gn.Dense(1, "sigmoid")])
+    model.build(3, rng=0)
+    monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx raises ImportError
+    with pytest.raises(MissingDependencyError, match=r'pip install "glassnet\[onnx\]"'):
+        model.to_onnx(tmp_path / "model.onnx")
 
 
 # -- the real commands ------------------------------------------------------------
