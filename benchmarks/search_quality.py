@@ -77,7 +77,8 @@ def search_row(name, *, trials, jobs, sampler, prune, epochs, folder) -> dict:
         sampler=sampler,
     )
     searched = time.perf_counter() - started
-    _stop_workers()  # the next search starts its own, as the command does
+    if jobs > 1:
+        _stop_workers()  # the next search starts its own, as the command does
     run = refit_best(result, Path(folder) / "best_run")
     rows = result.per_trial()
     return {

@@ -41,6 +41,18 @@ def test_search_speedup_benchmark_runs_in_a_tiny_configuration():
     assert "speed-up" in output
 
 
+@pytest.mark.slow  # the benchmark script in a real process
+def test_search_quality_benchmark_runs_in_a_tiny_configuration():
+    output = run_python(
+        str(ROOT / "benchmarks" / "search_quality.py"),
+        *("--datasets", "iris", "--trials", "3", "--epochs", "3"),
+        *("--jobs", "1", "--samplers", "random"),
+    )
+    assert "iris          random, no pruning" in output
+    assert "iris: random test accuracy" in output
+    assert "iris: pruning" in output
+
+
 @pytest.mark.slow  # a fresh Python process
 def test_a_search_trial_on_digits_imports_neither_scipy_nor_sklearn():
     # Each worker process pays its imports before its first trial; SciPy's and
