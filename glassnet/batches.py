@@ -10,7 +10,11 @@ Two sources of batches, one per kind of array:
 - :class:`HostBatches` (NumPy): each batch is a row gather into a buffer reused
   every step (``_kernels.gather_rows``, compiled and threaded when available);
 - :class:`DeviceBatches` (torch, cupy): the data go to the device once per ``fit``
-  and each batch is gathered there.
+  and each batch is gathered there;
+- :class:`DiskBatches` (rows that stay on disk, :mod:`glassnet.data.on_disk`):
+  each batch's indices are sorted, the rows read in increasing order (what a
+  disk and HDF5's chunks are good at), converted to the model's dtype and put
+  back in the batch's order, so the batch equals the in-memory gather bit for bit.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import numpy as np
 from glassnet import _kernels
 from glassnet.backend import permutation, to_namespace, to_numpy
 
-__all__ = ["DeviceBatches", "HostBatches", "batch_order"]
+__all__ = ["DeviceBatches", "DiskBatches", "HostBatches", "batch_order"]
 
 
 def _check_order(order, m: int, epoch: int):
@@ -117,4 +121,66 @@ class DeviceBatches:
             if self.augment is not None:
                 augmented = self.augment(to_numpy(X_batch), rng)
                 X_batch = to_namespace(augmented, self.xp, self.device, self.dtype)
+            yield X_batch, Y_batch
+
+
+class DiskBatches:
+    """Batches of rows read from a row source (:mod:`glassnet.data.on_disk`):
+    ``X`` stays on disk, the targets ``Y (m, n[L])`` are in memory. For a batch
+    ``index (k,)`` of the epoch's order::
+
+        p      = argsort(index)            the batch's rows in increasing order
+        R      = X[index[p]]               read from disk, then as the model's dtype
+        X_b[p] = R,  i.e. X_b = R[q] with q[p] = 0..k-1
+
+    which is ``X[index]``, the in-memory gather, bit for bit (the dtype
+    conversion is per value, the same whether made on the whole array or a row).
+    Buffers are reused every step (a batch is valid until the next one is drawn).
+    ``device``: ``(xp, device)`` to move each batch to (torch, cupy), or None."""
+
+    def __init__(self, source, Y, batch_size: int, dtype, augment=None, device=None):
+        self.source, self.Y, self.batch_size = source, Y, batch_size
+        self.m = source.shape[0]
+        self.dtype = np.dtype(dtype)
+        self.augment, self.device = augment, device
+        n = source.shape[1]
+        self.raw = np.empty((batch_size, n), dtype=source.dtype)
+        self.sorted = np.empty((batch_size, n), dtype=self.dtype)
+        self.X_buffer = np.empty((batch_size, n), dtype=self.dtype)
+        self.Y_buffer = np.empty((batch_size, Y.shape[1]), dtype=Y.dtype)
+
+    def _rows(self, start: int, stop: int, index):
+        """The batch's rows ``(k, n)`` in the model's dtype."""
+        k = stop - start
+        raw, converted = self.raw[:k], self.sorted[:k]
+        if index is None:
+            self.source.read(start, stop, raw)
+            np.copyto(converted, raw, casting="unsafe")
+            return converted
+        p = np.argsort(index, kind="stable")
+        self.source.take(index[p], raw)
+        np.copyto(converted, raw, casting="unsafe")
+        q = np.empty(k, dtype=np.intp)
+        q[p] = np.arange(k)
+        return _kernels.gather_rows(converted, q, self.X_buffer[:k])
+
+    def epoch(self, order, rng):
+        """Yield ``(X_batch, Y_batch)`` for each batch of the epoch; with
+        ``augment``, ``X_batch = augment(X_batch, rng)``."""
+        for start in range(0, self.m, self.batch_size):
+            stop = min(start + self.batch_size, self.m)
+            index = None if order is None else order[start:stop]
+            X_batch = self._rows(start, stop, index)
+            if index is None:
+                Y_batch = self.Y[start:stop]
+            else:
+                Y_batch = _kernels.gather_rows(
+                    self.Y, index, self.Y_buffer[: len(index)]
+                )
+            if self.augment is not None:
+                X_batch = np.asarray(self.augment(X_batch, rng), dtype=self.dtype)
+            if self.device is not None:
+                xp, device = self.device
+                X_batch = to_namespace(X_batch, xp, device)
+                Y_batch = to_namespace(Y_batch, xp, device)
             yield X_batch, Y_batch

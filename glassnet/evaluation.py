@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet import losses as losses_module
+from glassnet.out_of_core import is_on_disk
 from glassnet.targets import TEXT_LABELS_HINT, labels_from_targets, prepare_targets
 from glassnet.validation import check_array, check_consistent_length
 
@@ -27,17 +28,15 @@ def validate_data(model, X, y, *, name=""):
     """``X`` as a C-contiguous array of the model's dtype and ``y``, checked: ranks,
     finite values, one example per row in both, the model's number of features.
     Image-shaped ``X`` is flattened by the model's Flatten layer; labels ``y`` of a
-    model with ``classes`` become their output indices."""
+    model with ``classes`` become their output indices. Rows on disk
+    (:mod:`glassnet.out_of_core`) are checked in one streaming pass and stay there.
+    """
+    if is_on_disk(X):
+        from glassnet.out_of_core import checked_rows
+
+        return checked_rows(model, X, y, name=name)
     X = check_array(model.as_rows(X), name=f"X{name}", ndim=2, dtype=model.dtype)
-    if getattr(model, "classes", None) is not None and _single_label(model, y):
-        y = model.class_codes(y)
-    y = check_array(
-        y,
-        name=f"y{name}",
-        ndim=(1, 2),
-        allow_nonfinite=True,
-        non_numeric_hint=TEXT_LABELS_HINT,
-    )
+    y = validate_labels(model, y, name=name)
     check_consistent_length(X, y, names=(f"X{name}", f"y{name}"))
     if X.shape[1] != model.n_x:
         raise ValueError(
@@ -45,6 +44,20 @@ def validate_data(model, X, y, *, name=""):
             f"for {model.n_x}"
         )
     return np.ascontiguousarray(X), y
+
+
+def validate_labels(model, y, *, name=""):
+    """``y`` checked (ranks, numbers), labels of a model with ``classes`` as their
+    output indices."""
+    if getattr(model, "classes", None) is not None and _single_label(model, y):
+        y = model.class_codes(y)
+    return check_array(
+        y,
+        name=f"y{name}",
+        ndim=(1, 2),
+        allow_nonfinite=True,
+        non_numeric_hint=TEXT_LABELS_HINT,
+    )
 
 
 def _single_label(model, y) -> bool:

@@ -30,6 +30,7 @@ from glassnet.backend import (
     to_numpy,
 )
 from glassnet.layers import BatchNorm, Dense, Flatten, Layer, layer_from_config
+from glassnet.out_of_core import is_on_disk, rows_for_inference
 from glassnet.parameters import ParameterBuffers
 from glassnet.targets import TargetScale, values_in_user_units
 from glassnet.validation import check_array
@@ -586,6 +587,8 @@ class Sequential:
 
     def _check_input(self, X) -> np.ndarray:
         self._require_built()
+        if is_on_disk(X):  # read and converted a chunk at a time (D39)
+            return rows_for_inference(self, X)
         X = check_array(self.as_rows(X), name="X", ndim=2, dtype=self.dtype)
         if X.shape[1] != self.n_x:
             raise ValueError(

@@ -34,10 +34,11 @@ import numpy as np
 
 from glassnet import _kernels
 from glassnet.backend import to_numpy
-from glassnet.batches import DeviceBatches, HostBatches, batch_order
+from glassnet.batches import DeviceBatches, DiskBatches, HostBatches, batch_order
 from glassnet.checkpointing import write_checkpoint
 from glassnet.evaluation import metric_values, validation_logs
 from glassnet.guard import DivergenceGuard, gradient_norms
+from glassnet.out_of_core import is_on_disk
 from glassnet.step import fast_path, train_step
 from glassnet.training_setup import TrainingRun, prepare_training
 
@@ -145,7 +146,7 @@ def _accelerations(run: TrainingRun):
         return _kernels.reference_only()
     if run.on_numpy:
         _kernels.warn_if_unavailable()
-        if run.X.dtype == np.float32:
+        if run.model.dtype == np.float32:  # (rows on disk keep the file's dtype)
             return _kernels.parallel()
     return contextlib.nullcontext()
 
@@ -159,6 +160,17 @@ def _epoch_runner(run: TrainingRun):
         from glassnet.capture import check_capturable
 
         check_capturable(model, augment=run.augment, multipliers=run.multipliers)
+    if is_on_disk(run.X):  # read batch by batch (D39); no captured graph
+        if run.capture:
+            raise ValueError(
+                "capture=True replays a graph over data held on the device; rows on "
+                f"disk ({run.X.describe()}) are read batch by batch: drop capture"
+            )
+        device = None if run.on_numpy else (model.xp, model.device)
+        batches = DiskBatches(
+            run.X, run.Y, run.batch_size, model.dtype, run.augment, device
+        )
+        return lambda epoch, order: _eager_epoch(run, epoch, order, batches)
     if run.on_numpy:
         batches = HostBatches(run.X, run.Y, run.batch_size, run.augment)
         return lambda epoch, order: _eager_epoch(run, epoch, order, batches)

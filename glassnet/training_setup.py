@@ -29,6 +29,7 @@ from glassnet.callbacks import (
 )
 from glassnet.checkpointing import restore_checkpoint, resume_state
 from glassnet.evaluation import validate_data
+from glassnet.out_of_core import as_source, is_on_disk
 from glassnet.targets import labels_from_targets, prepare_targets
 from glassnet.validation import check_array, check_positive_int
 
@@ -40,7 +41,7 @@ class TrainingRun:
     """The checked pieces of one call to ``fit``."""
 
     model: object
-    X: np.ndarray  # rows (m, n[0]), C-contiguous, the model's dtype
+    X: np.ndarray  # rows (m, n[0]), C-contiguous, the model's dtype; or on disk
     Y: np.ndarray  # targets (m, n[L]) or class indices (m, 1)
     batch_size: int
     epochs: int
@@ -82,9 +83,10 @@ class TrainingRun:
 def _place_model(model, X, rng, dtype, backend, device, restored) -> None:
     """Build the model (for X's features), or move it; refuse a clashing dtype."""
     if not model.built:
-        X_checked = check_array(model.as_rows(X), name="X", ndim=2)
+        n_x = X.shape[1] if is_on_disk(X) else None  # rows on disk: not read here
+        n_x = n_x or check_array(model.as_rows(X), name="X", ndim=2).shape[1]
         model.build(
-            X_checked.shape[1],
+            n_x,
             rng=rng,
             dtype=dtype or "float32",
             backend=backend or "numpy",
@@ -212,6 +214,7 @@ def prepare_training(
     user_callbacks = check_callbacks(callbacks)
     rng = resolve_rng(rng)
     restored = None if resume is None else restore_checkpoint(model, resume, dtype)
+    X = as_source(X) if is_on_disk(X) else X  # rows on disk stay there (D39)
     _place_model(model, X, rng, dtype, backend, device, restored)
     X, y = validate_data(model, X, y)
     m = X.shape[0]

@@ -30,7 +30,13 @@ from glassnet.backend import device_of, get_namespace, to_namespace, to_numpy
 from glassnet.layers.base import Layer, boolean, check_flag, number, sizes_or_none
 from glassnet.validation import check_array, check_in_range
 
-__all__ = ["Flatten", "Rescaling", "Standardization", "PREPROCESSING_TYPES"]
+__all__ = [
+    "Flatten",
+    "Rescaling",
+    "RunningMoments",
+    "Standardization",
+    "PREPROCESSING_TYPES",
+]
 
 
 def _check_image_shape(image_shape):
@@ -199,6 +205,59 @@ def spread_statistics(X, floor: float) -> tuple[np.ndarray, np.ndarray]:
     return mu, np.where(constant | (spread == 0), 1.0, spread)
 
 
+class RunningMoments:
+    """Per-feature moments of rows seen block by block, in float64 (the streaming
+    twin of :func:`spread_statistics`, for rows that stay on disk).
+
+    Each block ``B (k, n)`` gives its count k, mean ``mu_B`` and squared
+    deviations ``M2_B = sum_i (x(i) - mu_B)^2``; two sets of moments merge as
+    Chan, Golub and LeVeque's pairwise update::
+
+        m     = m_A + m_B,   delta = mu_B - mu_A
+        mu    = mu_A + delta m_B / m
+        M2    = M2_A + M2_B + delta^2 m_A m_B / m
+
+    so ``sigma^2 = M2 / m`` agrees with the two-pass in-memory value to round-off
+    (well within 1e-6 relative). ``minimum`` and ``maximum`` give the floor's
+    largest deviation, ``max(maximum - mu, mu - minimum)``.
+    """
+
+    def __init__(self, n: int):
+        self.count = 0
+        self.mean = np.zeros(n)
+        self.squares = np.zeros(n)
+        self.minimum = np.full(n, np.inf)
+        self.maximum = np.full(n, -np.inf)
+
+    def add(self, rows) -> None:
+        """Merge a block of rows ``(k, n)``."""
+        rows = np.asarray(rows, dtype=np.float64)
+        k = len(rows)
+        if not k:
+            return
+        mean = rows.mean(axis=0)
+        deviation = rows - mean
+        squares = np.einsum("ij,ij->j", deviation, deviation)
+        total = self.count + k
+        delta = mean - self.mean
+        self.mean += delta * (k / total)
+        self.squares += squares + delta * delta * (self.count * k / total)
+        self.count = total
+        np.minimum(self.minimum, rows.min(axis=0), out=self.minimum)
+        np.maximum(self.maximum, rows.max(axis=0), out=self.maximum)
+
+    def spread_statistics(self, floor: float) -> tuple[np.ndarray, np.ndarray]:
+        """``(mu, spread)`` as :func:`spread_statistics` defines them."""
+        if not self.count:
+            raise ValueError("no rows to measure: the data hold no examples")
+        mu = self.mean.copy()
+        sigma = np.sqrt(self.squares / self.count)
+        largest = np.maximum(self.maximum - mu, mu - self.minimum)
+        spread = np.maximum(sigma, floor * largest)
+        constant = largest <= 1e-10 * np.maximum(np.abs(mu), np.finfo(np.float64).tiny)
+        return mu, np.where(constant | (spread == 0), 1.0, spread)
+
+
 class Standardization(Layer):
     """``Standardization(floor=0.1)``: the notes' input normalization, as a layer.
 
@@ -228,15 +287,29 @@ class Standardization(Layer):
 
     def adapt(self, X) -> Standardization:
         """Measure ``mu`` and the floored spread on training rows ``X (m, n)`` (or
-        image-shaped examples, flattened in C order); returns the layer."""
-        X = check_array(X, name="X", ndim=(2, 3, 4))
-        X = X.reshape(len(X), -1)
+        image-shaped examples, flattened in C order; or rows on disk,
+        :mod:`glassnet.data.on_disk`, measured in one streaming pass by
+        :class:`RunningMoments`); returns the layer."""
+        if hasattr(X, "scan"):  # rows on disk: one streaming pass, kept
+            scan = X.scan()
+            if scan.bad is not None:
+                row, feature, value = scan.bad
+                raise ValueError(
+                    f"X ({X.describe()}): example {row}, feature {feature} is "
+                    f"{value}; clean or impute the data first"
+                )
+        else:
+            X = check_array(X, name="X", ndim=(2, 3, 4))
+            X = X.reshape(len(X), -1)
         if self.built and X.shape[1] != self.n_in:
             raise ValueError(
                 f"X has {X.shape[1]} features per example but this Standardization "
                 f"was built for {self.n_in}"
             )
-        mu, spread = spread_statistics(X, self.floor)
+        if hasattr(X, "scan"):
+            mu, spread = X.scan().moments.spread_statistics(self.floor)
+        else:
+            mu, spread = spread_statistics(X, self.floor)
         self.set_statistics(mu, spread)
         return self
 

@@ -1,0 +1,232 @@
+"""Rows that stay on disk (issue 23, point 1; architecture D39): training from a
+.npy file, a folder of .npy shards, an HDF5 dataset or a memmap gives the bits
+training on the same arrays in memory gives; the streaming statistics match the
+in-memory ones; predict and evaluate stream; memory does not grow with the file."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet.data import on_disk
+from glassnet.data.on_disk import RowSubset, open_rows
+from glassnet.layers.preprocessing import spread_statistics
+
+h5py = pytest.importorskip("h5py")
+
+
+def _data(m=1500, n=24, seed=0):
+    rng = np.random.default_rng(seed)
+    scale = rng.uniform(0.1, 50, n)
+    X = (rng.normal(size=(m, n)) * scale + rng.uniform(-100, 100, n)).astype(
+        np.float32
+    )
+    y = rng.integers(0, 3, m)
+    return X, y
+
+
+def _write(kind, X, folder):
+    """X saved the way a user saves it: np.save, shards, h5py (chunked, gzip)."""
+    if kind in ("npy", "memmap"):
+        path = folder / "X.npy"
+        np.save(path, X)
+        return np.load(path, mmap_mode="r") if kind == "memmap" else open_rows(path)
+    if kind == "shards":
+        (folder / "X").mkdir()
+        for number, part in enumerate(np.array_split(X, 4)):
+            np.save(folder / "X" / f"part-{number:05d}.npy", part)
+        return open_rows(folder / "X")
+    path = folder / "X.h5"
+    with h5py.File(path, "w") as handle:
+        handle.create_dataset("X", data=X, chunks=(50, X.shape[1]), compression="gzip")
+    return open_rows(path)
+
+
+def _train(X, y, validation=None, seed=1):
+    model = gn.Sequential(
+        [
+            gn.Standardization(),
+            gn.Dense(12, "relu"),
+            gn.Dropout(0.8),
+            gn.Dense(3, "softmax"),
+        ]
+    )
+    model.layers[0].adapt(X)
+    model.history = model.fit(
+        X,
+        y,
+        epochs=3,
+        batch_size=50,
+        optimizer="adam",
+        rng=seed,
+        verbose=False,
+        validation_data=validation,
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def _same_weights(a, b) -> bool:
+    wa, wb = a.get_weights(), b.get_weights()
+    return wa.keys() == wb.keys() and all(np.array_equal(wa[k], wb[k]) for k in wa)
+
+
+@pytest.mark.parametrize("kind", ["npy", "shards", "h5", "memmap"])
+def test_training_from_disk_is_bitwise_training_in_memory(kind, tmp_path):
+    X, y = _data()
+    rows = _write(kind, X, tmp_path)
+    in_memory = _train(X, y, validation=(X[:300], y[:300]))
+    dev = rows[:300] if kind == "memmap" else rows.rows(np.arange(300))
+    from_disk = _train(rows, y, validation=(dev, y[:300]))
+    assert _same_weights(in_memory, from_disk)
+    assert in_memory.history.history == from_disk.history.history
+    # predict and evaluate stream the rows and give the same bits
+    assert np.array_equal(from_disk.predict_proba(rows), in_memory.predict_proba(X))
+    assert from_disk.evaluate(rows, y) == in_memory.evaluate(X, y)
+
+
+def test_uint8_images_on_disk_are_converted_per_batch(tmp_path):
+    """Image-shaped uint8 pixels (m, 8, 8): Flatten and Rescaling in the model,
+    the rows converted to float32 a batch at a time, the same bits."""
+    rng = np.random.default_rng(3)
+    images = rng.integers(0, 256, size=(600, 8, 8), dtype=np.uint8)
+    y = rng.integers(0, 2, 600)
+    np.save(tmp_path / "images.npy", images)
+
+    def train(X):
+        model = gn.Sequential(
+            [gn.Flatten((8, 8, 1)), gn.Rescaling(1 / 255), gn.Dense(1, "sigmoid")]
+        )
+        model.fit(X, y, epochs=2, batch_size=32, rng=0, verbose=False)
+        return model
+
+    assert _same_weights(train(images), train(open_rows(tmp_path / "images.npy")))
+
+
+def test_split_by_index_trains_like_the_rows_it_names(tmp_path):
+    X, y = _data(seed=2)
+    rows = _write("npy", X, tmp_path)
+    index = np.random.default_rng(0).permutation(len(X))[:900]
+    train_rows = rows.rows(index)  # sorted, nothing copied
+    assert isinstance(train_rows, RowSubset) and train_rows.shape == (900, X.shape[1])
+    kept = np.sort(index)
+    assert _same_weights(_train(X[kept], y[kept]), _train(train_rows, y[kept]))
+
+
+@pytest.mark.parametrize("kind", ["npy", "shards", "h5"])
+def test_streaming_statistics_match_in_memory(kind, tmp_path, monkeypatch):
+    """Many blocks (the pass's block shrunk to a few rows), a constant feature and
+    large offsets: mean and spread within 1e-6 relative of the in-memory ones."""
+    monkeypatch.setattr(on_disk, "CHUNK_BYTES", 7 * 24 * 8)  # 7 rows a block
+    X, _ = _data(m=2000, seed=5)
+    X[:, 3] = 1234.5  # constant
+    X[:, 4] += 1e5  # far from 0
+    X[::97, 5] = 1e4  # rare large values: the floor decides the spread
+    rows = _write(kind, X, tmp_path)
+    for floor in (0.1, 0.0):
+        mu, spread = spread_statistics(X, floor)
+        mu_streamed, spread_streamed = rows.scan().moments.spread_statistics(floor)
+        np.testing.assert_allclose(mu_streamed, mu, rtol=1e-6)
+        np.testing.assert_allclose(spread_streamed, spread, rtol=1e-6)
+    layer = gn.Standardization().adapt(rows)
+    np.testing.assert_allclose(
+        layer.statistics()[1].ravel(), spread_statistics(X, 0.1)[1], rtol=1e-6
+    )
+
+
+def test_nan_on_disk_is_named_by_row_and_feature(tmp_path):
+    X, y = _data()
+    X[1234, 7] = np.nan
+    rows = _write("shards", X, tmp_path)
+    model = gn.Sequential([gn.Dense(3, "softmax")])
+    with pytest.raises(ValueError, match=r"example 1234, feature 7 is nan"):
+        model.fit(rows, y, epochs=1, verbose=False)
+    with pytest.raises(ValueError, match="example 1234"):
+        gn.Standardization().adapt(rows)
+
+
+def test_bad_rows_on_disk_are_refused_clearly(tmp_path):
+    X, y = _data()
+    rows = _write("npy", X, tmp_path)
+    model = gn.Sequential([gn.Dense(3, "softmax")])
+    model.build(X.shape[1] + 1, rng=0)
+    with pytest.raises(ValueError, match=r"X\.npy .* has 24 features .* built for 25"):
+        model.fit(rows, y, epochs=1, verbose=False)
+    with pytest.raises(ValueError, match="same number of examples"):
+        gn.Sequential([gn.Dense(3, "softmax")]).fit(rows, y[:-1], verbose=False)
+    np.save(tmp_path / "fortran.npy", np.asfortranarray(X))
+    with pytest.raises(ValueError, match="Fortran .* C order"):
+        open_rows(tmp_path / "fortran.npy")
+    (tmp_path / "mixed").mkdir()
+    np.save(tmp_path / "mixed" / "a.npy", X[:10])
+    np.save(tmp_path / "mixed" / "b.npy", X[:10, :5])
+    with pytest.raises(ValueError, match="b.npy holds rows of shape"):
+        open_rows(tmp_path / "mixed")
+    (tmp_path / "data.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(ValueError, match="rows on disk are a .npy file"):
+        open_rows(tmp_path / "data.csv")
+
+
+@pytest.mark.slow
+def test_memory_does_not_grow_with_the_file(tmp_path):
+    """A 192 MiB file, above the data budget the child is given (loading it is
+    refused), trains for an epoch from disk while the child's resident memory
+    grows by less than a quarter of the file."""
+    m, n = 196_608, 256  # 192 MiB of float32
+    rng = np.random.default_rng(0)
+    X = np.lib.format.open_memmap(tmp_path / "X.npy", "w+", np.float32, (m, n))
+    for start in range(0, m, 8192):
+        X[start : start + 8192] = rng.normal(size=(8192, n))
+    X.flush()
+    del X
+    np.save(tmp_path / "y.npy", rng.integers(0, 2, m))
+    script = textwrap.dedent(
+        """
+        import sys
+        import numpy as np
+        import glassnet as gn
+        from glassnet.data import on_disk
+        from glassnet.data.npy_files import read_feature_array
+
+        def peak_kib():  # the child's own VmHWM (ru_maxrss keeps the parent's)
+            with open("/proc/self/status") as status:
+                line = next(x for x in status if x.startswith("VmHWM"))
+            return int(line.split()[1])
+
+        folder = sys.argv[1]
+        try:
+            read_feature_array(folder + "/X.npy")  # the loaders' way: refused
+            print("loaded")
+        except ValueError as error:
+            print("refused:", str(error)[:200])
+        y = np.load(folder + "/y.npy")
+        rows = on_disk.open_rows(folder + "/X.npy")
+        model = gn.Sequential([gn.Standardization(), gn.Dense(8, "relu"),
+                               gn.Dense(1, "sigmoid")])
+        with open("/proc/self/clear_refs", "w") as clear:
+            clear.write("5")  # the peak starts again from the current memory
+        before = peak_kib()
+        model.layers[0].adapt(rows)
+        model.fit(rows, y, epochs=1, batch_size=256, rng=0, verbose=False)
+        model.evaluate(rows, y)
+        print("grew_kib", peak_kib() - before)
+        """
+    )
+    environment = dict(os.environ, GLASSNET_DATA_BUDGET="max_array_bytes=32MiB")
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "refused:" in done.stdout and "data budget" in done.stdout
+    grew_kib = int(done.stdout.split("grew_kib")[1])
+    assert grew_kib * 1024 < (m * n * 4) / 4, done.stdout
