@@ -97,6 +97,29 @@ def test_dask_workers_give_the_same_trials_as_a_serial_run(dask_cluster):
     assert len(worker_pids) == 2 and os.getpid() not in worker_pids.values()
 
 
+@pytest.mark.timeout(120)
+def test_pruning_on_dask_under_a_time_budget_gives_the_serial_trials(dask_cluster):
+    # a time budget that is never spent still makes the executor submit trials
+    # one per free thread: the results are those of the serial run
+    space = {"learning_rate": LogUniform(1e-4, 1e-1), "epochs": 9}
+    common = {"trials": 7, "seed": 4, "prune": True}
+    serial = random_search(
+        objectives.epochs_quadratic, space, backend="serial", **common
+    )
+    distributed = random_search(
+        objectives.epochs_quadratic,
+        space,
+        backend="dask",
+        scheduler=dask_cluster.scheduler_address,
+        timeout=20,
+        time_budget=600,
+        **common,
+    )
+    assert without_durations(distributed) == without_durations(serial)
+    assert distributed.stopped is None
+    assert any(trial.get("pruned") for trial in distributed.trials)
+
+
 @pytest.mark.timeout(60)
 def test_an_unreachable_scheduler_fails_fast_with_a_clear_error():
     listener = socket.socket()
