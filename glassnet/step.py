@@ -61,6 +61,7 @@ def train_step(
     multipliers=None,
     fast: bool = True,
     on_output=None,
+    reduce_gradients=None,
 ):
     """One step on the mini-batch ``X (n[0], m)``, ``Y (n[L], m)``; returns J.
 
@@ -70,6 +71,9 @@ def train_step(
     J is a float on NumPy, a 0-d array of the model's backend otherwise (so a
     device need not wait for the host every step). ``fast=False`` runs the notes'
     reference: fresh arrays everywhere and the optimizer's ``reference_step``.
+    ``reduce_gradients(model)``, if given, runs between the backward pass and the
+    update: data-parallel training sums the processes' weighted gradients there
+    (:mod:`glassnet.distributed.data_parallel`).
     """
     with contextlib.nullcontext() if fast else _kernels.reference_only():
         # Z[L] too: the cross-entropy is computed stably from it (losses.py)
@@ -82,6 +86,8 @@ def train_step(
             on_output(AL)
         # fast: dZ[L] = A[L] - Y is written over A[L]
         model.backward(AL, Y, loss, regularizer=regularizer, inplace=fast)
+        if reduce_gradients is not None:  # every process's dW, summed
+            reduce_gradients(model)
         optimizer.update(
             model.params if params is None else params,
             model.grads if grads is None else grads,

@@ -72,6 +72,7 @@ def fit(
     device=None,
     capture: bool = False,
     fast: bool = True,
+    distributed=None,
 ):
     """Train ``model`` on rows ``X (m, n[0])``, ``y``; return the History.
 
@@ -107,6 +108,13 @@ def fit(
     ``fast=False`` runs the notes' reference path (slower; the same numbers up to
     the last bits of the products, see ``docs/architecture.md``); the default runs
     the accelerations, which ``glassnet.show_config()`` lists.
+
+    ``distributed``: a :class:`glassnet.distributed.ProcessGroup`
+    (``glassnet.distributed.init()``) to train data-parallel: every process of the
+    group calls ``fit`` with the same model, seed and data, steps on its shard of
+    each mini-batch, and the gradients are summed over the processes before the
+    same update everywhere (:mod:`glassnet.distributed.data_parallel`); only
+    process 0 writes the checkpoint and shows the progress bar.
     """
     run = prepare_training(
         model,
@@ -134,6 +142,7 @@ def fit(
         device=device,
         capture=capture,
         fast=fast,
+        distributed=distributed,
     )
     return _train(run)
 
@@ -156,6 +165,10 @@ def _epoch_runner(run: TrainingRun):
     their order)`` for the run's kind of arrays: NumPy batches, device batches, or
     device batches with the full ones replayed from a captured CUDA graph."""
     model = run.model
+    if run.distributed is not None:  # shards of each batch, gradients summed
+        from glassnet.distributed.data_parallel import DataParallelEpochs
+
+        return DataParallelEpochs(run, run.distributed)
     if run.capture:
         from glassnet.capture import check_capturable
 

@@ -66,6 +66,13 @@ class TrainingRun:
     capture: bool
     fast: bool
     labels_true: np.ndarray | None = None  # for training metrics
+    distributed: object = None  # a glassnet.distributed.ProcessGroup, or None
+
+    @property
+    def writes_files(self) -> bool:
+        """Whether this process writes checkpoints and shows progress (process 0
+        of a data-parallel run, or the only one)."""
+        return self.distributed is None or self.distributed.is_main
 
     @property
     def m(self) -> int:
@@ -207,6 +214,7 @@ def prepare_training(
     device,
     capture,
     fast,
+    distributed=None,
 ) -> TrainingRun:
     """Check fit's arguments and prepare everything the epochs need."""
     epochs = check_positive_int("epochs", epochs)
@@ -256,16 +264,19 @@ def prepare_training(
         shuffle=shuffle,
         augment=augment,
         nan_guard=nan_guard,
-        checkpoint=_prepare_checkpoint(checkpoint),
+        checkpoint=None,
         checkpoint_every=checkpoint_every,
         capture=bool(capture),
         fast=bool(fast),
+        distributed=distributed,
     )
+    if run.writes_files:  # only process 0 of a data-parallel run writes one
+        run.checkpoint = _prepare_checkpoint(checkpoint)
     run.history = _history(run, restored)
     if run.metrics:
         run.labels_true = labels_from_targets(model, Y)
     every: list[Callback] = [run.history, *user_callbacks]
-    if verbose and initial_epoch < epochs:
+    if verbose and initial_epoch < epochs and run.writes_files:
         every.append(ProgressBar((epochs - initial_epoch) * run.n_batches))
     run.callbacks = CallbackList(every, model, params=run.history.params)
     return run

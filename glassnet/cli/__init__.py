@@ -104,6 +104,7 @@ def main(argv=None) -> int:
     """Run ``glassnet ARGV`` (``sys.argv[1:]`` by default); return the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # train --nproc's copies
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE

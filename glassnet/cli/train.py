@@ -183,6 +183,13 @@ def register(sub) -> None:
     )
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.add_argument(
+        "--nproc",
+        type=int,
+        metavar="N",
+        help="train data-parallel on N processes of this machine (torch.distributed, "
+        "gloo); for several machines, start glassnet train with torchrun instead",
+    )
+    train.add_argument(
         "--mlflow",
         nargs="?",
         const="",
@@ -273,6 +280,12 @@ def _log_to_mlflow(logger, result, out: Path) -> str:
 
 
 def run_train(args) -> int:
+    from glassnet.distributed.command import (
+        join_run,
+        launch_train,
+        needs_launch,
+        train_other_process,
+    )
     from glassnet.locks import folder_lock
     from glassnet.runs import split_summary, train_run
 
@@ -283,6 +296,11 @@ def run_train(args) -> int:
         out = Path(args.resume)
     else:
         out = default_run_folder(config.data)
+    if needs_launch(args):  # --nproc N: N processes of this command (data-parallel)
+        return launch_train(args, out)
+    group = join_run()  # None unless this is one of those processes (or torchrun's)
+    if group is not None and not group.is_main:  # process 0 writes and prints
+        return train_other_process(config, args, group)
     logger = _mlflow_logger(args, config, out)
     try:
         with folder_lock(out):  # one training per run folder (glassnet.locks)
@@ -292,6 +310,7 @@ def run_train(args) -> int:
                 verbose=not args.quiet,
                 resume=args.resume,
                 callbacks=() if logger is None else [logger],
+                distributed=group,
             )
             tracked = None if logger is None else _log_to_mlflow(logger, result, out)
     except BaseException as error:
