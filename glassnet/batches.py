@@ -14,7 +14,9 @@ Two sources of batches, one per kind of array:
 - :class:`DiskBatches` (rows that stay on disk, :mod:`glassnet.data.on_disk`):
   each batch's indices are sorted, the rows read in increasing order (what a
   disk and HDF5's chunks are good at), converted to the model's dtype and put
-  back in the batch's order, so the batch equals the in-memory gather bit for bit.
+  back in the batch's order, so the batch equals the in-memory gather bit for bit;
+- :class:`StreamBatches` (Parquet rows, :mod:`glassnet.data.streams`): row groups
+  through a shuffle buffer, in an order of their own (not the in-memory one).
 """
 
 from __future__ import annotations
@@ -24,7 +26,13 @@ import numpy as np
 from glassnet import _kernels
 from glassnet.backend import permutation, to_namespace, to_numpy
 
-__all__ = ["DeviceBatches", "DiskBatches", "HostBatches", "batch_order"]
+__all__ = [
+    "DeviceBatches",
+    "DiskBatches",
+    "HostBatches",
+    "StreamBatches",
+    "batch_order",
+]
 
 
 def _check_order(order, m: int, epoch: int):
@@ -177,6 +185,67 @@ class DiskBatches:
                 Y_batch = _kernels.gather_rows(
                     self.Y, index, self.Y_buffer[: len(index)]
                 )
+            if self.augment is not None:
+                X_batch = np.asarray(self.augment(X_batch, rng), dtype=self.dtype)
+            if self.device is not None:
+                xp, device = self.device
+                X_batch = to_namespace(X_batch, xp, device)
+                Y_batch = to_namespace(Y_batch, xp, device)
+            yield X_batch, Y_batch
+
+
+class StreamBatches(DiskBatches):
+    """Batches of Parquet rows (:class:`glassnet.data.streams.ParquetRows`) drawn
+    through a shuffle buffer: :meth:`epoch_order` plans the epoch from the rng
+    (:func:`glassnet.data.streams.shuffle_plan`: the order the rows come in,
+    which the labels and the training metrics follow), :meth:`epoch` replays the
+    plan on the rows: load the row groups into the buffer, gather the drawn
+    slots, move the tail's rows into the holes. Without shuffling, the rows come
+    in the file's order."""
+
+    def __init__(self, source, Y, batch_size: int, dtype, augment=None, device=None):
+        super().__init__(source, Y, batch_size, dtype, augment, device)
+        capacity = max(source.buffer_rows, batch_size) + int(source.group_sizes.max())
+        self.buffer = np.empty((capacity, source.shape[1]), dtype=source.dtype)
+        self.plan = None
+
+    def epoch_order(self, order, rng):
+        """None (the file's order) when ``order`` is None, else the shuffle
+        buffer's order for this epoch, planned from ``rng``."""
+        from glassnet.data.streams import shuffle_plan
+
+        self.plan = None
+        if order is None:
+            return None
+        source = self.source
+        self.plan = shuffle_plan(
+            source.group_sizes, source.buffer_rows, self.batch_size, rng
+        )
+        return self.plan.order
+
+    def _drawn_rows(self, step, k: int):
+        """Replay one planned step on the buffer; the drawn rows in the model's
+        dtype."""
+        loads, drawn, holes, movers = step
+        for group, slot in loads:
+            rows = self.source.group(group)
+            self.buffer[slot : slot + len(rows)] = rows
+        raw = _kernels.gather_rows(self.buffer, drawn, self.raw[:k])
+        self.buffer[holes] = self.buffer[movers]
+        converted = self.X_buffer[:k]
+        np.copyto(converted, raw, casting="unsafe")
+        return converted
+
+    def epoch(self, order, rng):
+        if self.plan is None:
+            yield from super().epoch(None, rng)
+            return
+        for step, start in zip(
+            self.plan.steps, range(0, self.m, self.batch_size), strict=True
+        ):
+            index = order[start : start + self.batch_size]
+            X_batch = self._drawn_rows(step, len(index))
+            Y_batch = _kernels.gather_rows(self.Y, index, self.Y_buffer[: len(index)])
             if self.augment is not None:
                 X_batch = np.asarray(self.augment(X_batch, rng), dtype=self.dtype)
             if self.device is not None:

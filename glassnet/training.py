@@ -34,7 +34,13 @@ import numpy as np
 
 from glassnet import _kernels
 from glassnet.backend import to_numpy
-from glassnet.batches import DeviceBatches, DiskBatches, HostBatches, batch_order
+from glassnet.batches import (
+    DeviceBatches,
+    DiskBatches,
+    HostBatches,
+    StreamBatches,
+    batch_order,
+)
 from glassnet.checkpointing import write_checkpoint
 from glassnet.evaluation import metric_values, validation_logs
 from glassnet.guard import DivergenceGuard, gradient_norms
@@ -180,6 +186,13 @@ def _epoch_runner(run: TrainingRun):
                 f"disk ({run.X.describe()}) are read batch by batch: drop capture"
             )
         device = None if run.on_numpy else (model.xp, model.device)
+        if getattr(run.X, "streamed", False):  # Parquet: a shuffle buffer's order
+            batches = StreamBatches(
+                run.X, run.Y, run.batch_size, model.dtype, run.augment, device
+            )
+            return lambda epoch, order: _eager_epoch(
+                run, epoch, batches.epoch_order(order, run.rng), batches
+            )
         batches = DiskBatches(
             run.X, run.Y, run.batch_size, model.dtype, run.augment, device
         )
