@@ -110,13 +110,16 @@ def run_search(args) -> int:
         sampler=args.sampler,
         **options,
     )
-    _report(result, out)
     if result.stopped is not None:
         print(
-            f"time budget of {args.time_budget:g} min spent: "
-            f"{result.stopped['not_launched']} planned trial(s) not launched; rerun "
-            "the same command to run them"
+            f"time budget of {args.time_budget:g} min spent: the search stopped "
+            f"with {result.stopped['not_launched']} trial(s) of its current rung "
+            "not launched (and no later rung, batch or round); run the command "
+            "again (a new --time-budget, or none) to go on"
         )
+        if not result.trials:
+            return 0
+    _report(result, out)
     if not args.no_refit:
         _refit(result, out / "best_run", args.refit_on)
     return 0

@@ -22,8 +22,13 @@ Modules: :mod:`~glassnet.search.dimensions` (the dimensions, on their scales),
 :mod:`~glassnet.search.runner` (:func:`random_search`),
 :mod:`~glassnet.search.results` (:class:`SearchResult`, :func:`rank_trials`),
 :mod:`~glassnet.search.journal` (resumable ``trials.jsonl``),
-:mod:`~glassnet.search.executors` (serial, loky, dask) and
-:mod:`~glassnet.search.plots` (matplotlib figures).
+:mod:`~glassnet.search.executors` (serial, loky, dask),
+:mod:`~glassnet.search.plots` (matplotlib figures),
+:mod:`~glassnet.search.data_space` (the default space scaled to the data; trial 0
+is ``glassnet train``'s defaults), :mod:`~glassnet.search.pruning` (hopeless
+trials stopped at rungs), :mod:`~glassnet.search.samplers` and
+:mod:`~glassnet.search.tpe` (random or Optuna's TPE) and
+:mod:`~glassnet.search.refit` (the best trial trained again as a run folder).
 """
 
 from glassnet.search.dimensions import (
