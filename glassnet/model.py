@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from weakref import WeakValueDictionary
 
 import numpy as np
 
@@ -536,8 +537,21 @@ class Sequential:
     # -- public, row-major API ---------------------------------------------------
     def as_rows(self, X):
         """``X`` as rows ``(m, n[0])``: image-shaped examples ``(m, h, w[, c])`` are
-        flattened in C order by the model's leading ``Flatten`` layer (other input
-        is returned unchanged, for the checks that follow)."""
+        flattened in C order by the model's leading ``Flatten`` layer; a raw table
+        (text categories, empty cells; a Table, DataFrame or rows of its columns)
+        is encoded by the model's leading table layers, each one's ``rows`` in
+        turn (D40); other input is returned unchanged, for the checks that
+        follow."""
+        table_layers = self.table_layers()
+        if table_layers:
+            encoded = self.__dict__.setdefault("_encoded_rows", WeakValueDictionary())
+            if encoded.get(id(X)) is X:  # rows this model encoded (checked again)
+                return X
+            for layer in table_layers:
+                X = layer.rows(X)
+            X = np.ascontiguousarray(X, dtype=self.dtype or np.float64)
+            encoded[id(X)] = X
+            return X
         if getattr(X, "ndim", 2) <= 2:
             return X
         for layer in self.layers:
@@ -550,6 +564,30 @@ class Sequential:
             f"{tuple(X.shape)}: put a Flatten layer first for images (gn.Flatten()), "
             "or pass X.reshape(len(X), -1)"
         )
+
+    def table_layers(self) -> list:
+        """The leading table layers (Imputation, CategoryEncoding) that turn a raw
+        table into rows at the boundary; empty for a model of numeric rows."""
+        from glassnet.layers.table import TABLE_TYPES
+
+        layers = []
+        for layer in self.layers:
+            if not isinstance(layer, TABLE_TYPES):
+                break
+            layers.append(layer)
+        return layers
+
+    @property
+    def feature_names(self) -> list[str] | None:
+        """The names of the input features ``n[0]`` after the table layers (e.g.
+        ``"age"``, ``"sex=male"``, ``"age (was missing)"``); None for a model
+        without them."""
+        from glassnet.layers.table import CategoryEncoding
+
+        for layer in self.table_layers():
+            if isinstance(layer, CategoryEncoding):
+                return layer.feature_names
+        return None
 
     def class_codes(self, labels) -> np.ndarray:
         """The output indices (m,) of ``labels`` (m,), each one of ``classes``."""
@@ -763,6 +801,7 @@ class Sequential:
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state["xp"] = backend_name(self.xp)  # a module does not pickle; its name does
+        state.pop("_encoded_rows", None)  # weak references to encoded rows (D40)
         return state
 
     def __setstate__(self, state) -> None:

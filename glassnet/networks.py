@@ -104,7 +104,9 @@ def is_image_data(X, image_shape=None) -> bool:
     return bool(np.all(sample == np.round(sample)))
 
 
-def preprocessing_layers(X_train, image_shape=None, *, standardize=True) -> list:
+def preprocessing_layers(
+    X_train, image_shape=None, *, standardize=True, roles=None
+) -> list:
     """The input layers for training rows ``X_train`` (``(m, n)`` or image-shaped),
     fitted on them only; what ``glassnet train`` and the estimators put first:
 
@@ -117,8 +119,21 @@ def preprocessing_layers(X_train, image_shape=None, *, standardize=True) -> list
     * other (tabular) data: ``Standardization()`` adapted on ``X_train``, with the
       spread floor.
 
-    ``standardize=False`` keeps the values as given (only the Flatten).
+    * a raw table (``roles``: its columns' :class:`~glassnet.data.columns.ColumnRole`
+      list, ``X_train`` its rows with text and empty cells): the table layers
+      ``Imputation`` and ``CategoryEncoding`` (D40), then ``Standardization()``
+      of the encoded columns.
+
+    ``standardize=False`` keeps the values as given (only the Flatten, or the
+    table layers).
     """
+    if roles is not None:
+        from glassnet.layers.table import table_layers
+
+        layers, encoded = table_layers(X_train, roles)
+        if standardize:
+            layers.append(Standardization().adapt(encoded))
+        return layers
     X = np.asarray(X_train)
     if image_shape is None and X.ndim > 2:
         image_shape = X.shape[1:] if X.ndim > 3 else (*X.shape[1:], 1)

@@ -58,6 +58,9 @@ class RunConfig:
     augment: bool = False
     standardize: bool = True
     label_column: str | int | None = None  # a name or an index (load_csv)
+    #: {column name: "numeric" | "categorical" | "ignored"}: roles that win over
+    #: the inferred ones (--categorical, --numeric, --ignore; D40)
+    column_roles: dict | None = None
     human_error: float | None = None
     checkpoint_every: int | None = None
     metrics: tuple = field(default=("accuracy", "f1"))
@@ -124,10 +127,14 @@ class RunConfig:
             check_in_range("human_error", self.human_error, 0, 1)
         if self.early_stopping is not None:
             check_in_range("early_stopping", self.early_stopping, 1, None, integer=True)
+        if self.column_roles is not None:
+            self.column_roles = _checked_roles(self.column_roles)
         return self
 
     def to_dict(self) -> dict:
         values = dataclasses.asdict(self)
+        if self.column_roles is not None:
+            values["column_roles"] = dict(self.column_roles)
         values["layers"] = list(self.layers)
         values["metrics"] = list(self.metrics)
         if self.split is not None:
@@ -206,7 +213,32 @@ _SETTING_TYPES = {
     "human_error": _NUMBER,
     "checkpoint_every": _INT,
     "metrics": ("a list of metric names", _is_list_of(_is_text)),
+    "column_roles": (
+        'an object {"column": "numeric" | "categorical" | "ignored"}',
+        lambda value: (
+            isinstance(value, dict)
+            and all(map(_is_text, value))
+            and all(map(_is_text, value.values()))
+        ),
+    ),
 }
+
+
+def _checked_roles(value) -> dict:
+    """``{column: role}`` with each role one of numeric, categorical, ignored."""
+    from glassnet.data.columns import ROLES
+
+    if not isinstance(value, dict):
+        raise ValueError(
+            f"column_roles must be an object {{column: role}}; received {value!r}"
+        )
+    for name, role in value.items():
+        if not isinstance(name, str) or role not in ROLES:
+            raise ValueError(
+                f"column_roles: the role of {name!r} must be one of "
+                f"{', '.join(ROLES)}; received {role!r}"
+            )
+    return dict(value)
 
 
 def _check_type(name: str, value, *, none_allowed: bool) -> None:

@@ -98,13 +98,17 @@ def prepare_data(config: RunConfig) -> dict:
     from glassnet.data import train_dev_test_split
 
     dataset = load_stored(config.data, label_column=config.label_column)
-    X = _feature_rows(dataset.X, config.data)
+    roles = table_roles(dataset, config)  # None: not a table with names (D40)
+    table = roles is not None and needs_table_layers(roles)
+    X = _feature_rows(dataset.X, config.data, table=table)
     separate = {
-        "dev": _separate_part(config.dev_data, "dev", dataset, X.shape[1], config),
-        "test": _separate_part(config.test_data, "test", dataset, X.shape[1], config),
+        part: _separate_part(
+            getattr(config, f"{part}_data"), part, dataset, X.shape[1], config, table
+        )
+        for part in ("dev", "test")
     }
     if separate["test"] is None and dataset.X_test is not None:
-        X_test = _feature_rows(dataset.X_test, config.data, "test ")
+        X_test = _feature_rows(dataset.X_test, config.data, "test ", table=table)
         separate["test"] = (X_test, dataset.y_test, f"the test set of {config.data}")
     ratios = _split_ratios(config, separate)
     X_train, X_dev, X_test, y_train, y_dev, y_test = train_dev_test_split(
@@ -116,10 +120,13 @@ def prepare_data(config: RunConfig) -> dict:
         "test": separate["test"] or (X_test, y_test, config.data),
     }
     preprocessing = preprocessing_layers(
-        X_train, dataset.image_shape, standardize=config.standardize
+        X_train,
+        dataset.image_shape,
+        standardize=config.standardize,
+        roles=roles if table else None,
     )
-    splits = {
-        name: (np.ascontiguousarray(Xs, dtype=config.dtype), ys)
+    splits = {  # a raw table stays as it is: the model's table layers encode it
+        name: (Xs if table else np.ascontiguousarray(Xs, dtype=config.dtype), ys)
         for name, (Xs, ys, _) in parts.items()
         if len(Xs)
     }
@@ -135,7 +142,58 @@ def prepare_data(config: RunConfig) -> dict:
         "dataset": dataset,
         "preprocessing": preprocessing,
         "split": split,
+        "columns": roles,
     }
+
+
+def table_roles(dataset, config: RunConfig):
+    """The column roles of a table with named columns (CSV, Parquet, DataFrame:
+    :func:`glassnet.data.columns.infer_roles`, ``config.column_roles`` winning),
+    or None for other data (images, arrays, flat pixel files)."""
+    from glassnet.data.columns import Table, infer_roles
+    from glassnet.networks import is_image_data
+
+    X = dataset.X
+    if dataset.feature_names is None or X.ndim != 2 or dataset.image_shape:
+        if config.column_roles:
+            raise ValueError(
+                f"{config.data}: column roles apply to a table with named columns "
+                "(a CSV file with a header, Parquet, a DataFrame)"
+            )
+        return None
+    if X.dtype != object and not config.column_roles and is_image_data(X):
+        return None
+    table = Table.from_rows(dataset.feature_names, X)
+    try:
+        return infer_roles(table, config.column_roles)
+    except ValueError as error:
+        raise ValueError(f"{config.data}: {error}") from None
+
+
+def needs_table_layers(roles) -> bool:
+    """Whether a table needs the table layers (D40): a categorical or ignored
+    column, or an empty cell; a table of numbers only is rows as before."""
+    return any(role.role != "numeric" or role.missing for role in roles)
+
+
+def config_record(config: RunConfig, prepared: dict) -> dict:
+    """``config.json``: the run's settings, ``column_roles`` as resolved (every
+    column's role, inferred or given), so the run can be repeated from it."""
+    record = config.to_dict()
+    roles = prepared.get("columns")
+    if roles:
+        record["column_roles"] = {role.name: role.role for role in roles}
+    return record
+
+
+def _input_width(preprocessing, X_train) -> int:
+    """n[0]: the encoded width after the table layers (D40), else X's columns."""
+    from glassnet.layers import CategoryEncoding
+
+    for layer in preprocessing:
+        if isinstance(layer, CategoryEncoding):
+            return layer.width
+    return X_train.shape[1]
 
 
 def _notes_ratios(m: int):
@@ -145,21 +203,36 @@ def _notes_ratios(m: int):
     return recommend_ratios(max(m, 1))
 
 
-def _feature_rows(X, source, part: str = "") -> np.ndarray:
-    """Examples as rows (m, n), every value finite."""
+def _feature_rows(X, source, part: str = "", *, table: bool = False) -> np.ndarray:
+    """Examples as rows (m, n), every value finite (a raw ``table``'s empty cells
+    and text are the table layers' to handle)."""
     X = X.reshape(len(X), -1)
-    _check_finite(X, source, part)
+    if not table:
+        _check_finite(X, source, part)
     return X
 
 
-def _separate_part(path, name: str, dataset, n_features: int, config):
+def _separate_part(path, name: str, dataset, n_features: int, config, table=False):
     """``(X, y, path)`` of a separate dev or test file (``--dev-data``,
     ``--test-data``): rows as stored with the training data's number of features,
     labels coded in the training data's classes; None without a file."""
     if path is None:
         return None
     other = load_stored(path, label_column=config.label_column)
-    X = _feature_rows(other.X, path)
+    names = dataset.feature_names
+    if table and other.feature_names is not None and names:
+        from glassnet.data.columns import Table  # the training columns, by name
+
+        table = Table.from_rows(other.feature_names, other.X)
+        missing = [name for name in names if name not in table.names]
+        if missing:
+            raise ValueError(
+                f"{path} (--{name}-data) has no column {', '.join(map(repr, missing))}"
+                f" that {config.data} has"
+            )
+        X = Table(names, [table.column(n) for n in names]).to_rows()
+    else:
+        X = _feature_rows(other.X, path, table=table)
     if X.shape[1] != n_features:
         raise ValueError(
             f"{path} (--{name}-data) has {X.shape[1]} features per example but "
@@ -233,6 +306,8 @@ class RunResult:
     early_stopping: dict | None = None
     #: the examples in each split and where they came from (prepare_data's split)
     split: dict | None = None
+    #: each table column's role (glassnet.data.columns.ColumnRole), or None (D40)
+    columns: list | None = None
 
     def table(self) -> str:
         """Per-split examples, cost and metrics as aligned text. A regression
@@ -299,7 +374,8 @@ def train_run(
     classes = model_classes(dataset)
     rng = np.random.default_rng(config.seed)
     preprocessing = copy.deepcopy(prepared.get("preprocessing", []))  # unshared
-    model = build_network(config, X_train.shape[1], task, n_outputs, rng, preprocessing)
+    n_x = _input_width(preprocessing, X_train)  # encoded table columns (D40)
+    model = build_network(config, n_x, task, n_outputs, rng, preprocessing)
     if task == "regression":  # trains on standardized targets, predicts in y's (D29)
         model.adapt_targets(y_train)
     regularizer = L2(config.l2) if config.l2 else (L1(config.l1) if config.l1 else None)
@@ -380,6 +456,7 @@ def train_run(
     result = RunResult(model, history, results, config, seconds, diagnosis)
     result.early_stopping = None if stopper is None else stopper.report()
     result.split = prepared.get("split")
+    result.columns = prepared.get("columns")
     if out is not None:
         write_run_folder(result, prepared, Path(out))
     return result
@@ -451,7 +528,7 @@ def model_extra(prepared: dict, config: RunConfig) -> dict:
         "task": dataset.task,
         "classes": _jsonable_classes(dataset.classes),
         "feature_names": dataset.feature_names,
-        "run_config": config.to_dict(),
+        "run_config": config_record(config, prepared),
     }
 
 
@@ -494,7 +571,7 @@ def prepare_run_folder(
             stacklevel=3,
         )
         stale.unlink()
-    write_json_atomically(out / "config.json", config.to_dict())
+    write_json_atomically(out / "config.json", config_record(config, prepared))
 
 
 def write_run_folder(
@@ -510,7 +587,7 @@ def write_run_folder(
     result.model.save(
         out / "model.glassnet", extra=model_extra(prepared, result.config)
     )
-    write_json_atomically(out / "config.json", result.config.to_dict())
+    write_json_atomically(out / "config.json", config_record(result.config, prepared))
     result.history.to_csv(out / "history.csv")
     plot_run_history(  # cost and metrics, the best epoch marked
         result.history,
@@ -534,6 +611,8 @@ def write_run_folder(
         summary["early_stopping"] = result.early_stopping
     if result.split is not None:
         summary["split"] = result.split
+    if prepared.get("columns"):  # each table column's role, why, empty cells (D40)
+        summary["columns"] = [role.to_dict() for role in prepared["columns"]]
     if result.diagnosis is not None:
         summary["diagnosis"] = (
             result.diagnosis.to_dict()

@@ -131,8 +131,11 @@ def test_csv_with_header_and_default_label_column(tmp_path):
     assert by_name.feature_names == ["b", "c"]
     with pytest.raises(ValueError, match=r"'z' is not a column; columns: \['A'"):
         load_dataset(numeric, label_column="z")
-    with pytest.raises(ValueError, match="'label' .*not numeric.*'rose'"):
-        load_csv(path, label_column=-1)
+    # a text feature column is kept as text, for the model's table layers (D40)
+    text = load_csv(path, label_column=-1, task="regression")
+    assert text.X.dtype == object and text.X[:, 1].tolist() == [
+        "rose", "tulip", "rose", "lily"
+    ]  # fmt: skip
 
 
 def test_csv_without_header_uses_last_column(tmp_path):
@@ -168,17 +171,23 @@ def test_csv_label_column_text_is_a_name_before_an_index(tmp_path):
         load_csv(path, label_column="x", header=True)
 
 
-def test_csv_bad_feature_column_names_column_and_value(tmp_path):
-    path = tmp_path / "bad.csv"
-    path.write_text("age,city,y\n30,Paris,1\n40,Lyon,0\n")
-    with pytest.raises(ValueError) as info:
-        load_dataset(path)
-    message = str(info.value)
-    assert "'city'" in message and "'Paris'" in message and "line 2" in message
-    headerless = tmp_path / "bad_plain.csv"
+def test_csv_text_feature_column_is_kept_as_text(tmp_path):
+    # text columns are categories for the table layers (D40); a column given the
+    # numeric role that holds text is named with the value
+    from glassnet.data.columns import Table, infer_roles
+
+    path = tmp_path / "mixed.csv"
+    path.write_text("age,city,y\n30,Paris,1\n40, Lyon ,0\n,Paris,1\n")
+    data = load_dataset(path)
+    assert data.X.dtype == object
+    assert data.X[:, 1].tolist() == ["Paris", "Lyon", "Paris"]
+    assert data.X[:2, 0].tolist() == [30.0, 40.0] and np.isnan(data.X[2, 0])
+    table = Table.from_rows(data.feature_names, data.X)
+    with pytest.raises(ValueError, match=r"column 'city' is numeric but holds 'Paris'"):
+        infer_roles(table, {"city": "numeric"})
+    headerless = tmp_path / "plain.csv"
     headerless.write_text("1,2,0\n3,x9,1\n")
-    with pytest.raises(ValueError, match=r"index 1.*line 2.*'x9'"):
-        load_dataset(headerless)
+    assert load_dataset(headerless).X[:, 1].tolist() == ["2", "x9"]
 
 
 def test_csv_ragged_empty_and_missing_values(tmp_path):

@@ -145,7 +145,16 @@ def _diagnose_model_file(source: Path, data, human: float):
     # the run's own train/dev/test split (same split_seed), scaled the model's way
     prepared = prepare_data(RunConfig.from_dict(saved))
     splits = {
-        name: (preprocess(X, extra, model.n_x), y)
+        name: (
+            preprocess(
+                X,
+                extra,
+                model.n_x,
+                model=model,
+                names=prepared["dataset"].feature_names,
+            ),
+            y,
+        )
         for name, (X, y) in prepared["splits"].items()
     }
     return diagnose_model(model, splits, human=human)

@@ -39,7 +39,8 @@ def run_evaluate(args) -> int:
         splits["test"] = (dataset.X_test, dataset.y_test)
     rows = []  # all splits first: an error leaves no half-printed table
     for name, (X, y) in splits.items():
-        X = preprocess(X, None, model.n_x)  # rows as stored; the model scales
+        # rows as stored (a table's columns by name, D40); the model scales
+        X = preprocess(X, None, model.n_x, model=model, names=dataset.feature_names)
         # accuracy for a classifier; r2, rmse, mae for a regression model
         result = model.evaluate(X, labels_for_model(y, dataset, model))
         rows.append((name, len(X), result))

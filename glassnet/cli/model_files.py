@@ -102,10 +102,17 @@ def _scores_row(name, examples, cost, accuracy):
     return name, examples, {"cost": cost, "accuracy": accuracy}
 
 
-def preprocess(X, extra=None, n_x=None):
+def preprocess(X, extra=None, n_x=None, *, model=None, names=None):
     """Rows ``(m, n)`` of ``X`` (image-shaped examples flattened in C order), their
     feature count checked against ``n_x``. Nothing is scaled here: the model's own
-    layers do that (``extra`` is accepted for callers of the format-1 days)."""
+    layers do that (``extra`` is accepted for callers of the format-1 days). For
+    a ``model`` with table layers (D40) ``X`` is the raw table, a
+    :class:`~glassnet.data.columns.Table` of its columns ``names`` when known
+    (the model takes its columns by name)."""
+    if model is not None and model.table_layers():
+        from glassnet.data.columns import Table
+
+        return X if names is None else Table.from_rows(names, X)
     X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
     if n_x is not None and X.shape[1] != n_x:
         raise ValueError(

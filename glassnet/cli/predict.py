@@ -30,7 +30,12 @@ def register(sub) -> None:
 def run_predict(args) -> int:
     saved = read_saved_model(args.model)
     model = saved.model
-    X = read_features(args.file, model.n_x, saved.extra, legacy=saved.legacy)
+    if model.table_layers():  # a raw table: its columns by name (D40)
+        from glassnet.data.columns import read_table
+
+        X = read_table(args.file)
+    else:
+        X = read_features(args.file, model.n_x, saved.extra, legacy=saved.legacy)
     if args.proba and model.output_activation != "linear":
         for row in model.predict_proba(X):
             print(",".join(f"{v:.6g}" for v in np.atleast_1d(row)))

@@ -28,6 +28,33 @@ def _float_or_list(text: str):
     return values[0] if len(values) == 1 else tuple(values)
 
 
+def _column_names(text: str) -> tuple:
+    """``sex,port`` -> ("sex", "port"): table column names for a role."""
+    names = tuple(name.strip() for name in text.split(","))
+    if not all(names):
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated column names like sex,port; received {text!r}"
+        )
+    return names
+
+
+def _column_roles(args, values: dict) -> dict | None:
+    """``column_roles`` of the settings with --categorical, --numeric, --ignore
+    on top; a column given two roles is refused."""
+    roles = dict(values.get("column_roles") or {})
+    given = {}
+    for flag, role in (("categorical", "categorical"), ("numeric", "numeric"),
+                       ("ignore", "ignored")):  # fmt: skip
+        for name in getattr(args, flag, None) or ():
+            if given.get(name, role) != role:
+                raise ValueError(
+                    f"column {name!r} is given two roles: {given[name]} and {role}"
+                )
+            given[name] = role
+    roles.update(given)
+    return roles or values.get("column_roles")
+
+
 def _default(name: str) -> str:
     """RunConfig's default for ``name``, as the help shows it (``64,32`` for layers)."""
     value = getattr(RunConfig, name)
@@ -161,6 +188,18 @@ def register(sub) -> None:
         metavar="NAME_OR_PATH",
         help="the test set from its own file (same features and classes as --data)",
     )
+    for flag, role in (
+        ("--categorical", "categorical (one-hot, an (other) slot)"),
+        ("--numeric", "numeric (text that reads as numbers)"),
+        ("--ignore", "ignored (not fed to the model)"),
+    ):
+        train.add_argument(
+            flag,
+            type=_column_names,
+            metavar="COLS",
+            help=f"table columns (comma-separated names) taken as {role}, whatever "
+            "was inferred (default: roles inferred from the values and printed)",
+        )
     _with_default(train, "--seed", "seed of the weights, batches and dropout", type=int)
     _with_default(
         train,
@@ -222,6 +261,9 @@ def config_from_args(args) -> RunConfig:
             values[name] = value
     if getattr(args, "human_error", None) is not None:
         values["human_error"] = args.human_error / 100  # the option is in percent
+    roles = _column_roles(args, values)  # --categorical, --numeric, --ignore (D40)
+    if roles is not None:
+        values["column_roles"] = roles
     return RunConfig.from_dict(values)
 
 
@@ -322,6 +364,10 @@ def run_train(args) -> int:
         print(stopping)
     if result.split is not None:  # the sizes chosen and where each set came from
         print(split_summary(result.split))
+    if result.columns:  # each table column's role (D40)
+        from glassnet.data.columns import describe_roles
+
+        print(describe_roles(result.columns))
     print(result.table())
     if result.diagnosis is not None:
         print()

@@ -1,6 +1,7 @@
 """Read a CSV file (or a gzip-compressed ``.csv.gz``) into a :class:`Dataset`.
 
-One example per line, a label column and numeric features; the header line is
+One example per line, a label column and feature columns of numbers or text
+(categories, kept as text for the model's table layers, D40); the header line is
 detected (or forced with ``header=True/False``). :func:`load_csv` is re-exported by
 :mod:`glassnet.data.loaders`, which picks it for ``.csv``/``.csv.gz`` paths.
 """
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from glassnet.data.budgets import DataFileError, Meter, describe_bytes
+from glassnet.data.columns import Table, parse_text_column
 from glassnet.data.datasets import CLASSIFICATION_TASKS, Dataset, infer_task
 from glassnet.data.npy_files import open_regular_file
 
@@ -257,27 +259,19 @@ def _numeric_table(path: Path, delimiter: str, skip: int, n_columns: int):
     return table
 
 
-def _column_values(column: list, label: str, lines) -> np.ndarray:
-    """Parse one feature column (a list of str) as float; empty fields become NaN."""
+def _column_values(column: list, label: str) -> np.ndarray:
+    """Parse one feature column (a list of str): float64 when every non-empty
+    field is a number (empty fields NaN, with a warning), else the column's text
+    (stripped; empty fields None), a categorical column for the model's table
+    layers (:mod:`glassnet.data.columns`, architecture D40)."""
     try:
         return np.array(column, dtype=np.float64)
     except ValueError:
         pass
-    values = np.empty(len(column))
-    missing = 0
-    for i, text in enumerate(column):
-        if not text.strip():
-            values[i] = np.nan
-            missing += 1
-            continue
-        try:
-            values[i] = float(text)
-        except ValueError:
-            raise ValueError(
-                f"feature column {label} is not numeric: line {lines[i]} holds "
-                f"{text!r}; encode it as numbers, drop it, or choose it as the "
-                "label_column"
-            ) from None
+    values = parse_text_column(column)
+    if values.dtype == object:
+        return values
+    missing = int(np.isnan(values).sum())
     if missing:
         warnings.warn(
             f"feature column {label} has {missing} empty field(s), read as NaN",
@@ -351,9 +345,10 @@ def _parse_text_table(
                 f"{path}: line {line} has {len(row)} fields but the first line has "
                 f"{n_columns}"
             )
-    X = np.empty((len(data), len(feature_index)))
-    for k, j in enumerate(feature_index):
-        X[:, k] = _column_values([row[j] for row in data], describe(j), lines)
+    columns = [
+        _column_values([row[j] for row in data], describe(j)) for j in feature_index
+    ]
+    X = Table([str(j) for j in feature_index], columns).to_rows()  # text: objects
     labels = [row[label_index].strip() for row in data]
     if not all(labels):
         line = lines[labels.index("")]
@@ -401,9 +396,11 @@ def load_csv(
 
     ``label_column`` is a column name or index (text that reads as an integer, such
     as ``"0"``, is an index when no column has that name); by default the column named
-    ``label``, ``y``, ``target`` or ``class`` (any case), else the last column. Every
-    other column must be numeric (a non-numeric one raises ``ValueError`` naming the
-    column and a bad value); empty fields become NaN with a warning. ``header=None``
+    ``label``, ``y``, ``target`` or ``class`` (any case), else the last column. A
+    column of numbers is read as float64 (empty fields NaN, with a warning); a
+    column with text is kept as text (stripped, empty fields None) and ``X`` is
+    then an object array: the roles of the columns and the model's table layers
+    take it from there (:mod:`glassnet.data.columns`, architecture D40). ``header=None``
     detects a header line (a line with text where the next line has numbers).
     Numeric labels with few whole values, or text labels, make a classification set
     (``classes`` holds the original labels); pass ``task`` to decide explicitly.

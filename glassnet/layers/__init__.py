@@ -1,5 +1,6 @@
-"""Layers: Dense, Activation, Dropout, BatchNorm and the preprocessing layers
-Flatten, Rescaling, Standardization (a closed registry for model files)."""
+"""Layers: Dense, Activation, Dropout, BatchNorm, the preprocessing layers
+Flatten, Rescaling, Standardization and the table layers Imputation,
+CategoryEncoding (a closed registry for model files)."""
 
 import reprlib
 
@@ -9,6 +10,7 @@ from glassnet.layers.batchnorm import BatchNorm
 from glassnet.layers.dense import Dense
 from glassnet.layers.dropout import Dropout
 from glassnet.layers.preprocessing import Flatten, Rescaling, Standardization
+from glassnet.layers.table import CategoryEncoding, Imputation
 
 #: the only layer types a model file may name; loading never imports anything else
 LAYER_TYPES = {
@@ -21,6 +23,8 @@ LAYER_TYPES = {
         Flatten,
         Rescaling,
         Standardization,
+        Imputation,
+        CategoryEncoding,
     )
 }
 
@@ -66,9 +70,11 @@ def layer_from_config(record: dict) -> Layer:
 __all__ = [
     "Activation",
     "BatchNorm",
+    "CategoryEncoding",
     "Dense",
     "Dropout",
     "Flatten",
+    "Imputation",
     "Layer",
     "LAYER_TYPES",
     "layer_from_config",
