@@ -36,6 +36,7 @@ import numpy as np
 import pytest
 
 import glassnet as gn
+from glassnet.backend import to_numpy
 from glassnet.distributed.data_parallel import rank_generator, shard_bounds
 
 HERE = Path(__file__).resolve()
@@ -314,6 +315,58 @@ def test_two_nodes_reach_the_single_process_weights(tmp_path):
     for rank in (0, 1):
         refusal = (tmp_path / f"rank{rank}.txt").read_text()
         assert "do not agree on the weights" in refusal and "\n" not in refusal
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_one_process_group_trains_as_without_one(backend, monkeypatch):
+    """A group of one process (real gloo, in this process): the NumPy path and the
+    torch backend's device path (the GPUs' path, here on the CPU) give fit's own
+    weights, and dropout's per-process masks are drawn again the same."""
+    from glassnet import distributed
+    from glassnet.distributed.launch import free_port
+
+    environment = {"RANK": "0", "WORLD_SIZE": "1", "MASTER_ADDR": "127.0.0.1"}
+    for name, value in {**environment, "MASTER_PORT": str(free_port())}.items():
+        monkeypatch.setenv(name, value)
+    with distributed.init(timeout=60) as group:
+        model = _fit(_dense_model(), "float64", group, backend=backend)
+        dropped = [
+            _fit(_dropout_model(), "float64", group, epochs=2, backend=backend)
+            for _ in range(2)
+        ]
+    single = _fit(_dense_model(), "float64", backend=backend)
+    assert single.backend == model.backend == backend
+    assert _relative(to_numpy(model.flat_params), to_numpy(single.flat_params)) < 1e-12
+    np.testing.assert_array_equal(*(to_numpy(m.flat_params) for m in dropped))
+
+
+@pytest.mark.slow
+def test_nccl_on_a_gpu():
+    """On a CUDA machine: the torch backend on this process's GPU, carried by
+    nccl (a group of one process); skipped elsewhere."""
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device: nccl needs a GPU")
+    from glassnet import distributed
+    from glassnet.distributed.launch import free_port
+
+    os.environ.update(
+        RANK="0", WORLD_SIZE="1", MASTER_ADDR="127.0.0.1", MASTER_PORT=str(free_port())
+    )
+    with distributed.init(device="cuda", timeout=60) as group:
+        assert group.backend == "nccl"
+        model = _fit(
+            _dense_model(), "float64", group, backend="torch", device=group.device
+        )
+    single = _fit(_dense_model(), "float64", backend="torch", device="cuda")
+    assert (
+        _relative(
+            gn.backend.to_numpy(model.flat_params),
+            gn.backend.to_numpy(single.flat_params),
+        )
+        < 1e-12
+    )
 
 
 def _weights(folder: Path):
