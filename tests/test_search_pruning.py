@@ -85,7 +85,10 @@ def test_the_space_follows_the_kind_and_size_of_the_data():
     assert few_tables["epochs"] == 200 and 200 in many_images["epochs"].values
 
 
-def test_the_first_trial_is_trial_zero_with_its_seed():
+@pytest.mark.parametrize("sampler", ["random", "tpe"])
+def test_the_first_trial_is_trial_zero_with_its_seed(sampler):
+    if sampler == "tpe":
+        pytest.importorskip("optuna")
     result = random_search(
         objectives.epochs_quadratic,
         SPACE,
@@ -93,10 +96,13 @@ def test_the_first_trial_is_trial_zero_with_its_seed():
         seed=3,
         backend="serial",
         first_trial=FIRST,
+        sampler=sampler,
     )
     zero = result.trials[0]
     assert zero["index"] == 0 and zero["config"] == FIRST["config"]
     assert zero["seed"] == 0
+    if sampler == "tpe":
+        return
     others = random_search(
         objectives.epochs_quadratic, SPACE, trials=6, seed=3, backend="serial"
     )

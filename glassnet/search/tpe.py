@@ -144,6 +144,8 @@ class TPESampler:
         self.optuna, self.space, self.trials, self.batch = optuna, space, trials, batch
         self.metric, self.first_trial = metric, first_trial
         self.seeds = trial_seeds(seed, round_index, trials)
+        if first_trial is not None:
+            self.seeds[0] = int(first_trial["seed"])
         sequence = np.random.SeedSequence(seed, spawn_key=(round_index, 1))
         sampler = optuna.samplers.TPESampler(
             seed=int(sequence.generate_state(1)[0]),
