@@ -32,6 +32,13 @@ The input checks (rows ``X``, multi-label ``y``) live in
 :mod:`glassnet._estimator_checks`. :func:`~glassnet.metrics.multilabel_report`, the
 per-task scores of a multi-label prediction, lives in :mod:`glassnet.metrics`.
 
+pandas and polars DataFrames (and Series for ``y``) are taken as scikit-learn takes
+them: fitted on one, the estimator records ``feature_names_in_`` (also in
+``model_.column_names``, so the saved model has them), scikit-learn warns when
+names are given to one fitted without or the reverse, and a DataFrame given later
+is read by name: reordered columns work, a missing or unknown column is refused
+naming it (:mod:`glassnet.data.frames`).
+
 Predictions are computed in float64 whatever the training dtype (``_outputs``), so
 a row's prediction does not depend on the other rows of the call: scikit-learn's
 ``check_estimator`` passes on ``GlassClassifier()`` and ``GlassRegressor()`` as
@@ -60,6 +67,22 @@ from glassnet.run_config import RunConfig, parse_layers
 from glassnet.validation import check_in_range, check_positive_int
 
 __all__ = ["GlassClassifier", "GlassRegressor"]
+
+
+def _by_name(estimator, X):
+    """A DataFrame's columns put in the order of ``feature_names_in_`` (fitted on a
+    DataFrame), a missing or unknown column refused naming it; scikit-learn's
+    checks then see the training names in the training order (reordered columns
+    work, where scikit-learn alone refuses them)."""
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is None or type(X).__module__.partition(".")[0] not in (
+        "pandas",
+        "polars",
+    ):
+        return X  # (nothing imported for arrays)
+    from glassnet.data.frames import ordered_frame
+
+    return ordered_frame(X, names)
 
 
 class _GlassEstimator(BaseEstimator):
@@ -156,6 +179,8 @@ class _GlassEstimator(BaseEstimator):
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         self._rng = np.random.default_rng(seed)
         self.model_ = build_network(config, n_features, task, n_outputs, self._rng)
+        names = getattr(self, "feature_names_in_", None)  # fitted on a DataFrame
+        self.model_.column_names = None if names is None else names.tolist()
         self.optimizer_ = make_optimizer(config)
         self.n_outputs_ = n_outputs
         self.loss_curve_ = []
@@ -209,7 +234,7 @@ class _GlassEstimator(BaseEstimator):
         depend on the other rows of the call (float32 BLAS kernels round a column
         differently by its position in the batch, by up to 2e-7 relative)."""
         check_is_fitted(self, "model_")
-        X = _validate(self, X, reset=False)
+        X = _validate(self, _by_name(self, X), reset=False)
         model = self.model_
         X = model._check_input(X)  # in the training dtype: out-of-range values fail
         if model.dtype != np.float64:
@@ -305,6 +330,7 @@ class GlassClassifier(ClassifierMixin, _GlassEstimator):
         the optimizer's state. ``classes`` (all labels) is required on the first call
         unless ``y`` is a multi-label matrix. No early stopping here."""
         first = not hasattr(self, "model_")
+        X = X if first else _by_name(self, X)
         X, y, multilabel = self._check_X_y(X, y, reset=first)
         if first:
             self._run_config()
@@ -383,6 +409,7 @@ class GlassRegressor(RegressorMixin, _GlassEstimator):
     def partial_fit(self, X, y):
         """One epoch on ``X``, ``y``, continuing the model and optimizer state."""
         first = not hasattr(self, "model_")
+        X = X if first else _by_name(self, X)
         X, y = self._check_X_y(X, y, reset=first)
         if first:
             self._run_config()

@@ -13,6 +13,7 @@ buffers are a :class:`~glassnet.parameters.ParameterBuffers` the model holds
 from __future__ import annotations
 
 import math
+import reprlib
 from collections.abc import Mapping
 from weakref import WeakValueDictionary
 
@@ -61,6 +62,46 @@ def _checked_classes(classes) -> list | None:
     return values
 
 
+#: the longest column name a model records (``column_names``), in characters
+MAX_COLUMN_NAME_LENGTH = 1000
+
+
+def _checked_column_names(names) -> list[str] | None:
+    """``names`` as a list of distinct column names, each a text of at most
+    MAX_COLUMN_NAME_LENGTH characters (a model file's are checked here too)."""
+    if names is None:
+        return None
+    if isinstance(names, str | bytes) or not hasattr(names, "__iter__"):
+        raise TypeError(
+            f"column_names must be a list of column names; received "
+            f"{reprlib.repr(names)}"
+        )
+    values = list(names)
+    for index, value in enumerate(values):
+        if type(value) is not str:
+            raise TypeError(
+                f"column_names[{index}] must be a text (a column name); received "
+                f"{reprlib.repr(value)} of type {type(value).__name__}"
+            )
+        if len(value) > MAX_COLUMN_NAME_LENGTH:
+            raise ValueError(
+                f"column_names[{index}] has {len(value)} characters; a column name "
+                f"has at most {MAX_COLUMN_NAME_LENGTH}: {reprlib.repr(value)}"
+            )
+    if not values:
+        raise ValueError("column_names must name at least one column; received []")
+    if len(set(values)) != len(values):
+        repeated = sorted({v for v in values if values.count(v) > 1})[:5]
+        raise ValueError(f"column_names repeats the column name(s) {repeated}")
+    return values
+
+
+def _from_frame_library(value) -> bool:
+    """Whether ``value`` is a pandas or polars object (by its type's module:
+    nothing is imported)."""
+    return type(value).__module__.partition(".")[0] in ("pandas", "polars")
+
+
 #: output activations whose cross-entropy is computed from the logits Z[L]
 _LOGIT_OUTPUTS = ("sigmoid", "softmax")
 
@@ -88,6 +129,13 @@ class Sequential:
     ``initializer`` (a name of :mod:`glassnet.initializers`, e.g.
     ``"glorot_uniform"``) initializes every Dense layer that did not choose its
     own (instead of the layers' default, he for ReLU and xavier otherwise).
+
+    ``column_names`` (optional) names the input columns, one per feature; ``fit``
+    on a pandas or polars DataFrame records its column names, they are saved in
+    the model file, and a DataFrame given to ``predict``, ``predict_proba``,
+    ``evaluate`` or ``fit`` is then read by those names (reordered columns are
+    fine; a missing or unknown column is refused naming it:
+    :mod:`glassnet.data.frames`, D35). Arrays are taken by position as always.
     """
 
     def __init__(
@@ -98,6 +146,7 @@ class Sequential:
         classes=None,
         initializer=None,
         target_scale=None,
+        column_names=None,
     ):
         self.layers: list[Layer] = []
         self.name = name
@@ -107,6 +156,7 @@ class Sequential:
         )
         self._classes = None
         self._target_scale = None
+        self._column_names = None
         self.built = False
         self.n_x: int | None = None
         self.dtype: np.dtype | None = None
@@ -118,6 +168,7 @@ class Sequential:
             self.add(layer)
         self.classes = classes
         self.target_scale = target_scale
+        self.column_names = column_names
 
     @property
     def classes(self) -> list | None:
@@ -129,6 +180,32 @@ class Sequential:
         self._classes = _checked_classes(value)
         if self.built:
             self._check_classes_fit_output()
+
+    @property
+    def column_names(self) -> list[str] | None:
+        """The input columns' names, in the order the model takes them (None:
+        unnamed; set by ``fit`` on a DataFrame, saved in the model file)."""
+        return self._column_names
+
+    @column_names.setter
+    def column_names(self, value) -> None:
+        names = _checked_column_names(value)
+        if names is not None and self.built and len(names) != self.n_x:
+            raise ValueError(
+                f"column_names names {len(names)} columns but the model takes "
+                f"{self.n_x} features"
+            )
+        self._column_names = names
+
+    def rows_by_name(self, X, name: str = "X"):
+        """``X`` as rows: a pandas / polars DataFrame by its column names (the
+        model's ``column_names`` order when it has them; a missing or unknown
+        column refused), anything else unchanged (:mod:`glassnet.data.frames`)."""
+        if not _from_frame_library(X) or self._takes_tables():
+            return X  # (no import: arrays cost nothing here)
+        from glassnet.data.frames import frame_rows
+
+        return frame_rows(X, self._column_names, name=name)[0]
 
     @property
     def target_scale(self) -> TargetScale | None:
@@ -225,6 +302,12 @@ class Sequential:
             raise ValueError("a Sequential model needs at least one layer")
         rng = resolve_rng(rng)
         self.dtype = resolve_dtype(dtype)
+        names = self._column_names
+        if names is not None and len(names) != int(n_x):
+            raise ValueError(
+                f"column_names names {len(names)} columns but the model is built "
+                f"for {int(n_x)} input features"
+            )
         self.n_x = int(n_x)
         self._drop_biases_before_batch_norm()
         options = {} if initialize else {"initialize": False}
@@ -645,7 +728,7 @@ class Sequential:
         """``(Z, A)`` for rows ``X (m, n[0])``: the output layer's logits ``Z[L]``
         and activations ``A[L]``, both ``(m, n[L])`` (Z is None unless the output
         layer is a Dense sigmoid / softmax layer); what ``evaluate`` scores."""
-        X = self._check_input(X)
+        X = self._check_input(self.rows_by_name(X))
         logits, outputs = [], []
         for start in range(0, X.shape[0], _PREDICT_CHUNK):
             chunk = self._on_device(X[start : start + _PREDICT_CHUNK].T)
@@ -684,7 +767,7 @@ class Sequential:
     def embed(self, X, layer: int = -2) -> np.ndarray:
         """Activations ``(m, n[layer])`` after layer index ``layer`` (default: the
         last hidden layer), e.g. to cluster what the network learned."""
-        X = self._check_input(X)
+        X = self._check_input(self.rows_by_name(X))
         upto = layer % len(self.layers)
         A = self._on_device(X.T)
         for item in self.layers[: upto + 1]:
@@ -692,16 +775,50 @@ class Sequential:
         return np.ascontiguousarray(to_numpy(A).T)
 
     def fit(self, X, y, **options):
-        """Train on rows ``X (m, n[0])``, ``y (m,)``: :func:`glassnet.training.fit`."""
+        """Train on rows ``X (m, n[0])``, ``y (m,)``: :func:`glassnet.training.fit`.
+        ``X`` may be a pandas / polars DataFrame (its column names are recorded
+        as ``column_names`` when the model has none, else its columns are read
+        by them) and ``y`` a Series; so may ``validation_data``'s."""
         from glassnet.training import fit
 
-        return fit(self, X, y, **options)
+        X, y, names = self._frames_in(X, y)
+        validation = options.get("validation_data")
+        if isinstance(validation, (tuple, list)) and len(validation) == 2:
+            X_val, y_val, _ = self._frames_in(
+                *validation, name="validation X", names=names
+            )
+            options["validation_data"] = (X_val, y_val)
+        history = fit(self, X, y, **options)
+        if names is not None and self._column_names is None:
+            self.column_names = names
+        return history
+
+    def _frames_in(self, X, y, *, name: str = "X", names=None):
+        """``(rows, targets, column names)`` of DataFrame / Series input (the
+        names None for arrays); columns by the model's names when it has them,
+        else by ``names`` (the training frame's, for its validation frame)."""
+        if not (_from_frame_library(X) or _from_frame_library(y)):
+            return X, y, None
+        from glassnet.data.frames import frame_rows, target_values
+
+        if self._takes_tables():  # a raw table: the table layers read it by name
+            return X, target_values(y), None
+        rows, found = frame_rows(X, self._column_names or names, name=name)
+        return rows, target_values(y), found
+
+    def _takes_tables(self) -> bool:
+        """Whether the model's leading table layers read raw tables (D40)."""
+        table_layers = getattr(self, "table_layers", None)
+        return bool(table_layers and table_layers())
 
     def evaluate(self, X, y, *, metrics=None, loss=None) -> dict:
         """``{"cost": J, metric: value, ...}`` on rows ``X``, ``y`` (metrics None:
-        accuracy for a classifier; r2, rmse and mae for a linear output)."""
+        accuracy for a classifier; r2, rmse and mae for a linear output); a
+        DataFrame ``X`` is read by the model's column names, ``y`` may be a
+        Series."""
         from glassnet.evaluation import evaluate
 
+        X, y, _ = self._frames_in(X, y)
         return evaluate(self, X, y, metrics=metrics, loss=loss)
 
     # -- description and files -----------------------------------------------------
@@ -740,6 +857,8 @@ class Sequential:
             config["classes"] = list(self._classes)
         if self._target_scale is not None:
             config["target_scale"] = self._target_scale.get_config()
+        if self._column_names is not None:
+            config["column_names"] = list(self._column_names)
         return config
 
     @classmethod
@@ -757,6 +876,7 @@ class Sequential:
             name=config.get("name", "sequential"),
             classes=config.get("classes"),
             target_scale=config.get("target_scale"),
+            column_names=config.get("column_names"),
         )
         if build and config.get("n_x") is not None:
             model.build(config["n_x"], rng=0, dtype=config.get("dtype") or "float32")
@@ -807,7 +927,12 @@ class Sequential:
     def __setstate__(self, state) -> None:
         """Unpickling / deepcopy: re-home the copied arrays in new flat buffers."""
         # pickled before models had classes, or a target scale
-        state = {"_classes": None, "_target_scale": None, **state}
+        state = {
+            "_classes": None,
+            "_target_scale": None,
+            "_column_names": None,
+            **state,
+        }
         if isinstance(state.get("xp"), str):
             state["xp"] = namespace_for(state["xp"])
         self.__dict__.update(state)

@@ -109,7 +109,15 @@ def _jsonable(value):
 #: have tens
 MAX_LAYERS = 1000
 #: the settings of a model description (``Sequential.get_config``)
-_MODEL_SETTINGS = ("name", "n_x", "dtype", "layers", "classes", "target_scale")
+_MODEL_SETTINGS = (
+    "name",
+    "n_x",
+    "dtype",
+    "layers",
+    "classes",
+    "target_scale",
+    "column_names",  # the input columns' names (D35), checked by Sequential
+)
 
 
 def _check_manifest(manifest: dict, kinds: tuple[str, ...]) -> None:

@@ -453,6 +453,7 @@ def train_run(
         }
     diagnosis = diagnose_results(results, config)
     model.classes = classes  # from here on predict gives the dataset's labels
+    model.column_names = run_column_names(dataset, model)  # DataFrames by name
     result = RunResult(model, history, results, config, seconds, diagnosis)
     result.early_stopping = None if stopper is None else stopper.report()
     result.split = prepared.get("split")
@@ -517,6 +518,22 @@ def model_classes(dataset) -> list | None:
         return _checked_classes(values)
     except (TypeError, ValueError) as error:
         raise ValueError(f"{dataset.name}: the class labels {error}") from None
+
+
+def run_column_names(dataset, model) -> list[str] | None:
+    """The data's column names for a model that takes its columns as they are
+    (D35: a DataFrame given to it later is read by these names); None for data
+    without names, a model with table layers (they hold the names, D40), or
+    names a model cannot hold (not text, repeated, too long)."""
+    from glassnet.model import _checked_column_names
+
+    names = dataset.feature_names
+    if not names or model._takes_tables() or len(names) != model.n_x:
+        return None
+    try:
+        return _checked_column_names(names)
+    except (TypeError, ValueError):
+        return None
 
 
 def model_extra(prepared: dict, config: RunConfig) -> dict:

@@ -5,6 +5,7 @@ polars."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 
 import numpy as np
@@ -14,6 +15,7 @@ pa = pytest.importorskip("pyarrow")
 pd = pytest.importorskip("pandas")
 pl = pytest.importorskip("polars")
 
+import glassnet as gn  # noqa: E402
 from glassnet.data import load_dataset  # noqa: E402
 from glassnet.data.budgets import DataFileError  # noqa: E402
 from glassnet.data.csv_files import load_csv  # noqa: E402
@@ -122,3 +124,43 @@ def test_missing_pyarrow_names_the_extra(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "pyarrow", None)  # as if not installed
     with pytest.raises(MissingDependencyError, match=r'"glassnet\[parquet\]"'):
         load_dataset(tmp_path / "f.parquet")
+
+
+def _glassnet(*args, cwd):
+    process = subprocess.run(
+        [sys.executable, "-m", "glassnet", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert process.returncode == 0, process.stderr
+    return process.stdout
+
+
+@pytest.mark.slow
+def test_train_predict_evaluate_on_parquet_files_agree_with_python(tmp_path):
+    frame = _frame(m=200, seed=1)
+    pl.from_pandas(frame).write_parquet(tmp_path / "train.parquet")
+    _glassnet(
+        "train", "--data", "train.parquet", "--epochs", "15", "--quiet",
+        "--out", "run", cwd=tmp_path,
+    )  # fmt: skip
+    new = _frame(m=40, seed=2)
+    reordered = new[["outcome", "smoker", "income", "age"]]  # by name, not position
+    reordered.to_parquet(tmp_path / "new.parquet")
+    printed = _glassnet("predict", "run", "new.parquet", cwd=tmp_path).split()
+    model = gn.load(tmp_path / "run" / "model.glassnet")
+    assert model.column_names == ["age", "income", "smoker"]
+    X = new[["age", "income", "smoker"]].to_numpy(dtype=np.float64)
+    assert printed == model.predict(X).tolist()
+    assert printed == model.predict(reordered.drop(columns="outcome")).tolist()
+    table = _glassnet(
+        "evaluate", "run", "--data", "new.parquet", "--label-column", "outcome",
+        cwd=tmp_path,
+    )  # fmt: skip
+    row = table.splitlines()[1].split()
+    scores = model.evaluate(X, new["outcome"].to_numpy(dtype=object))
+    assert row[0] == "data" and int(row[1]) == 40
+    assert float(row[3]) == pytest.approx(scores["accuracy"], abs=5e-5)
+    assert float(row[2]) == pytest.approx(scores["cost"], abs=5e-5)

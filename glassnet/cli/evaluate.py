@@ -4,6 +4,7 @@ regression model, in the targets' units) on labelled data."""
 from __future__ import annotations
 
 from glassnet.cli.model_files import (
+    columns_by_name,
     labels_for_model,
     preprocess,
     read_saved_model,
@@ -39,6 +40,8 @@ def run_evaluate(args) -> int:
         splits["test"] = (dataset.X_test, dataset.y_test)
     rows = []  # all splits first: an error leaves no half-printed table
     for name, (X, y) in splits.items():
+        # numeric columns the model has names for: by name (D35)
+        X = columns_by_name(X, dataset.feature_names, model.column_names)
         # rows as stored (a table's columns by name, D40); the model scales
         X = preprocess(X, None, model.n_x, model=model, names=dataset.feature_names)
         # accuracy for a classifier; r2, rmse, mae for a regression model

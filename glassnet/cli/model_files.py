@@ -121,6 +121,19 @@ def preprocess(X, extra=None, n_x=None, *, model=None, names=None):
     return X
 
 
+def columns_by_name(X, names, wanted) -> np.ndarray:
+    """Rows ``X`` whose columns are ``names`` (a dataset's ``feature_names``)
+    with the columns a model was trained on, ``wanted``, taken by name in its
+    order when the data names them all (as ``predict`` takes a CSV or Parquet
+    file's); otherwise ``X`` as it is, by position."""
+    if not names or not wanted or list(names) == list(wanted):
+        return X
+    if not set(wanted) <= set(names) or len(set(names)) != len(names):
+        return X
+    index = [list(names).index(name) for name in wanted]
+    return np.asarray(X)[:, index]
+
+
 def read_features(
     path: str, n_x: int, extra: dict, *, legacy: bool = False
 ) -> np.ndarray:
