@@ -270,3 +270,33 @@ def test_a_search_folder_report(tmp_path):
     }
     assert scales["beta1"]["scale"] == "1 - beta on a log axis"
     assert scales["learning_rate"]["range"] == "0.0001 to 0.1"
+
+
+@pytest.mark.slow  # two runs and their pages: about 3 s
+def test_a_binary_table_run_and_a_regression_run(tmp_path):
+    """One sigmoid unit on a table (class names, features in the examples'
+    table), and a regression run, whose page says what it cannot show."""
+    folder = tmp_path / "binary"
+    train_run(
+        RunConfig(data="breast_cancer", layers=[8], epochs=2), out=folder, verbose=False
+    )
+    page = Page((folder / "report.html").read_text(encoding="utf-8"))
+    dev = json.loads((folder / "results.json").read_text())["results"]["dev"]
+    matrix = page.tables["confusion-matrix"][0]
+    assert matrix[0] == ["true \\ predicted", "malignant", "benign"]
+    counts = np.array([[int(v) for v in row[1:]] for row in matrix[1:]])
+    assert np.trace(counts) / counts.sum() == pytest.approx(dev["accuracy"], abs=1e-12)
+    assert len(page.images) == 1  # no thumbnails for a table
+    header = page.tables["worst-examples"][0][0]  # 2 epochs: some are wrong
+    assert header[:5] == ["example", "true", "predicted", "p(true)", "p(predicted)"]
+    features = ["mean radius", "mean texture", "mean perimeter", "mean area"]
+    assert header[5:9] == features and len(header) == 5 + 6
+    folder = tmp_path / "regression"
+    train_run(
+        RunConfig(data="diabetes", layers=[8], epochs=2), out=folder, verbose=False
+    )
+    page = Page((folder / "report.html").read_text(encoding="utf-8"))
+    assert page.order == RUN_SECTIONS
+    assert "Not available for a regression run" in page.sections["confusion-matrix"]
+    assert "no accuracy" in page.sections["diagnosis"]
+    assert table_dicts(page.tables["results"][0])[0].keys() >= {"r2", "rmse", "mae"}

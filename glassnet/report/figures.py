@@ -22,7 +22,7 @@ DPI = 90
 def png_of(figure) -> tuple[bytes, tuple[int, int]]:
     """``(png, (width, height))``: the figure rendered to PNG bytes, then closed."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI)
+    figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
     width, height = figure.get_size_inches() * DPI
     _close(figure)
     return buffer.getvalue(), (int(round(width)), int(round(height)))

@@ -40,6 +40,7 @@ class Predictions:
     class_names: list
     rows: np.ndarray
     image_shape: tuple | None
+    feature_names: list | None = None
 
     @property
     def codes(self) -> list[int]:
@@ -116,4 +117,8 @@ def split_predictions(model, prepared: dict, split: str = SPLIT):
         shape = None
     if getattr(dataset, "task", None) not in ("binary", "multiclass"):
         return None
-    return classify(model, X, y, split=split, class_names=names, image_shape=shape)
+    found = classify(model, X, y, split=split, class_names=names, image_shape=shape)
+    features = getattr(dataset, "feature_names", None)
+    if found is not None and features is not None and len(features) == X.shape[1]:
+        found.feature_names = [str(name) for name in features]
+    return found

@@ -31,6 +31,9 @@ from glassnet.report.records import TAGS_FILE, finite
 WORST_EXAMPLES = 12
 """How many misclassified examples the report shows."""
 
+SHOWN_FEATURES = 6
+"""How many of a table's features the worst examples show (not for images)."""
+
 SETTING_COLUMNS = 3
 """The configuration table shows this many setting / value pairs per row."""
 
@@ -252,6 +255,8 @@ def worst_examples(predictions, reason: str, source: str) -> Section:
     )
     if len(chosen) and p.image_shape is not None:
         body += _thumbnails(p, chosen)
+    shown = 0 if p.image_shape is not None else min(SHOWN_FEATURES, p.rows.shape[1])
+    names = (p.feature_names or [f"x{j}" for j in range(p.rows.shape[1])])[:shown]
     rows = [
         (
             int(i),
@@ -259,12 +264,18 @@ def worst_examples(predictions, reason: str, source: str) -> Section:
             str(p.class_names[p.y_pred[i]]),
             float(p.p_true[i]),
             float(p.p_pred[i]),
+            *(float(v) for v in p.rows[i, :shown]),
         )
         for i in chosen
     ]
-    header = ("example", "true", "predicted", "p(true)", "p(predicted)")
-    body += table(header, rows) if rows else paragraph("No example is misclassified.")
-    return Section("worst-examples", title, body)
+    header = ("example", "true", "predicted", "p(true)", "p(predicted)", *names)
+    if not rows:
+        return Section("worst-examples", title, body + paragraph("None."))
+    if shown:
+        body += paragraph(
+            f"Features as stored: the first {shown} of {p.rows.shape[1]}."
+        )
+    return Section("worst-examples", title, body + table(header, rows))
 
 
 def _thumbnails(p, chosen) -> str:
