@@ -64,6 +64,7 @@ _SUBMODULES = (
     "backend",
     "cluster",
     "data",
+    "distributed",
     "estimators",
     "initializers",
     "io",
