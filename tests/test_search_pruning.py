@@ -390,3 +390,26 @@ def test_glassnet_search_prints_its_space_prunes_and_refits(tmp_path):
     assert (out / "best_run" / "model.glassnet").is_file()
     results = json.loads((out / "best_run" / "results.json").read_text())
     assert set(results["results"]) == {"train", "dev", "test"}
+
+
+@pytest.mark.slow  # six iris trainings of up to 200 epochs
+def test_a_space_file_without_epochs_is_pruned_on_train_s_default_epochs(tmp_path):
+    from test_cli import cli, ok
+
+    (tmp_path / "space.toml").write_text(
+        '[space]\nlearning_rate = {type="log_uniform", low=1e-3, high=1e-2}\n'
+        'layers = "8"\n'
+    )
+    outcome = ok(
+        cli(
+            *("search", "--data", "iris", "--trials", "6", "--out", "s"),
+            *("--space", "space.toml", "--no-refit"),
+            cwd=tmp_path,
+        )
+    )
+    assert "pruned at rung 0" in outcome.stdout
+    budgets = {t["budget"] for t in read_journal(tmp_path / "s" / "trials.jsonl")}
+    assert budgets == {22, 67, 200}
+    assert not (tmp_path / "s" / "best_run").exists()
+    settings = json.loads((tmp_path / "s" / "search.json").read_text())
+    assert settings["prune"] == {"eta": 3, "rungs": 3, "max_budget": 200}

@@ -93,7 +93,11 @@ def run_search(args) -> int:
         if args.scheduler
         else {"n_jobs": args.jobs}
     )
-    prune = not args.no_prune and args.trials >= PRUNE_FROM
+    prune = None
+    if not args.no_prune and args.trials >= PRUNE_FROM:
+        prune = {"eta": 3, "rungs": 3}
+        if "epochs" not in space:  # every trial trains train's default epochs
+            prune["max_budget"] = RunConfig().epochs
     result = random_search(
         train_objective,
         space,
@@ -104,7 +108,7 @@ def run_search(args) -> int:
         backend=backend,
         out=out,
         rounds=args.rounds,
-        prune=prune or None,
+        prune=prune,
         first_trial=first_trial,
         time_budget=None if args.time_budget is None else 60.0 * args.time_budget,
         sampler=args.sampler,
