@@ -19,6 +19,7 @@ import glassnet as gn  # noqa: E402
 from glassnet.data import load_dataset  # noqa: E402
 from glassnet.data.budgets import DataFileError  # noqa: E402
 from glassnet.data.csv_files import load_csv  # noqa: E402
+from glassnet.data.parquet_files import read_parquet_table  # noqa: E402
 from glassnet.errors import MissingDependencyError  # noqa: E402
 
 
@@ -71,11 +72,33 @@ def test_the_label_column_rules_are_csv_s(tmp_path):
         load_dataset(tmp_path / "a.pq", label_column="nope")
 
 
-def test_a_text_feature_is_refused_by_name(tmp_path):
-    frame = _frame().assign(city="Paris")
+def test_text_features_are_kept_as_text_as_csv_keeps_them(tmp_path):
+    frame = _frame(m=12).assign(
+        city=["Paris", "Lyon", None] * 4,
+        port=pd.Categorical(["S", "C", "Q", "S"] * 3),
+    )
+    frame.to_parquet(tmp_path / "t.parquet")
+    frame.assign(smoker=frame["smoker"].astype(int)).to_csv(
+        tmp_path / "t.csv", index=False
+    )
+    loaded = load_dataset(tmp_path / "t.parquet", label_column="outcome")
+    twin = load_csv(tmp_path / "t.csv", label_column="outcome")
+    assert loaded.X.dtype == twin.X.dtype == object  # for the table layers (D40)
+    assert loaded.feature_names == twin.feature_names
+    assert loaded.X[:, 3:].tolist() == twin.X[:, 3:].tolist()  # None where empty
+    np.testing.assert_array_equal(
+        loaded.X[:, :3].astype(float), twin.X[:, :3].astype(float)
+    )
+    table = read_parquet_table(tmp_path / "t.parquet")
+    assert table.names == [*frame.columns]
+    assert table.column("city").tolist() == ["Paris", "Lyon", None] * 4
+
+
+def test_a_feature_of_another_type_is_refused_by_name(tmp_path):
+    frame = _frame().assign(seen=pd.Timestamp("2026-01-01"))
     frame.to_parquet(tmp_path / "f.parquet")
     with pytest.raises(
-        DataFileError, match=r"feature column 'city' \(index 4\) is not"
+        DataFileError, match=r"feature column 'seen' \(index 4\) holds timestamp"
     ):
         load_dataset(tmp_path / "f.parquet", label_column="outcome")
 

@@ -1,17 +1,20 @@
 """Read a Parquet file (``.parquet``, ``.pq``) into a :class:`Dataset` (pyarrow).
 
-One example per row, a label column and numeric feature columns, the label column
-chosen exactly as for CSV (:func:`glassnet.data.csv_files.resolve_label_column`:
-``label_column`` by name or index, else the column named ``label``, ``y``,
-``target`` or ``class``, else the last), and the same task inference for the
-labels. The column names are kept in ``Dataset.feature_names`` (a model trained
-on them records them, and ``glassnet predict`` picks its columns by name).
+One example per row, a label column and feature columns of numbers or text (text
+and categorical columns are kept as text, as CSV's are, for the model's table
+layers: architecture D40), the label column chosen exactly as for CSV
+(:func:`glassnet.data.csv_files.resolve_label_column`: ``label_column`` by name
+or index, else the column named ``label``, ``y``, ``target`` or ``class``, else
+the last), and the same task inference for the labels. The column names are kept
+in ``Dataset.feature_names`` (a model trained on them records them, and
+``glassnet predict`` picks its columns by name).
 
 The file's metadata (its schema, rows and each column chunk's uncompressed size)
 is read first and checked against the data budget (:mod:`glassnet.data.budgets`)
-before any column is read; only the columns used are read. A feature column that
-is not numbers (text, dates, nested values, categories) is refused naming it, as
-CSV does; missing values (nulls) of a feature become NaN with a warning.
+before any column is read; only the columns used are read. A numeric feature's
+missing values (nulls) become NaN with a warning, a text feature's None; a
+feature column that is neither numbers nor text (dates, binary, nested values) is
+refused naming it and its type.
 """
 
 from __future__ import annotations
@@ -31,7 +34,12 @@ from glassnet.data.datasets import Dataset
 from glassnet.data.npy_files import open_regular_file
 from glassnet.errors import require
 
-__all__ = ["load_parquet", "read_parquet_columns", "PARQUET_SUFFIXES"]
+__all__ = [
+    "load_parquet",
+    "read_parquet_columns",
+    "read_parquet_table",
+    "PARQUET_SUFFIXES",
+]
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 #: bytes counted per text value beyond its characters: Arrow's offset and the
@@ -128,22 +136,38 @@ def _is_numeric(kind) -> bool:
     )
 
 
-def _check_features(parquet: _ParquetFile, names: list[str]) -> None:
-    """Every feature column holds numbers (a clear error naming the first that
-    does not, with its type, in CSV's words)."""
+def _is_text(kind) -> bool:
+    """Text, or categories of text (pandas' category, polars' Categorical)."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
+def _check_features(parquet: _ParquetFile, names: list[str], text: bool) -> None:
+    """Every feature column holds numbers (or, with ``text``, text): a clear
+    error naming the first that does not, with its type."""
     for name in names:
         kind = parquet.types[name]
-        if not _is_numeric(kind):
+        if not (_is_numeric(kind) or (text and _is_text(kind))):
             index = parquet.names.index(name)
+            allowed = "numbers or text" if text else "numbers"
             raise DataFileError(
-                f"{parquet.path}: feature column {name!r} (index {index}) is not "
-                f"numeric: it holds {kind} values; encode it as numbers, drop it, "
+                f"{parquet.path}: feature column {name!r} (index {index}) holds "
+                f"{kind} values; a feature holds {allowed}: encode it, drop it, "
                 "or choose it as the label_column"
             )
 
 
 def _feature_values(column, name: str) -> np.ndarray:
-    """An Arrow column of numbers as float64 (nulls as NaN, with a warning)."""
+    """An Arrow column of numbers as float64 (nulls as NaN, with a warning), or
+    of text as an object array of stripped text (nulls and empty cells None,
+    :func:`glassnet.data.columns.text_values`)."""
+    if _is_text(column.type):
+        from glassnet.data.columns import text_values
+
+        return text_values(np.asarray(column.to_pylist(), dtype=object))
     missing = column.null_count
     values = column.to_numpy(zero_copy_only=False)
     values = np.asarray(values, dtype=np.float64)
@@ -185,6 +209,20 @@ def _label_values(column, name: str, path: Path, task) -> np.ndarray:
     return np.array(labels, dtype=str)
 
 
+def _rows(table, names: list[str]) -> np.ndarray:
+    """``(m, n)`` rows of an Arrow table's columns ``names``: float64 when all
+    hold numbers, else objects (text columns as text, D40)."""
+    from glassnet.data.columns import Table
+
+    columns = [_feature_values(table.column(name), name) for name in names]
+    if all(column.dtype.kind == "f" for column in columns):
+        X = np.empty((table.num_rows, len(names)))
+        for j, column in enumerate(columns):
+            X[:, j] = column
+        return X
+    return Table(names, columns).to_rows()
+
+
 def load_parquet(
     path,
     *,
@@ -197,8 +235,9 @@ def load_parquet(
     ``label_column`` is a column name or index (text that reads as an integer is
     an index when no column has that name); by default the column named
     ``label``, ``y``, ``target`` or ``class`` (any case), else the last column.
-    Every other column must hold numbers (integers, floats, booleans, decimals);
-    ``Dataset.feature_names`` keeps their names. Numeric labels with few whole
+    Every other column must hold numbers (integers, floats, booleans, decimals)
+    or text (kept as text, for the table layers); ``Dataset.feature_names`` keeps
+    their names. Numeric labels with few whole
     values, or text labels, make a classification set (``classes`` holds the
     original labels); pass ``task`` to decide explicitly. The rows and columns
     the metadata declares are checked against the data ``budget`` first.
@@ -218,14 +257,11 @@ def load_parquet(
         label_index = resolve_label_column(label_column, names, len(names))
         label = names[label_index]
         features = [name for name in names if name != label]
-        _check_features(parquet, features)
-        for name in features:
-            parquet.count(name, numeric=True)
-        parquet.count(label, numeric=_is_numeric(parquet.types[label]))
+        _check_features(parquet, features, text=True)
+        for name in [*features, label]:
+            parquet.count(name, numeric=_is_numeric(parquet.types[name]))
         table = parquet.read([*features, label])
-    X = np.empty((parquet.rows, len(features)))
-    for j, name in enumerate(features):
-        X[:, j] = _feature_values(table.column(name), name)
+    X = _rows(table, features)
     y = _label_values(table.column(label), label, path, task)
     y, task = finish_labels(y, task)
     return Dataset.from_arrays(
@@ -240,15 +276,15 @@ def load_parquet(
 
 def read_parquet_columns(path, select, *, budget=None):
     """``(names, X)`` for readers that pick columns themselves (``glassnet
-    predict``): the file's column names, and the float64 rows of the columns
-    ``select(names)`` returns (a list of names), each checked numeric and within
-    the data ``budget`` before it is read."""
+    predict`` for a model of numeric columns): the file's column names, and the
+    float64 rows of the columns ``select(names)`` returns (a list of names), each
+    checked numeric and within the data ``budget`` before it is read."""
     path = Path(path)
     meter = Meter(path, budget)
     with _ParquetFile(path, meter) as parquet:
         check_unique_names(parquet.names, path)
         chosen = select(parquet.names)
-        _check_features(parquet, chosen)
+        _check_features(parquet, chosen, text=False)
         for name in chosen:
             parquet.count(name, numeric=True)
         table = parquet.read(chosen)
@@ -256,3 +292,22 @@ def read_parquet_columns(path, select, *, budget=None):
     for j, name in enumerate(chosen):
         X[:, j] = _feature_values(table.column(name), name)
     return parquet.names, X
+
+
+def read_parquet_table(path, *, budget=None):
+    """The raw table of a Parquet file, every column by its name (a
+    :class:`~glassnet.data.columns.Table`: numbers float64, text as text), for a
+    model with table layers (D40), which takes its columns by name; numbers and
+    text only, within the data ``budget``."""
+    from glassnet.data.columns import Table
+
+    path = Path(path)
+    meter = Meter(path, budget)
+    with _ParquetFile(path, meter) as parquet:
+        check_unique_names(parquet.names, path)
+        _check_features(parquet, parquet.names, text=True)
+        for name in parquet.names:
+            parquet.count(name, numeric=_is_numeric(parquet.types[name]))
+        table = parquet.read(parquet.names)
+    names = parquet.names
+    return Table(names, [_feature_values(table.column(n), n) for n in names])
