@@ -81,14 +81,16 @@ def glassnet(*args, cwd):
 
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory):
-    """A digits run (5 epochs) and a 3-trial search, each with its report rebuilt
-    by ``glassnet report``."""
+    """A digits run (5 epochs) and a 3-trial search (its best configuration
+    trained again as DIR/best_run), each with its report rebuilt by ``glassnet
+    report``; the search's page links to best_run's."""
     root = tmp_path_factory.mktemp("browser")
     glassnet("train", "--data", "digits", "--epochs", "5", "--quiet", "--out", "run",
              cwd=root)  # fmt: skip
     assert (root / "run" / "report.html").is_file()  # written by train itself
     glassnet("search", "--data", "digits", "--trials", "3", "--epochs", "2",
-             "--no-refit", "--quiet", "--out", "search", cwd=root)  # fmt: skip
+             "--quiet", "--out", "search", cwd=root)  # fmt: skip
+    assert (root / "search" / "best_run" / "report.html").is_file()  # the refit's
     for name in ("run", "search"):
         out = glassnet("report", name, cwd=root)
         assert out.strip() == f"report: {name}/report.html"
@@ -122,6 +124,13 @@ def test_the_report_opens_cleanly_in_chromium(
         assert errors == [] and seen["errors"] == []
         assert seen["failed"] == []
         assert seen["requests"] == [path.resolve().as_uri()]  # nothing else fetched
+        links = page.eval_on_selector_all("a[href]", "a => a.map(n => n.href)")
+        local = [link for link in links if "#" not in link]
+        assert local == (
+            []
+            if name == "run"
+            else [(path.parent / "best_run" / "report.html").resolve().as_uri()]
+        )
         ids = page.eval_on_selector_all(
             "main > section", "nodes => nodes.map(n => n.id)"
         )

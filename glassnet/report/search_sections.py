@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from glassnet.report import figures
-from glassnet.report.page import Section, figure, paragraph, table
+from glassnet.report.page import Section, figure, paragraph, table, text
 
 SCALES = {
     "log": "log axis (alpha = 10^r)",
@@ -124,7 +124,27 @@ def best_configuration(result, folder) -> Section:
         f"{best['metrics'][result.metric]:.4f}. From {source}."
     )
     body += table(("setting", "value"), [(k, _shown(v)) for k, v in config.items()])
-    return Section("best-configuration", title, body)
+    return Section("best-configuration", title, body + _refit(folder / "best_run"))
+
+
+def _refit(run) -> str:
+    """The refit of the best configuration (``DIR/best_run``, a run folder): its
+    results table and a link to its page; nothing when there is none."""
+    from glassnet.cli.run_folders import read_results
+
+    if not (run / "results.json").is_file():
+        return ""
+    try:
+        results = read_results(run)
+    except (OSError, ValueError) as error:
+        return paragraph(f"{run}: {error}", note=True)
+    names = list(dict.fromkeys(k for row in results.values() for k in row))
+    rows = [(split, *(row.get(k) for k in names)) for split, row in results.items()]
+    body = paragraph(f"The best configuration trained again: the run folder {run}.")
+    body += table(("split", *names), rows)
+    if (run / "report.html").is_file():
+        body += f'<p><a href="{text(run.name)}/report.html">Its report</a></p>'
+    return body
 
 
 def trial_table(result) -> Section:
