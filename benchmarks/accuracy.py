@@ -19,6 +19,18 @@ minute on 2 cores.
 The goal (issue 19): glassnet's defaults at least as accurate as scikit-learn's on
 every row. The course data sets (mnist, catvnoncat) need ``$GLASSNET_DATA`` or
 ``../shared/data``; a row whose data is missing is skipped with the reason.
+
+Mixed-type tables (issue 26): ``passengers`` is a CSV file of text categories, empty
+cells, an identifier and a constant column, made by the documented recipe
+:func:`write_passengers` (no installed package bundles the adult, penguins or
+Titanic data, and the benchmark fetches nothing). glassnet reads the raw file as
+``glassnet train --data passengers.csv --label-column survived`` does (roles
+inferred, the table layers in the model); scikit-learn's ``MLPClassifier()`` sits
+behind the usual ``ColumnTransformer``: numeric columns ``SimpleImputer(median)`` +
+``StandardScaler``, text columns ``SimpleImputer(most_frequent)`` +
+``OneHotEncoder(handle_unknown="ignore")``, the identifier and the constant
+dropped (the roles glassnet inferred). ``--datasets passengers`` runs that row
+alone.
 """
 
 from __future__ import annotations
@@ -39,7 +51,67 @@ DATASETS = (
     "diabetes",
     "mnist",
     "catvnoncat",
+    "passengers",
 )
+
+#: mixed-type tables made by a recipe: name -> (writer, label column)
+MIXED = {"passengers": ("write_passengers", "survived")}
+
+
+def write_passengers(path, m: int = 891, seed: int = 26):
+    """A passenger table in the Titanic's image, ``m`` rows (the Titanic's 891):
+    ``passenger`` (a text identifier), ``pclass`` 1-3 (25/25/50 %), ``sex``,
+    ``age`` ~ N(30, 12) with 20 % of the cells empty, ``siblings`` 0-3, ``fare``
+    = Gamma(2, 15) (4 - pclass), ``port`` S/C/Q (70/20/10 %, 3 % empty), ``deck``
+    (always "E"), and ``survived`` yes/no drawn with probability
+    sigmoid(2.5 [female] - 1.2 (pclass - 2) - 0.04 (age - 30) + 0.8 [port C]
+    - 0.3 siblings - 0.4), the empty ages drawn like the others. Returns ``path``."""
+    import csv
+
+    rng = np.random.default_rng(seed)
+    header = ["passenger", "pclass", "sex", "age", "siblings", "fare", "port", "deck"]
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*header, "survived"])
+        for i in range(m):
+            pclass = int(rng.choice([1, 2, 3], p=[0.25, 0.25, 0.5]))
+            sex = str(rng.choice(["male", "female"]))
+            age = rng.normal(30, 12)
+            siblings = int(rng.choice(4, p=[0.6, 0.25, 0.1, 0.05]))
+            port = str(rng.choice(["S", "C", "Q"], p=[0.7, 0.2, 0.1]))
+            z = 2.5 * (sex == "female") - 1.2 * (pclass - 2) - 0.04 * (age - 30)
+            z += 0.8 * (port == "C") - 0.3 * siblings - 0.4
+            survived = "yes" if rng.random() < 1 / (1 + np.exp(-z)) else "no"
+            writer.writerow(
+                [
+                    f"P{i:04d}",
+                    pclass,
+                    sex,
+                    "" if rng.random() < 0.2 else f"{age:.0f}",
+                    siblings,
+                    f"{rng.gamma(2, 15) * (4 - pclass):.2f}",
+                    "" if rng.random() < 0.03 else port,
+                    "E",
+                    survived,
+                ]
+            )
+    return path
+
+
+def source(name: str) -> tuple[str, str | None]:
+    """``(data, label_column)`` of a row: a bundled name, or the CSV file of a
+    mixed-type table, written by its recipe into a temporary folder."""
+    if name not in MIXED:
+        return name, None
+    import tempfile
+    from pathlib import Path
+
+    writer, label = MIXED[name]
+    folder = Path(tempfile.gettempdir()) / "glassnet-benchmarks"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{name}.csv"
+    globals()[writer](path)
+    return str(path), label
 
 
 def score(task: str, y_true, y_pred) -> float:
@@ -54,8 +126,10 @@ def raw_splits(name: str, split_seed: int):
     """The raw (unscaled) rows of ``glassnet train``'s split of ``name``."""
     from glassnet.data import load_dataset, train_dev_test_split
 
-    dataset = load_dataset(name)
-    X = dataset.X.reshape(len(dataset.X), -1).astype(np.float64)
+    data, label = source(name)
+    dataset = load_dataset(data, label_column=label)
+    X = dataset.X.reshape(len(dataset.X), -1)
+    X = X if X.dtype == object else X.astype(np.float64)  # a mixed table as read
     if dataset.X_test is not None:  # a data set that comes with its own test rows
         X_train, X_dev, _, y_train, y_dev, _ = train_dev_test_split(
             X, dataset.y, ratios=(0.8, 0.2, 0.0), rng=split_seed
@@ -75,7 +149,8 @@ def run_glassnet(name: str, seed: int = 0):
     from glassnet.run_config import RunConfig
     from glassnet.runs import prepare_data, train_run
 
-    config = RunConfig(data=name, seed=seed)
+    data, label = source(name)
+    config = RunConfig(data=data, seed=seed, label_column=label)
     prepared = prepare_data(config)
     start = time.perf_counter()
     result = train_run(config, prepared=prepared, verbose=False)
@@ -93,11 +168,14 @@ def run_sklearn(name: str, split_seed: int, seed: int = 0):
 
     dataset, (X_train, y_train), _, (X_test, y_test) = raw_splits(name, split_seed)
     images = dataset.image_shape is not None
-    scaler = (
-        FunctionTransformer(lambda X: X / 255.0)
-        if images and X_train.max() > 1.0
-        else (FunctionTransformer() if images else StandardScaler())
-    )
+    if name in MIXED:
+        scaler = column_transformer(dataset)
+    else:
+        scaler = (
+            FunctionTransformer(lambda X: X / 255.0)
+            if images and X_train.max() > 1.0
+            else (FunctionTransformer() if images else StandardScaler())
+        )
     task = dataset.task
     # random_state: the default (None) draws a new seed each run; here each of
     # --seeds runs has its own, like glassnet's --seed
@@ -113,6 +191,42 @@ def run_sklearn(name: str, split_seed: int, seed: int = 0):
         model.fit(X_train, np.ravel(y_train) if task != "multilabel" else y_train)
     seconds = time.perf_counter() - start
     return score(task, y_test, model.predict(X_test)), seconds, task
+
+
+def column_transformer(dataset):
+    """The usual ColumnTransformer for a mixed table: median-imputed, standardized
+    numbers; most-frequent-imputed, one-hot text; the columns glassnet ignores
+    (an identifier, a constant) dropped."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+
+    from glassnet.data.columns import Table, infer_roles
+
+    roles = infer_roles(Table.from_rows(dataset.feature_names, dataset.X))
+    numeric = [j for j, r in enumerate(roles) if r.role == "numeric"]
+    text = [j for j, r in enumerate(roles) if r.role == "categorical"]
+    as_float = FunctionTransformer(lambda X: np.asarray(X, dtype=np.float64))
+    return ColumnTransformer(
+        [
+            (
+                "numbers",
+                make_pipeline(
+                    as_float, SimpleImputer(strategy="median"), StandardScaler()
+                ),
+                numeric,
+            ),
+            (
+                "text",
+                make_pipeline(
+                    SimpleImputer(missing_values=None, strategy="most_frequent"),
+                    OneHotEncoder(handle_unknown="ignore"),
+                ),
+                text,
+            ),
+        ]
+    )
 
 
 def compare(name: str, split_seed: int, seeds: int) -> dict:

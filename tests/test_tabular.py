@@ -341,3 +341,34 @@ def test_a_raw_table_trains_with_defaults_and_predicts_raw_rows(tmp_path):
     assert roles["column_roles"]["fare"] == "ignored"
     assert roles["column_roles"]["pclass"] == "categorical"
     assert "sex=male" in gn.load(tmp_path / "run2" / "model.glassnet").feature_names
+
+
+@pytest.mark.slow
+def test_the_benchmark_recipe_gives_the_documented_mixed_table(tmp_path):
+    """benchmarks/accuracy.py's passengers row: the recipe's roles, and
+    scikit-learn's ColumnTransformer side runs on glassnet's split."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "benchmarks" / "accuracy.py"
+    spec = importlib.util.spec_from_file_location("accuracy_benchmark", path)
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    table = read_table(benchmark.write_passengers(tmp_path / "p.csv", m=200))
+    roles = {r.name: r.role for r in infer_roles(table)}
+    assert roles == {
+        "passenger": "ignored",
+        "pclass": "numeric",
+        "sex": "categorical",
+        "age": "numeric",
+        "siblings": "numeric",
+        "fare": "numeric",
+        "port": "categorical",
+        "deck": "ignored",
+        "survived": "categorical",
+    }
+    pytest.importorskip("sklearn")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the empty ages, read as NaN
+        accuracy, _, task = benchmark.run_sklearn("passengers", 0, seed=0)
+    assert task == "binary" and accuracy > 0.7
