@@ -413,3 +413,11 @@ def test_a_space_file_without_epochs_is_pruned_on_train_s_default_epochs(tmp_pat
     assert not (tmp_path / "s" / "best_run").exists()
     settings = json.loads((tmp_path / "s" / "search.json").read_text())
     assert settings["prune"] == {"eta": 3, "rungs": 3, "max_budget": 200}
+
+
+def test_tpe_without_optuna_names_the_extra(monkeypatch):
+    from glassnet.errors import MissingDependencyError
+
+    monkeypatch.setitem(sys.modules, "optuna", None)  # as if not installed
+    with pytest.raises(MissingDependencyError, match=r"glassnet\[optuna\]"):
+        random_search(objectives.epochs_quadratic, SPACE, trials=2, sampler="tpe")

@@ -48,13 +48,10 @@ __all__ = ["TPESampler", "optuna_distributions"]
 
 
 def _optuna():
-    try:
-        import optuna
-    except ImportError:
-        raise ImportError(
-            "sampler 'tpe' needs Optuna, which is not installed; install it with: "
-            'pip install "glassnet[optuna]"'
-        ) from None
+    """Optuna, or MissingDependencyError naming ``pip install "glassnet[optuna]"``."""
+    from glassnet.errors import require
+
+    optuna = require("optuna", "sampler 'tpe'", "optuna")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna
 
