@@ -73,7 +73,10 @@ def load_stored(source, *, label_column=None, legacy=False):
     glassnet did for model files of format 1, with the loaders' own defaults
     (uint8 pixels of .npz, .h5 and image folders divided by 255 on reading)."""
     from glassnet.data import load_dataset
+    from glassnet.data.disk_datasets import is_disk_dataset, load_disk_dataset
 
+    if is_disk_dataset(source):  # features stay on disk, labels in memory (D39)
+        return load_disk_dataset(source, label_column=label_column)
     options = {} if legacy or not _loader_scales(source) else {"scale": False}
     return load_dataset(source, label_column=label_column, **options)
 
@@ -96,7 +99,10 @@ def prepare_data(config: RunConfig) -> dict:
     for training when both are separate.
     """
     from glassnet.data import train_dev_test_split
+    from glassnet.data.disk_datasets import is_disk_dataset, prepare_disk_data
 
+    if is_disk_dataset(config.data):  # split by index, nothing loaded (D39)
+        return prepare_disk_data(config)
     dataset = load_stored(config.data, label_column=config.label_column)
     roles = table_roles(dataset, config)  # None: not a table with names (D40)
     table = roles is not None and needs_table_layers(roles)

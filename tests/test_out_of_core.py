@@ -5,6 +5,7 @@ in-memory ones; predict and evaluate stream; memory does not grow with the file.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -24,9 +25,7 @@ h5py = pytest.importorskip("h5py")
 def _data(m=1500, n=24, seed=0):
     rng = np.random.default_rng(seed)
     scale = rng.uniform(0.1, 50, n)
-    X = (rng.normal(size=(m, n)) * scale + rng.uniform(-100, 100, n)).astype(
-        np.float32
-    )
+    X = (rng.normal(size=(m, n)) * scale + rng.uniform(-100, 100, n)).astype(np.float32)
     y = rng.integers(0, 3, m)
     return X, y
 
@@ -230,3 +229,73 @@ def test_memory_does_not_grow_with_the_file(tmp_path):
     assert "refused:" in done.stdout and "data budget" in done.stdout
     grew_kib = int(done.stdout.split("grew_kib")[1])
     assert grew_kib * 1024 < (m * n * 4) / 4, done.stdout
+
+
+def _data_folder(folder, X, y, classes=None):
+    """A data folder on disk as a user writes one: X.npy, y.npy, classes.json."""
+    folder.mkdir()
+    np.save(folder / "X.npy", X)
+    np.save(folder / "y.npy", y)
+    if classes is not None:
+        (folder / "classes.json").write_text(json.dumps(classes))
+    return folder
+
+
+def test_a_data_folder_is_split_by_index_like_the_same_arrays(tmp_path):
+    """prepare_data on a data folder: the same examples in each split as the
+    in-memory split of the same arrays (in the file's order), the training rows
+    standardized in one streaming pass."""
+    from glassnet.data.on_disk import RowSubset
+    from glassnet.run_config import RunConfig
+    from glassnet.runs import prepare_data
+
+    X, y = _data(m=1000, seed=4)
+    folder = _data_folder(tmp_path / "data", X, y)
+    np.savez(tmp_path / "same.npz", X=X, y=y)
+    on_disk_parts = prepare_data(RunConfig(data=str(folder), split_seed=3))
+    in_memory = prepare_data(RunConfig(data=str(tmp_path / "same.npz"), split_seed=3))
+    for name in ("train", "dev", "test"):
+        rows, labels = on_disk_parts["splits"][name]
+        X_part, y_part = in_memory["splits"][name]
+        assert isinstance(rows, RowSubset)
+        read = rows[np.arange(len(rows))]  # in the file's order
+        mine, theirs = np.lexsort(read.T), np.lexsort(X_part.T)  # one order for both
+        np.testing.assert_array_equal(read[mine], X_part[theirs])
+        np.testing.assert_array_equal(labels[mine], y_part[theirs])
+    layer = on_disk_parts["preprocessing"][-1]
+    reference = in_memory["preprocessing"][-1]
+    for mine, theirs in zip(layer.statistics(), reference.statistics(), strict=True):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-6)
+
+
+@pytest.mark.slow
+def test_glassnet_train_evaluate_and_predict_from_disk(tmp_path):
+    X, y = _data(m=900, seed=6)
+    names = ["red", "green", "blue"]
+    folder = _data_folder(tmp_path / "data", X, y, classes=names)
+    run = tmp_path / "run"
+
+    def glassnet(*arguments, **environment):
+        return subprocess.run(
+            [sys.executable, "-m", "glassnet", *map(str, arguments)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, **environment},
+        )
+
+    trained = glassnet("train", "--data", folder, "--epochs", "3", "--out", run)
+    assert trained.returncode == 0, trained.stderr
+    assert "examples: train 540, dev 180, test 180" in trained.stdout
+    results = json.loads((run / "results.json").read_text())
+    assert results["results"]["test"]["examples"] == 180
+    scored = glassnet("evaluate", run, "--data", folder)
+    assert scored.returncode == 0 and "900" in scored.stdout, scored.stderr
+    # predict reads X.npy whole within the budget and streams it past the budget
+    loaded = glassnet("predict", run, folder / "X.npy")
+    streamed = glassnet(
+        "predict", run, folder / "X.npy", GLASSNET_DATA_BUDGET="max_array_bytes=1000"
+    )
+    assert loaded.returncode == 0 and streamed.returncode == 0, streamed.stderr
+    assert streamed.stdout == loaded.stdout
+    assert set(loaded.stdout.split()) <= set(names)

@@ -147,7 +147,11 @@ def read_features(
     if not file.exists():
         raise FileNotFoundError(f"no such file: {path}")
     suffix = file.suffix.lower()
-    if suffix in (".npy", ".npz"):
+    if _stays_on_disk(file) and not legacy:  # read a chunk at a time (D39)
+        from glassnet.data.on_disk import open_rows
+
+        X = open_rows(file / "X.npy" if (file / "X.npy").is_file() else file)
+    elif suffix in (".npy", ".npz"):
         X = _read_array(file, path, legacy)
     elif file.is_dir() or suffix in (".h5", ".hdf5", ".mat"):
         X = _read_dataset_features(file, legacy)
@@ -160,6 +164,18 @@ def read_features(
             f"{path} has {X.shape[1]} feature columns but the model takes {n_x}"
         )
     return X
+
+
+def _stays_on_disk(file: Path) -> bool:
+    """A .npy file above the data budget's max_array_bytes, a folder of .npy
+    shards, or a data folder on disk (X.npy beside y.npy): streamed, not read."""
+    from glassnet.data.budgets import resolve_budget
+
+    if file.is_dir():
+        names = [p.suffix.lower() for p in file.iterdir() if p.is_file()]
+        return bool(names) and set(names) <= {".npy", ".json"}
+    limit = resolve_budget().max_array_bytes
+    return file.suffix.lower() == ".npy" and file.stat().st_size > limit
 
 
 def _read_array(file: Path, path: str, legacy: bool) -> np.ndarray:

@@ -16,7 +16,7 @@ rows ``X (m, n)`` of a file (image-shaped examples ``(m, h, w[, c])`` are rows o
 
 Every source gives ``take(index, out)``: the rows at *increasing* ``index (k,)``
 written into ``out (k, n)`` of the source's dtype, and ``chunks()``: the rows in
-the file's order, a block of about 4 MiB (as float64) at a time. Reading rows in increasing
+the file's order, about 4 MiB (as float64) at a time. Reading rows in increasing
 order is what a disk (and HDF5's chunk cache: each chunk a batch touches is read
 and decompressed once) is good at; :class:`glassnet.batches.DiskBatches` sorts each
 mini-batch's indices, reads, and puts the rows back in the batch's order, so a
@@ -117,6 +117,39 @@ class RowSource:
         """``out[j] = X[index[j]]`` for increasing ``index (k,)``; returns ``out``."""
         raise NotImplementedError
 
+    def __getitem__(self, rows) -> np.ndarray:
+        """Rows in memory: ``X[i]``, ``X[start:stop]`` or ``X[index]`` (any order)
+        as a new array ``(k, n)`` of the source's dtype."""
+        if isinstance(rows, slice):
+            rows = np.arange(*rows.indices(self.shape[0]))
+        index = np.asarray(rows)
+        if index.dtype.kind not in "iu" or index.ndim > 1:
+            raise IndexError(
+                f"rows on disk are indexed by row numbers; received {rows!r}"
+            )
+        flat = np.where(index < 0, index + self.shape[0], index).reshape(-1)
+        if len(flat) and (flat.min() < 0 or flat.max() >= self.shape[0]):
+            raise IndexError(f"row index out of range for {self.describe()}")
+        p = np.argsort(flat, kind="stable")
+        unique, inverse = np.unique(flat[p], return_inverse=True)
+        out = np.empty((len(unique), self.shape[1]), dtype=self.dtype)
+        self.take(unique, out)
+        result = np.empty((len(flat), self.shape[1]), dtype=self.dtype)
+        result[p] = out[inverse]
+        return result[0] if index.ndim == 0 else result
+
+    def __array__(self, dtype=None, copy=None):
+        """All the rows in memory, when they fit the data budget's
+        ``max_array_bytes`` (:mod:`glassnet.data.budgets`); else DataFileError."""
+        Meter(self.path).array(
+            f"rows on disk ({self.describe()}) read into memory",
+            self.shape,
+            self.dtype,
+            copy=False,
+        )
+        rows = self[0 : self.shape[0]]
+        return rows if dtype is None else rows.astype(dtype, copy=False)
+
     def read(self, start: int, stop: int, out):
         """Rows ``start:stop`` into ``out (stop - start, n)``; returns ``out``."""
         return self.take(np.arange(start, stop, dtype=np.intp), out)
@@ -213,6 +246,11 @@ class _NpyFile:
 
     def close(self) -> None:
         self.handle.close()
+
+    def __del__(self):
+        handle = getattr(self, "handle", None)
+        if handle is not None:
+            handle.close()
 
 
 def _npy_problem(shape, fortran, dtype, header, size) -> str | None:
