@@ -40,11 +40,21 @@ def _number(value) -> str:
     return f"{value:.6g}"
 
 
-def _table(header, rows, *, caption: str | None = None) -> str:
-    """An HTML table; ``header`` and every cell are already-escaped strings."""
-    head = "".join(f'<th style="{CELL}">{cell}</th>' for cell in header)
+def _table(header, rows, *, caption: str | None = None, left=()) -> str:
+    """An HTML table; ``header`` and every cell are already-escaped strings. The
+    columns numbered in ``left`` (text) are left-aligned, the others (numbers)
+    right-aligned."""
+
+    def style(column: int) -> str:
+        return f"{CELL};text-align:left" if column in left else CELL
+
+    head = "".join(
+        f'<th style="{style(j)}">{cell}</th>' for j, cell in enumerate(header)
+    )
     body = "".join(
-        "<tr>" + "".join(f'<td style="{CELL}">{cell}</td>' for cell in row) + "</tr>"
+        "<tr>"
+        + "".join(f'<td style="{style(j)}">{cell}</td>' for j, cell in enumerate(row))
+        + "</tr>"
         for row in rows
     )
     title = f"<caption>{caption}</caption>" if caption else ""
@@ -59,6 +69,13 @@ def _list(items) -> str:
 
 
 # -- Sequential -----------------------------------------------------------------------
+def _units(layer) -> str:
+    """n[l]: the layer's output size once built, else the units it was given."""
+    n = getattr(layer, "n_out", None)
+    n = getattr(layer, "units", None) if n is None else n
+    return "-" if n is None else str(n)
+
+
 def _layer_rows(model) -> list[list[str]]:
     """One row per layer: l, layer, n[l], g[l], parameter shapes, parameter count."""
     rows = []
@@ -76,7 +93,7 @@ def _layer_rows(model) -> list[list[str]]:
             [
                 "-" if l is None else str(l),
                 escape(name),
-                "-" if getattr(layer, "n_out", None) is None else str(layer.n_out),
+                _units(layer),
                 escape(activation.name) if activation is not None else "",
                 "<br>".join(escape(text) for text in shapes),
                 str(count) if model.built else "-",
@@ -109,7 +126,7 @@ def model_html(model) -> str:
         extra = f"<p>classes: {shown}{more}</p>"
     return (
         f"<div><p><b>{title}</b></p>"
-        + _table(header, _layer_rows(model))
+        + _table(header, _layer_rows(model), left=(1, 3))
         + extra
         + "</div>"
     )
@@ -265,7 +282,7 @@ def diagnosis_html(diagnosis) -> str:
                 name,
             ]
         )
-    table = _table(["split", "error", "gap (points)", "component"], rows)
+    table = _table(["split", "error", "gap (points)", "component"], rows, left=(0, 3))
     if diagnosis.problem is None:
         advice = "<p>Problem: none of the gaps is positive</p>"
     else:
@@ -298,16 +315,22 @@ def error_analysis_html(analysis) -> str:
         header += ["max gain", "dev error at best"]
     rows = []
     for tag in analysis.tags:
-        name = escape(tag.name) + (" (mislabeled)" if tag.mislabeled else "")
-        row = [name, str(tag.count), _percent(tag.fraction)]
+        row = [escape(tag.name), str(tag.count), _percent(tag.fraction)]
         if with_ceiling:
             row += [_percent(tag.improvement), _percent(tag.best_dev_error)]
         rows.append(row)
     title = f"Error analysis of {analysis.n_errors} misclassified dev examples"
     if with_ceiling:
         title += f" (dev error {_percent(analysis.dev_error)})"
-    parts = [f"<div><p><b>{title}</b></p>", _table(header, rows)]
+    parts = [f"<div><p><b>{title}</b></p>", _table(header, rows, left=(0,))]
     parts.append("<p>Tags can overlap, so the percentages need not sum to 100%.</p>")
+    for tag in analysis.tags:
+        if tag.mislabeled:
+            parts.append(
+                f"<p>'{escape(tag.name)}' ({_percent(tag.fraction)} of errors) are "
+                "incorrect dev labels: relabel only if that share is large next to "
+                "the other causes, and fix dev and test labels together.</p>"
+            )
     if analysis.comments:
         parts.append("<p>Comments:</p>")
         parts.append(_list(f"{key}: {text}" for key, text in analysis.comments))

@@ -95,7 +95,7 @@ def test_sequential_repr_is_one_informative_line(trained):
     unbuilt = gn.Sequential([gn.Dense(3, "relu"), gn.Dense(2, "softmax")])
     assert repr(unbuilt) == "Sequential(Dense(3, relu) -> Dense(2, softmax); not built)"
     text, _ = parse(unbuilt._repr_html_())
-    assert "not built" in text
+    assert "not built" in text and " 3 " in f" {text} " and "softmax" in text
 
 
 def test_history_html_has_the_last_epochs_and_the_curve(trained):
@@ -159,6 +159,11 @@ def test_error_analysis_html_escapes_tags_and_comments():
     assert "Error analysis of 4 misclassified dev examples (dev error 10.0%)" in text
     # <blurry>: 3 of 4 errors, max gain 0.1 * 0.75, best 0.1 * 0.25
     assert "75.0%" in text and "7.5%" in text and "2.5%" in text
+    relabelled = error_analysis({"Mislabeled": [1, 0], "dog": [0, 1]})
+    assert (
+        "'Mislabeled' (50.0% of errors) are incorrect dev labels"
+        in parse(relabelled._repr_html_())[0]
+    )
     assert repr(analysis) == (
         "ErrorAnalysis(4 errors, dev error 0.1; <blurry> 75.0%, dog 25.0%)"
     )
