@@ -31,6 +31,13 @@ from glassnet.report.records import TAGS_FILE, finite
 WORST_EXAMPLES = 12
 """How many misclassified examples the report shows."""
 
+SUMMARY_KEYS = (
+    *("results", "seconds", "epochs_run", "target_scale", "early_stopping"),
+    *("split", "diagnosis"),
+)
+"""results.json's own entries; any other (a transfer's source, a search refit's
+trial) is shown with the configuration."""
+
 SHOWN_FEATURES = 6
 """How many of a table's features the worst examples show (not for images)."""
 
@@ -59,9 +66,9 @@ def configuration(record) -> Section:
             body = paragraph(split_summary(split)) + body
         except (KeyError, TypeError):
             pass
-    transfer = record.summary.get("transfer")
-    if isinstance(transfer, dict):
-        body += paragraph("Transfer: " + json.dumps(transfer, sort_keys=True))
+    for key, value in record.summary.items():  # what the command added (D7)
+        if key not in SUMMARY_KEYS:
+            body += paragraph(f"{key}: {json.dumps(value, sort_keys=True)}")
     runtime = record.summary.get("seconds"), record.summary.get("epochs_run")
     if all(finite(v) for v in runtime):
         body += paragraph(f"{runtime[1]} epochs in {runtime[0]:.1f} s.")
