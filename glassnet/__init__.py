@@ -26,13 +26,16 @@ from glassnet.guard import DivergenceError
 from glassnet.layers import (
     Activation,
     BatchNorm,
+    CategoryEncoding,
     Dense,
     Dropout,
     Flatten,
+    Imputation,
     Layer,
     Rescaling,
     Standardization,
 )
+from glassnet.layers.table import table_layers
 from glassnet.losses import (
     BinaryCrossEntropy,
     MeanSquaredError,
@@ -103,6 +106,7 @@ __all__ = [
     "Adam",
     "BatchNorm",
     "BinaryCrossEntropy",
+    "CategoryEncoding",
     "CSVLogger",
     "Callback",
     "Dense",
@@ -118,6 +122,7 @@ __all__ = [
     "GradientCheckResult",
     "GradientDescent",
     "History",
+    "Imputation",
     "InverseSqrtEpoch",
     "InverseSqrtStep",
     "InverseTime",
@@ -137,6 +142,7 @@ __all__ = [
     "evaluate",
     "fit",
     "train_step",
+    "table_layers",
     "gradient_check",
     "load",
     "numerical_gradient",

@@ -372,3 +372,41 @@ def test_the_benchmark_recipe_gives_the_documented_mixed_table(tmp_path):
         warnings.simplefilter("ignore", UserWarning)  # the empty ages, read as NaN
         accuracy, _, task = benchmark.run_sklearn("passengers", 0, seed=0)
     assert task == "binary" and accuracy > 0.7
+
+
+def test_parquet_and_dataframe_tables_take_the_same_roads(tmp_path):
+    """A Parquet file trains like its CSV twin (text kept as text, roles
+    inferred), and its raw table, the CSV's and a DataFrame predict alike."""
+    pandas = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    from glassnet.runs import train_run
+
+    write_csv(tmp_path / "p.csv", HEADER, passengers(120, seed=3))
+    frame = pandas.read_csv(tmp_path / "p.csv")
+    frame.to_parquet(tmp_path / "p.parquet")
+    config = RunConfig(
+        data=str(tmp_path / "p.parquet"), label_column="survived", epochs=3
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the empty ages, read as NaN
+        result = train_run(config, verbose=False)
+        tables = [read_table(tmp_path / f"p.{kind}") for kind in ("csv", "parquet")]
+    roles = {role.name: role.role for role in result.columns}
+    assert roles["sex"] == roles["port"] == "categorical"
+    assert roles["passenger"] == roles["deck"] == "ignored"
+    expected = result.model.predict_proba(tables[0])
+    np.testing.assert_array_equal(result.model.predict_proba(tables[1]), expected)
+    np.testing.assert_array_equal(result.model.predict_proba(frame), expected)
+    # a DataFrame straight into the layers: roles inferred, the same encoding
+    layers, X = gn.table_layers(frame.drop(columns=["survived"]))
+    assert layers[1].feature_names == result.model.feature_names
+
+
+@pytest.mark.slow  # importing onnx takes seconds
+def test_onnx_export_refuses_the_table_layers_by_name(table, tmp_path):
+    pytest.importorskip("onnx")
+    data, _ = table
+    layers, X = table_layers(data, infer_roles(data))
+    model = gn.Sequential([*layers, gn.Dense(1, "sigmoid")]).build(X.shape[1], rng=0)
+    with pytest.raises(Exception, match="cannot export .*'Imputation'"):
+        model.to_onnx(tmp_path / "model.onnx")

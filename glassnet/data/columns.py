@@ -300,12 +300,19 @@ def infer_roles(table: Table, given: dict | None = None) -> list[ColumnRole]:
 
 
 def read_table(path, *, budget=None) -> Table | np.ndarray:
-    """The raw table of a CSV (or ``.csv.gz``) file for a model with table layers
-    (``glassnet predict``): a :class:`Table` by the header's names (the model
-    takes its columns by name; others, such as the label, are left), or, for a
-    file without a header, the rows ``(m, n)`` as objects, taken in order."""
+    """The raw table of a CSV (or ``.csv.gz``) or Parquet file for a model with
+    table layers (``glassnet predict``): a :class:`Table` by the header's names
+    (the model takes its columns by name; others, such as the label, are left),
+    or, for a CSV file without a header, the rows ``(m, n)`` as objects, taken in
+    order."""
+    from pathlib import Path
+
     from glassnet.data.csv_files import read_rows
 
+    if Path(path).suffix.lower() in (".parquet", ".pq"):
+        from glassnet.data.parquet_files import read_parquet_table
+
+        return read_parquet_table(path, budget=budget)
     header, body, lines = read_rows(path, budget=budget)
     width = len(header) if header else len(body[0])
     for row, line in zip(body, lines, strict=True):

@@ -495,10 +495,29 @@ class CategoryEncoding(_TableLayer):
 TABLE_TYPES = (Imputation, CategoryEncoding)
 
 
-def table_layers(table, roles, *, max_categories: int = DEFAULT_MAX_CATEGORIES):
-    """``[Imputation, CategoryEncoding]`` adapted on the training ``table`` with
-    ``roles`` (a list of :class:`~glassnet.data.columns.ColumnRole`), and the
-    encoded training rows ``X (m, n[0])`` (for the Standardization after them)."""
+def table_layers(table, roles=None, *, max_categories: int = DEFAULT_MAX_CATEGORIES):
+    """``([Imputation, CategoryEncoding], X)``: the table layers adapted on a
+    training ``table`` (a :class:`~glassnet.data.columns.Table`, a pandas or
+    polars DataFrame, or a dict of columns), and its encoded rows ``X (m, n[0])``
+    (for the ``Standardization`` after them). ``roles``: a list of
+    :class:`~glassnet.data.columns.ColumnRole` or ``{name: role}`` for some
+    columns (the others inferred, :func:`~glassnet.data.columns.infer_roles`)."""
+    from glassnet.data.columns import Table, infer_roles
+
+    if isinstance(table, dict) or (
+        hasattr(table, "columns") and not isinstance(table, np.ndarray | Table)
+    ):
+        table = Table.from_frame(table)
+    elif not isinstance(table, Table):  # rows, in the order of the roles given
+        if roles is None or isinstance(roles, dict):
+            raise TypeError(
+                "table_layers takes a table with column names (a Table, a pandas or "
+                "polars DataFrame, a dict of columns), or rows with the list of "
+                f"every column's role; received {type(table).__name__}"
+            )
+        table = Table.from_rows([name for name, _ in _role_pairs(roles)], table)
+    if roles is None or isinstance(roles, dict):
+        roles = infer_roles(table, roles)
     imputation = Imputation().adapt(table, roles)
     filled = imputation.rows(table)
     encoding = CategoryEncoding(max_categories=max_categories).adapt(
