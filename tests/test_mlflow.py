@@ -143,21 +143,6 @@ def test_logger_arguments_are_checked():
         MLflowLogger(experiment="")
 
 
-@pytest.mark.slow
-def test_logger_writes_to_a_sqlite_store(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    logger = MLflowLogger(uri, experiment="sq", run_name="toy")
-    model, history = _train(logger, epochs=3)
-    client = MlflowClient(uri)
-    run = client.get_run(logger.run_id)
-    assert run.info.status == "FINISHED" and run.info.run_name == "toy"
-    logged = client.get_metric_history(logger.run_id, "val_cost")
-    assert [m.step for m in logged] == [0, 1, 2]
-    assert [m.value for m in logged] == pytest.approx(history["val_cost"], rel=1e-12)
-    assert [a.path for a in client.list_artifacts(logger.run_id)] == ["model.glassnet"]
-
-
 def _glassnet(*args, cwd, env=None):
     process = subprocess.run(
         [sys.executable, "-m", "glassnet", *args],
