@@ -152,46 +152,75 @@ class DiskBatches:
         self.dtype = np.dtype(dtype)
         self.augment, self.device = augment, device
         n = source.shape[1]
-        self.raw = np.empty((batch_size, n), dtype=source.dtype)
+        # two read buffers: the next batch is read while this one trains
+        self.raws = [np.empty((batch_size, n), dtype=source.dtype) for _ in "ab"]
+        self.raw = self.raws[0]
         self.sorted = np.empty((batch_size, n), dtype=self.dtype)
         self.X_buffer = np.empty((batch_size, n), dtype=self.dtype)
         self.Y_buffer = np.empty((batch_size, Y.shape[1]), dtype=Y.dtype)
 
-    def _rows(self, start: int, stop: int, index):
-        """The batch's rows ``(k, n)`` in the model's dtype."""
+    def _read(self, start: int, stop: int, index, raw):
+        """Read the batch's rows into ``raw`` in increasing order; returns the
+        sorting permutation p (None for rows ``start:stop`` in order)."""
         k = stop - start
-        raw, converted = self.raw[:k], self.sorted[:k]
         if index is None:
-            self.source.read(start, stop, raw)
-            np.copyto(converted, raw, casting="unsafe")
-            return converted
+            self.source.read(start, stop, raw[:k])
+            return None
         p = np.argsort(index, kind="stable")
-        self.source.take(index[p], raw)
-        np.copyto(converted, raw, casting="unsafe")
+        self.source.take(index[p], raw[:k])
+        return p
+
+    def _convert(self, raw, p, k: int):
+        """The rows read, as the model's dtype, back in the batch's order."""
+        converted = self.sorted[:k]
+        np.copyto(converted, raw[:k], casting="unsafe")
+        if p is None:
+            return converted
         q = np.empty(k, dtype=np.intp)
         q[p] = np.arange(k)
         return _kernels.gather_rows(converted, q, self.X_buffer[:k])
 
     def epoch(self, order, rng):
         """Yield ``(X_batch, Y_batch)`` for each batch of the epoch; with
-        ``augment``, ``X_batch = augment(X_batch, rng)``."""
-        for start in range(0, self.m, self.batch_size):
+        ``augment``, ``X_batch = augment(X_batch, rng)``. One reader thread
+        reads batch t + 1 (the GIL is released while the file is read) while
+        batch t trains; the batches do not depend on it."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        starts = range(0, self.m, self.batch_size)
+
+        def read(number, reader):
+            start = starts[number]
             stop = min(start + self.batch_size, self.m)
             index = None if order is None else order[start:stop]
-            X_batch = self._rows(start, stop, index)
-            if index is None:
-                Y_batch = self.Y[start:stop]
-            else:
-                Y_batch = _kernels.gather_rows(
-                    self.Y, index, self.Y_buffer[: len(index)]
-                )
-            if self.augment is not None:
-                X_batch = np.asarray(self.augment(X_batch, rng), dtype=self.dtype)
-            if self.device is not None:
-                xp, device = self.device
-                X_batch = to_namespace(X_batch, xp, device)
-                Y_batch = to_namespace(Y_batch, xp, device)
-            yield X_batch, Y_batch
+            raw = self.raws[number % 2]
+            return reader.submit(self._read, start, stop, index, raw)
+
+        with ThreadPoolExecutor(1, thread_name_prefix="glassnet-reader") as reader:
+            pending = read(0, reader) if len(starts) else None
+            for number, start in enumerate(starts):
+                p = pending.result()
+                if number + 1 < len(starts):
+                    pending = read(number + 1, reader)
+                stop = min(start + self.batch_size, self.m)
+                X_batch = self._convert(self.raws[number % 2], p, stop - start)
+                yield self._finish(X_batch, start, stop, order, rng)
+
+    def _finish(self, X_batch, start: int, stop: int, order, rng):
+        """``(X_batch, Y_batch)``: the targets gathered, the augmentation, the
+        move to the device."""
+        if order is None:
+            Y_batch = self.Y[start:stop]
+        else:
+            index = order[start:stop]
+            Y_batch = _kernels.gather_rows(self.Y, index, self.Y_buffer[: len(index)])
+        if self.augment is not None:
+            X_batch = np.asarray(self.augment(X_batch, rng), dtype=self.dtype)
+        if self.device is not None:
+            xp, device = self.device
+            X_batch = to_namespace(X_batch, xp, device)
+            Y_batch = to_namespace(Y_batch, xp, device)
+        return X_batch, Y_batch
 
 
 class StreamBatches(DiskBatches):
@@ -243,13 +272,6 @@ class StreamBatches(DiskBatches):
         for step, start in zip(
             self.plan.steps, range(0, self.m, self.batch_size), strict=True
         ):
-            index = order[start : start + self.batch_size]
-            X_batch = self._drawn_rows(step, len(index))
-            Y_batch = _kernels.gather_rows(self.Y, index, self.Y_buffer[: len(index)])
-            if self.augment is not None:
-                X_batch = np.asarray(self.augment(X_batch, rng), dtype=self.dtype)
-            if self.device is not None:
-                xp, device = self.device
-                X_batch = to_namespace(X_batch, xp, device)
-                Y_batch = to_namespace(Y_batch, xp, device)
-            yield X_batch, Y_batch
+            stop = min(start + self.batch_size, self.m)
+            X_batch = self._drawn_rows(step, stop - start)
+            yield self._finish(X_batch, start, stop, order, rng)

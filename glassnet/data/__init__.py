@@ -22,6 +22,7 @@ from glassnet.data.datasets import TASKS, Dataset, DatasetNotFoundError, infer_t
 from glassnet.data.generated import make_circles, make_flower, make_moons
 from glassnet.data.images import load_image_folder
 from glassnet.data.loaders import load_csv, load_file, load_h5, load_mat, load_npz
+from glassnet.data.on_disk import RowSubset, open_rows
 from glassnet.data.preprocessing import (
     Standardizer,
     decode_labels,
@@ -35,6 +36,7 @@ from glassnet.data.splits import (
     train_dev_test_split,
     training_dev_split,
 )
+from glassnet.data.streams import ParquetRows
 
 __all__ = [
     "TASKS",
@@ -69,4 +71,7 @@ __all__ = [
     "RandomCrop",
     "Compose",
     "augmentation_from_config",
+    "open_rows",
+    "RowSubset",
+    "ParquetRows",
 ]

@@ -210,17 +210,20 @@ class _NpyFile:
         self.shape, self.dtype = tuple(shape), dtype
         self.m, self.n = shape[0], math.prod(shape[1:])
         self.row_bytes = self.n * dtype.itemsize
-        self._views = (None, [])
+        self._views = {}
 
     def _row_views(self, out) -> list:
         """One writable byte view per row of ``out`` (kept for a reused buffer)."""
         key = (out.__array_interface__["data"][0], len(out))
-        if self._views[0] != key:
+        views = self._views.get(key)
+        if views is None:
             whole = memoryview(out.reshape(-1).view(np.uint8))
             size = self.row_bytes
             views = [[whole[j * size : (j + 1) * size]] for j in range(len(out))]
-            self._views = (key, views)
-        return self._views[1]
+            if len(self._views) >= 4:  # a batch source's two buffers, a last batch
+                self._views.clear()
+            self._views[key] = views
+        return views
 
     def _short(self, count: int, wanted: int) -> DataFileError:
         return self.meter.error(
