@@ -9,8 +9,9 @@ process trains one warm-up epoch, then ``--epochs`` timed epochs, and process 0
 reports the median epoch. The table gives seconds per epoch, examples per second
 (the global batch's examples: every process's shard counts once) and the speed-up
 against one process; the last column checks that the N-process weights are the
-one-process weights (relative distance; float32 products round differently on a
-half batch).
+one-process weights (relative distance ``||w_N - w_1|| / ||w_1||``: float32
+products round differently on a half batch, and those differences grow over
+hundreds of steps; ``--dtype float64`` shows the agreement to rounding).
 
     python benchmarks/distributed.py                       # 1 and 2 processes
     python benchmarks/distributed.py --nproc 1,2 --examples 4096 --epochs 1
@@ -69,6 +70,7 @@ def worker(args) -> None:
     if args.backend == "torch":
         device = group.device if group is not None else "cuda"
     X, y = make_data(args.examples)
+    X = X.astype(args.dtype)
     model = _model()
     options = dict(
         batch_size=args.batch_size,
@@ -76,6 +78,7 @@ def worker(args) -> None:
         rng=SEED,
         verbose=False,
         distributed=group,
+        dtype=args.dtype,
         backend=args.backend,
         device=device,
     )
@@ -101,6 +104,7 @@ def _run(nproc: int, args, folder: Path) -> dict:
     command = [sys.executable, __file__, "--worker", "--out", str(folder)]
     command += ["--examples", str(args.examples), "--epochs", str(args.epochs)]
     command += ["--batch-size", str(args.batch_size), "--backend", args.backend]
+    command += ["--dtype", args.dtype]
     launch(command, nproc)
     record = json.loads((folder / "result.json").read_text())
     record["weights"] = np.load(folder / "weights.npy")
@@ -120,6 +124,7 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--backend", choices=["numpy", "torch"], default="numpy")
+    parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -136,7 +141,7 @@ def main(argv=None) -> int:
     print(
         f"data-parallel MLP-MNIST 784-{'-'.join(map(str, LAYERS))}, "
         f"{args.examples} examples, global batch {args.batch_size}, "
-        f"backend {args.backend}; {_machine()}"
+        f"{args.dtype}, backend {args.backend}; {_machine()}"
     )
     print(
         f"{'processes':>9} {'s/epoch':>9} {'(min-max)':>15} {'examples/s':>11} "

@@ -20,6 +20,10 @@ only process 0 adds it (``(lambda/m_0) W * m_0/M = (lambda/M) W``), and only
 process 0's cost carries it; the epoch's cost is ``sum_r sum_t J_rt m_rt / m``, one
 more all_reduce an epoch.
 
+Rows that stay on disk (an ``.npy`` file or folder, HDF5: :mod:`glassnet.data.on_disk`)
+are read shard by shard, each process reading only its rows; rows streamed through a
+Parquet shuffle buffer are refused (their order is not a permutation to shard).
+
 Every process draws the epoch's order from the same stream (``fit``'s rng, seeded
 alike), checked at the start with the weights and the data's size: processes that
 disagree stop with :class:`~glassnet.distributed.group.DistributedError` instead of
@@ -99,18 +103,26 @@ class DataParallelEpochs:
                 "data-parallel training; leave it False"
             )
         self._check_device(model)
-        if run.on_numpy and not isinstance(run.X, np.ndarray):
+        self.on_disk = getattr(run.X, "on_disk", False) is True  # a row source (D39)
+        if getattr(run.X, "streamed", False):
             raise ValueError(
-                "data-parallel training reads its rows from arrays in memory (or "
-                "np.memmap arrays); rows from a row source on disk are not supported "
-                f"yet; received {type(run.X).__name__}"
+                f"data-parallel training shards an order of the rows, which rows "
+                f"streamed through a shuffle buffer ({run.X.describe()}) do not "
+                "have; convert them to .npy or HDF5, or train in one process"
             )
-        self.xp = model.xp
-        self.X = run.X if run.on_numpy else to_namespace(run.X, model.xp, model.device)
-        self.Y = run.Y if run.on_numpy else to_namespace(run.Y, model.xp, model.device)
+        self.xp, self.dtype = model.xp, model.dtype
+        self.X, self.Y = run.X, run.Y
+        if not run.on_numpy:
+            if not self.on_disk:  # the data go to the device once, as in fit
+                self.X = to_namespace(run.X, model.xp, model.device)
+            self.Y = to_namespace(run.Y, model.xp, model.device)
+            if not run.multipliers and len(run.params) == len(model.params):
+                run.optimizer.bind(
+                    run.params, run.grads, model.flat_params, model.flat_grads
+                )
         size = shard_bounds(run.batch_size, 0, group.world_size)
         size = size[1] - size[0]
-        self.X_buffer = np.empty((size, run.X.shape[1]), dtype=run.X.dtype)
+        self.X_buffer = np.empty((size, run.X.shape[1]), dtype=self.dtype)
         self.Y_buffer = np.empty((size, run.Y.shape[1]), dtype=run.Y.dtype)
         self.dropouts = [layer for layer in model.layers if isinstance(layer, Dropout)]
         self.batchnorms = [
@@ -135,8 +147,8 @@ class DataParallelEpochs:
         """What every process must agree on before the first step."""
         run = self.run
         weights = to_numpy(run.model.flat_params)
-        rows = np.ascontiguousarray(run.X[: min(run.m, 64)])
-        last = np.ascontiguousarray(run.X[max(run.m - 64, 0) :])
+        rows = np.ascontiguousarray(run.X[: min(run.m, 64)])  # a row source reads
+        last = np.ascontiguousarray(run.X[max(run.m - 64, 0) : run.m])  # them too
         return {
             "the number of examples": run.m,
             "the number of features": run.X.shape[1],
@@ -209,22 +221,27 @@ class DataParallelEpochs:
 
     def _shard(self, index, rng):
         """This process's rows of the global batch ``index`` (rows of X, Y)."""
-        run = self.run
-        if run.on_numpy:
-            count = len(index)
+        run, device = self.run, self.run.model.device
+        count = len(index)
+        if self.on_disk:  # the source reads them in increasing order (D39)
+            X_rows = self.X_buffer[:count]
+            X_rows[...] = run.X[index]  # to the model's dtype, value by value
+            Y_rows = _kernels.gather_rows(run.Y, index, self.Y_buffer[:count])
+            if not run.on_numpy:
+                X_rows = to_namespace(X_rows, self.xp, device)
+                Y_rows = self.Y[to_namespace(index.astype(np.int64), self.xp, device)]
+        elif run.on_numpy:
             X_rows = _kernels.gather_rows(run.X, index, self.X_buffer[:count])
             Y_rows = _kernels.gather_rows(run.Y, index, self.Y_buffer[:count])
         else:
-            device_index = to_namespace(
-                index.astype(np.int64), self.xp, run.model.device
-            )
+            device_index = to_namespace(index.astype(np.int64), self.xp, device)
             X_rows, Y_rows = self.X[device_index], self.Y[device_index]
         if run.augment is not None:
-            augmented = np.asarray(run.augment(to_numpy(X_rows), rng), run.X.dtype)
+            augmented = np.asarray(run.augment(to_numpy(X_rows), rng), self.dtype)
             X_rows = (
                 augmented
                 if run.on_numpy
-                else to_namespace(augmented, self.xp, run.model.device, run.X.dtype)
+                else to_namespace(augmented, self.xp, device, self.dtype)
             )
         return X_rows, Y_rows
 
