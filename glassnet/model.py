@@ -788,10 +788,9 @@ class Sequential:
                 *validation, name="validation X", names=names
             )
             options["validation_data"] = (X_val, y_val)
-        history = fit(self, X, y, **options)
         if names is not None and self._column_names is None:
-            self.column_names = names
-        return history
+            self.column_names = names  # before training: checkpoints, callbacks
+        return fit(self, X, y, **options)
 
     def _frames_in(self, X, y, *, name: str = "X", names=None):
         """``(rows, targets, column names)`` of DataFrame / Series input (the
