@@ -187,6 +187,11 @@ def _epoch_runner(run: TrainingRun):
             )
         device = None if run.on_numpy else (model.xp, model.device)
         if getattr(run.X, "streamed", False):  # Parquet: a shuffle buffer's order
+            if callable(run.shuffle):
+                raise ValueError(
+                    "Parquet rows come in their shuffle buffer's order; "
+                    "shuffle=callable needs rows read by index (.npy, HDF5)"
+                )
             batches = StreamBatches(
                 run.X, run.Y, run.batch_size, model.dtype, run.augment, device
             )

@@ -28,6 +28,14 @@ or, for the ``glassnet`` command, the environment variable
 ``GLASSNET_DATA_BUDGET="max_total_bytes=16GiB,max_array_bytes=8GiB"``
 (an explicit ``budget=`` wins over it).
 
+Rows that stay on disk (:mod:`glassnet.data.on_disk`, :mod:`glassnet.data.streams`:
+``.npy`` files and shards, HDF5 datasets, Parquet) are not counted: they never
+hold the file, only a batch or a block of it, so a file far above the budget is
+trained on from disk (``glassnet train --data FOLDER``, ``fit(open_rows(path),
+y)``) where a loader refuses it. Their headers, shapes and sizes are checked as
+here, and reading a whole source into memory (``np.asarray(source)``) is counted
+like a load.
+
 The same loaders read only what was asked: HDF5 external storage, external links,
 virtual datasets and filters that would load a plugin are refused; image folders
 do not follow symbolic links out of the folder; ``.npz``, ``.npy`` and ``.mat``
