@@ -300,3 +300,26 @@ def test_a_binary_table_run_and_a_regression_run(tmp_path):
     assert "Not available for a regression run" in page.sections["confusion-matrix"]
     assert "no accuracy" in page.sections["diagnosis"]
     assert table_dicts(page.tables["results"][0])[0].keys() >= {"r2", "rmse", "mae"}
+
+
+@pytest.mark.slow  # a run on a CSV with text: about 1 s
+def test_a_table_with_text_and_empty_cells(tmp_path):
+    """Text categories and empty cells are shown as stored, markup escaped."""
+    rng = np.random.default_rng(0)
+    with open(tmp_path / "mixed.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["age", "city", "label"])
+        for _ in range(200):
+            age, city = (
+                int(rng.integers(18, 80)),
+                rng.choice(["Paris", "<b>Lyon</b>", ""]),
+            )
+            writer.writerow([age, city, int((age > 40) ^ (city == "Paris"))])
+    config = RunConfig(data=str(tmp_path / "mixed.csv"), layers=[4], epochs=1)
+    train_run(config, out=tmp_path / "run", verbose=False)
+    text = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
+    page = Page(text)
+    assert page.errors == [] and "b" not in page.tags
+    rows = table_dicts(page.tables["worst-examples"][0])
+    assert rows and {row["city"] for row in rows} <= {"Paris", "<b>Lyon</b>", "(empty)"}
+    assert all(float(row["age"]).is_integer() for row in rows)

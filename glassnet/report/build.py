@@ -8,10 +8,11 @@ by ``glassnet report SEARCH``; :func:`write_report` tells the two apart.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from glassnet.report import run_sections, search_sections
-from glassnet.report.page import page
+from glassnet.report.page import Section, page, paragraph
 from glassnet.report.predictions import SPLIT, load_run_inputs, split_predictions
 from glassnet.report.records import REPORT_FILE, folder_kind, read_run
 
@@ -41,18 +42,57 @@ def write_run_report(
     curve = Path(folder) / "learning_curve.png"
     drawn = curve.read_bytes() if fresh and curve.is_file() else None
     sections = [
-        run_sections.configuration(record),
-        run_sections.learning_curves(record, drawn),
-        run_sections.results(record),
-        run_sections.confusion(predictions, reason),
-        run_sections.diagnosis(record),
-        run_sections.worst_examples(predictions, reason, source),
-        run_sections.error_analysis(record),
+        _built(run_sections.configuration, record),
+        _built(run_sections.learning_curves, record, drawn),
+        _built(run_sections.results, record),
+        _built(run_sections.confusion, predictions, reason),
+        _built(run_sections.diagnosis, record),
+        _built(run_sections.worst_examples, predictions, reason, source),
+        _built(run_sections.error_analysis, record),
     ]
     data = record.config.get("data", "")
     title = f"glassnet run: {Path(folder).name}"
     subtitle = f"data {data}; run folder {Path(folder).resolve()}"
     return _write(page(title, subtitle, sections), output or Path(folder) / REPORT_FILE)
+
+
+# Each section's id and title, for the page of a section that failed.
+_SECTIONS = {
+    run_sections.configuration: ("configuration", "Configuration"),
+    run_sections.learning_curves: ("learning-curves", "Learning curves"),
+    run_sections.results: ("results", "Results"),
+    run_sections.confusion: (
+        "confusion-matrix",
+        "Confusion matrix and per-class scores",
+    ),
+    run_sections.diagnosis: ("diagnosis", "Diagnosis: bias, variance, data mismatch"),
+    run_sections.worst_examples: ("worst-examples", "Worst-misclassified examples"),
+    run_sections.error_analysis: ("error-analysis", "Error analysis"),
+    search_sections.settings: ("search", "Search"),
+    search_sections.trials: ("trials", "Trials against each hyperparameter"),
+    search_sections.best_so_far: ("best-so-far", "Best so far"),
+    search_sections.best_configuration: ("best-configuration", "Best configuration"),
+    search_sections.trial_table: ("trial-table", "All trials"),
+}
+
+
+def _built(builder, *inputs) -> Section:
+    """``builder(*inputs)``; a section that fails (a bug, or a file unlike any
+    glassnet writes) becomes a note on the page and a warning, so the page and
+    the training command that writes it still finish."""
+    try:
+        return builder(*inputs)
+    except Exception as error:  # noqa: BLE001 (reported: the warning and the page)
+        key, title = _SECTIONS[builder]
+        first = (str(error).splitlines() or [""])[0]
+        what = f"{type(error).__name__}: {first}"
+        warnings.warn(
+            f"report.html: the section '{title}' could not be built ({what}); "
+            "please report it",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return Section(key, title, paragraph(f"Not built: {what}.", note=True))
 
 
 def _predictions(record, model, prepared):
@@ -93,11 +133,11 @@ def write_search_report(folder, *, output=None) -> Path:
     stored = journal.read_settings(folder)
     result = SearchResult.load(folder)
     sections = [
-        search_sections.settings(result, stored),
-        search_sections.trials(result),
-        search_sections.best_so_far(result),
-        search_sections.best_configuration(result, folder),
-        search_sections.trial_table(result),
+        _built(search_sections.settings, result, stored),
+        _built(search_sections.trials, result),
+        _built(search_sections.best_so_far, result),
+        _built(search_sections.best_configuration, result, folder),
+        _built(search_sections.trial_table, result),
     ]
     data = result.space.fixed.get("data", "")
     title = f"glassnet search: {folder.name}"

@@ -271,7 +271,7 @@ def worst_examples(predictions, reason: str, source: str) -> Section:
             str(p.class_names[p.y_pred[i]]),
             float(p.p_true[i]),
             float(p.p_pred[i]),
-            *(float(v) for v in p.rows[i, :shown]),
+            *(_feature(v) for v in p.rows[i, :shown]),
         )
         for i in chosen
     ]
@@ -283,6 +283,17 @@ def worst_examples(predictions, reason: str, source: str) -> Section:
             f"Features as stored: the first {shown} of {p.rows.shape[1]}."
         )
     return Section("worst-examples", title, body + table(header, rows))
+
+
+def _feature(value):
+    """A feature cell as stored: a number, a text category, or "(empty)"."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "(empty)"
+    if hasattr(value, "item") and hasattr(value, "dtype"):
+        value = value.item()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return str(value)
 
 
 def _thumbnails(p, chosen) -> str:
