@@ -59,7 +59,7 @@ def classify(model, X, y, *, split: str = SPLIT, class_names=None, image_shape=N
     """:class:`Predictions` of ``model`` on rows ``X`` with class codes ``y``;
     None when the model is not a single-label classifier."""
     activation = getattr(model, "output_activation", None)
-    y = np.asarray(y)
+    X, y = np.asarray(X), np.asarray(y)  # rows kept on disk are read (dev: small)
     if y.ndim != 1 and not (y.ndim == 2 and y.shape[1] == 1):
         return None
     y = y.reshape(-1).astype(np.int64)
@@ -80,9 +80,7 @@ def classify(model, X, y, *, split: str = SPLIT, class_names=None, image_shape=N
     names = list(class_names) if class_names else list(range(count))
     if len(names) != count:
         names = list(range(count))
-    return Predictions(
-        split, y, y_pred, p_true, p_pred, names, np.asarray(X), image_shape
-    )
+    return Predictions(split, y, y_pred, p_true, p_pred, names, X, image_shape)
 
 
 def load_run_inputs(folder) -> tuple[object, dict]:
