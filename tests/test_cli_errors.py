@@ -237,7 +237,16 @@ ERROR_CASES = {
     "negative-lr": ["train", "--lr", "-1"],
     "keep-prob-1.5": ["train", "--keep-prob", "1.5"],
     "missing-data-file": ["train", "--data", "missing.csv"],
-    "non-numeric-feature": ["train", "--data", "text_feature.csv", "--epochs", "1"],
+    # text is a categorical column (D40), unless the user says it is numeric
+    "non-numeric-feature": [
+        "train",
+        "--data",
+        "text_feature.csv",
+        "--numeric",
+        "colour",
+        "--epochs",
+        "1",
+    ],
     "empty-label": ["train", "--data", "empty_label.csv", "--epochs", "1"],
     "single-class-labels": ["train", "--data", "one_class.csv", "--epochs", "1"],
     "missing-config": ["train", "--config", "missing.json"],
