@@ -82,17 +82,23 @@ def _built(builder, *inputs) -> Section:
     the training command that writes it still finish."""
     try:
         return builder(*inputs)
-    except Exception as error:  # noqa: BLE001 (reported: the warning and the page)
+    except Exception as error:  # reported: the warning and the page
         key, title = _SECTIONS[builder]
-        first = (str(error).splitlines() or [""])[0]
-        what = f"{type(error).__name__}: {first}"
-        warnings.warn(
-            f"report.html: the section '{title}' could not be built ({what}); "
-            "please report it",
-            RuntimeWarning,
-            stacklevel=2,
-        )
+        what = _failed(f"the section '{title}'", error)
         return Section(key, title, paragraph(f"Not built: {what}.", note=True))
+
+
+def _failed(what: str, error: Exception) -> str:
+    """Warn that ``what`` could not be built because of ``error``; return the
+    error in one line."""
+    first = (str(error).splitlines() or [""])[0]
+    text = f"{type(error).__name__}: {first}"
+    warnings.warn(
+        f"report.html: {what} could not be built ({text}); please report it",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+    return text
 
 
 def _predictions(record, model, prepared):
@@ -111,7 +117,11 @@ def _predictions(record, model, prepared):
     source = str(split.get("sources", {}).get(SPLIT, record.config.get("data", "")))
     seed = split.get("split_seed", record.config.get("split_seed"))
     source = f"{source}, split_seed {seed}"
-    predictions = split_predictions(model, prepared, SPLIT)
+    try:
+        predictions = split_predictions(model, prepared, SPLIT)
+    except Exception as error:  # reported: the warning and the page
+        what = _failed(f"the {SPLIT} split's predictions", error)
+        return None, f"Not built: {what}.", source
     if predictions is not None:
         return predictions, "", source
     if SPLIT not in prepared["splits"]:
