@@ -12,6 +12,10 @@ Tolerance: the text must match exactly, except that a number printed with the sa
 number of digits may differ by one unit in its last digit (float sums that threads
 can round differently). Timings are never printed by the pages.
 
+The outputs were printed on the project's machine (x86-64, OpenBLAS on one thread);
+a CPU whose BLAS kernels round float32 sums differently could change a trained
+model's last digits, and then the page's outputs are regenerated, not loosened.
+
 Regenerate the pages' outputs after changing a page or glassnet:
 
     python tests/test_tutorials.py               # every page
