@@ -5,6 +5,7 @@ polars."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -124,11 +125,22 @@ def test_the_budget_is_checked_from_the_metadata_before_reading(tmp_path):
     with pytest.raises(DataFileError, match=r"big.parquet.*max_total_bytes") as caught:
         load_dataset(tmp_path / "big.parquet", budget={"max_total_bytes": 2**20})
     # column a, counted before anything is read: 200000 float64 values as stored
-    # and the Dataset's float64 copy of them
-    assert "with column 'a' the load needs 3200000 bytes" in str(caught.value)
+    # and the Dataset's float64 copy of them, after the metadata (4 x its bytes)
+    needed = re.search(r"with column 'a' the load needs (\d+) bytes", str(caught.value))
+    assert needed and 3_200_000 < int(needed.group(1)) < 3_200_000 + 4 * 2**12
     with pytest.raises(DataFileError, match="max_array_bytes"):
         load_dataset(tmp_path / "big.parquet", budget={"max_array_bytes": 2**20})
     assert load_dataset(tmp_path / "big.parquet").X.shape == (m, 2)
+
+
+def test_a_footer_longer_than_the_file_is_refused_before_parsing(tmp_path):
+    _frame().to_parquet(tmp_path / "f.parquet")
+    data = (tmp_path / "f.parquet").read_bytes()
+    (tmp_path / "lying.parquet").write_bytes(
+        data[:-8] + (10**8).to_bytes(4, "little") + b"PAR1"
+    )
+    with pytest.raises(DataFileError, match="footer declares 100000000 bytes"):
+        load_dataset(tmp_path / "lying.parquet")
 
 
 def test_not_parquet(tmp_path):
@@ -187,3 +199,20 @@ def test_train_predict_evaluate_on_parquet_files_agree_with_python(tmp_path):
     assert row[0] == "data" and int(row[1]) == 40
     assert float(row[3]) == pytest.approx(scores["accuracy"], abs=5e-5)
     assert float(row[2]) == pytest.approx(scores["cost"], abs=5e-5)
+
+
+@pytest.mark.slow
+def test_a_process_that_read_parquet_with_polars_loaded_exits_cleanly(tmp_path):
+    # pyarrow's reader over a Python file object aborted the interpreter at exit
+    # ("terminate called without an active exception") once polars was imported
+    _frame().to_parquet(tmp_path / "f.parquet")
+    code = (
+        "import polars\n"
+        "from glassnet.data import load_dataset\n"
+        f"print(load_dataset({str(tmp_path / 'f.parquet')!r}).X.shape)\n"
+    )
+    process = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert process.returncode == 0, process.stderr
+    assert process.stdout.strip() == "(60, 3)"

@@ -19,6 +19,8 @@ refused naming it and its type.
 
 from __future__ import annotations
 
+import os
+import struct
 import warnings
 from pathlib import Path
 
@@ -64,23 +66,53 @@ class _ParquetFile:
 
         self.path, self.meter = path, meter
         self.handle = open_regular_file(path)
+        self.source = self.file = None
         try:
-            self.file = pq.ParquetFile(self.handle)
+            self._check_footer()
+            # pyarrow reads through its own file (a ParquetFile over a Python file
+            # object can abort the interpreter at exit once polars is loaded); the
+            # handle above made sure it is a regular file
+            self.source = pa.OSFile(str(path))
+            self.file = pq.ParquetFile(self.source)
             schema = self.file.schema_arrow
+        except DataFileError:
+            self.close()
+            raise
         except (pa.ArrowException, OSError, ValueError) as error:
-            self.handle.close()
+            self.close()
             raise DataFileError(
                 f"cannot read {path} as Parquet: {str(error).splitlines()[0]}"
             ) from None
         self.names = [str(name) for name in schema.names]
         self.types = {str(f.name): f.type for f in schema}
-        self.rows = int(self.file.metadata.num_rows)
+        metadata = self.file.metadata  # rows as the file and its row groups say
+        groups = range(metadata.num_row_groups)
+        declared = sum(max(metadata.row_group(g).num_rows, 0) for g in groups)
+        self.rows = max(int(metadata.num_rows), int(declared))
+
+    def _check_footer(self) -> None:
+        """The footer (the metadata pyarrow parses first) declares its length in
+        the file's last 8 bytes: it must fit in the file and the budget."""
+        size = os.fstat(self.handle.fileno()).st_size
+        if size >= 8:
+            self.handle.seek(size - 8)
+            length = struct.unpack("<I", self.handle.read(4))[0]
+            self.handle.seek(0)
+            if length > size:
+                raise OSError(f"its footer declares {length} bytes in a file of {size}")
+            self.meter.add_bytes(f"its metadata ({length} bytes)", 4 * length)
+
+    def close(self) -> None:
+        self.file = None
+        if self.source is not None:
+            self.source.close()
+        self.handle.close()
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        self.handle.close()
+        self.close()
 
     def declared_bytes(self, name: str) -> int:
         """The uncompressed bytes the file declares for column ``name``."""
