@@ -341,6 +341,15 @@ def test_a_raw_table_trains_with_defaults_and_predicts_raw_rows(tmp_path):
     assert roles["column_roles"]["fare"] == "ignored"
     assert roles["column_roles"]["pclass"] == "categorical"
     assert "sex=male" in gn.load(tmp_path / "run2" / "model.glassnet").feature_names
+    # transfer: the body's table layers read the new table by name
+    transferred = glassnet(
+        "transfer", alone, "--data", "new.csv", "--label-column", "survived",
+        "--freeze", "--layers", "4", "--epochs", "2", "--quiet", "--out", "moved",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert transferred.returncode == 0, transferred.stderr
+    moved = gn.load(tmp_path / "moved" / "model.glassnet")
+    assert moved.feature_names == model.feature_names
 
 
 @pytest.mark.slow

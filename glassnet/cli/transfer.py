@@ -105,8 +105,10 @@ def run_transfer(args) -> int:
     dataset, splits = prepared["dataset"], prepared["splits"]
     if dataset.task not in ("binary", "multiclass"):
         raise ValueError(f"transfer needs class labels; {args.data} is {dataset.task}")
-    n_x = splits["train"][0].shape[1]
-    if n_x != source.n_x:
+    if source.table_layers():  # a raw table: the body's table layers read it (D40)
+        splits = prepared["splits"] = _table_rows(source, dataset, splits, args.data)
+    elif splits["train"][0].shape[1] != source.n_x:
+        n_x = splits["train"][0].shape[1]
         raise ValueError(
             f"{args.data} has {n_x} features but {args.model} takes {source.n_x}; "
             "transfer needs the same inputs"
@@ -124,6 +126,31 @@ def run_transfer(args) -> int:
         write_run_folder(result, prepared, out, record={"transfer": _record(args)})
     print(f"\ntrained in {result.seconds:.2f} s; run folder: {out}")
     return 0
+
+
+def _table_rows(source, dataset, splits, data) -> dict:
+    """The splits of a new table for a model with table layers: each split's rows
+    with the columns the model uses, by name, in its order (a column it uses
+    that the new table lacks is named)."""
+    from glassnet.data.columns import Table
+
+    wanted = source.table_layers()[0].used_names
+    names = dataset.feature_names
+    if names is None:
+        raise ValueError(
+            f"{data} has no column names; the model takes a table's columns by name"
+        )
+    missing = [name for name in wanted if name not in names]
+    if missing:
+        raise ValueError(
+            f"{data} has no column {', '.join(map(repr, missing))}, which the model "
+            "takes; transfer needs the same inputs"
+        )
+    ordered = {}
+    for part, (X, y) in splits.items():
+        table = Table.from_rows(names, X)
+        ordered[part] = (Table(wanted, [table.column(n) for n in wanted]).to_rows(), y)
+    return ordered
 
 
 def _train(args, config, source, prepared):
