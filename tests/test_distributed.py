@@ -415,6 +415,15 @@ def test_nproc_trains_the_single_process_model_and_resumes_with_one(tmp_path):
     assert _relative(_weights(two), _weights(four)) < 1e-12
     history = json.loads((two / "results.json").read_text())
     assert history["epochs_run"] == 4
+    # the logs too: epoch costs summed over the processes, training metrics from
+    # every process's predictions, validation scores (2 epochs on 2 processes)
+    logged = [
+        np.genfromtxt(folder / "history.csv", delimiter=",", names=True)
+        for folder in (two, four)
+    ]
+    assert logged[0].dtype.names == logged[1].dtype.names
+    for name in logged[0].dtype.names:
+        np.testing.assert_allclose(logged[0][name], logged[1][name], rtol=1e-9)
 
 
 def _children(pid: int) -> list[int]:
