@@ -202,6 +202,26 @@ def test_train_predict_evaluate_on_parquet_files_agree_with_python(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_table_with_text_columns_trains_and_predicts_from_parquet(tmp_path):
+    frame = _frame(m=150, seed=3).assign(
+        city=lambda f: np.where(f["age"] > 50, "Paris", "Lyon")
+    )
+    frame.to_parquet(tmp_path / "t.parquet")
+    _glassnet(
+        "train", "--data", "t.parquet", "--label-column", "outcome",
+        "--epochs", "5", "--quiet", "--out", "run", cwd=tmp_path,
+    )  # fmt: skip
+    new = _frame(m=20, seed=4).assign(city=["Paris", "Lyon", "Nice", None] * 5)
+    new[["city", "outcome", "income", "smoker", "age"]].to_parquet(tmp_path / "n.pq")
+    printed = _glassnet("predict", "run", "n.pq", cwd=tmp_path).split()
+    model = gn.load(tmp_path / "run" / "model.glassnet")
+    assert model.table_layers()  # the text column made a table model (D40)
+    with pytest.warns(UserWarning, match="'Nice'"):  # unseen: city=(other)
+        expected = model.predict(new)
+    assert printed == [str(v) for v in expected.tolist()]
+
+
+@pytest.mark.slow
 def test_a_process_that_read_parquet_with_polars_loaded_exits_cleanly(tmp_path):
     # pyarrow's reader over a Python file object aborted the interpreter at exit
     # ("terminate called without an active exception") once polars was imported

@@ -32,8 +32,10 @@ def run_predict(args) -> int:
     model = saved.model
     if model.table_layers():  # a raw table: its columns by name (D40)
         from glassnet.data.columns import read_table
+        from glassnet.data.parquet_files import PARQUET_SUFFIXES, read_parquet_table
 
-        X = read_table(args.file)
+        parquet = str(args.file).lower().endswith(PARQUET_SUFFIXES)
+        X = (read_parquet_table if parquet else read_table)(args.file)
     else:
         X = read_features(args.file, model.n_x, saved.extra, legacy=saved.legacy)
     if args.proba and model.output_activation != "linear":
