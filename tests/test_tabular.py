@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -341,6 +342,12 @@ def test_a_raw_table_trains_with_defaults_and_predicts_raw_rows(tmp_path):
     assert roles["column_roles"]["fare"] == "ignored"
     assert roles["column_roles"]["pclass"] == "categorical"
     assert "sex=male" in gn.load(tmp_path / "run2" / "model.glassnet").feature_names
+    # the diagnosis of the model file on the table, split as its run split it
+    diagnosed = glassnet("diagnose", alone, "--data", "passengers.csv", cwd=tmp_path)
+    assert diagnosed.returncode == 0, diagnosed.stderr
+    shown = re.search(r"^training\s+([\d.]+)%", diagnosed.stdout, re.MULTILINE)
+    train_error = 100 * (1 - results["results"]["train"]["accuracy"])
+    assert float(shown.group(1)) == pytest.approx(train_error, abs=0.05)
     # transfer: the body's table layers read the new table by name
     transferred = glassnet(
         "transfer", alone, "--data", "new.csv", "--label-column", "survived",

@@ -124,7 +124,11 @@ def run_diagnose(args) -> int:
 def _diagnose_model_file(source: Path, data, human: float):
     """The diagnosis of a model file on ``data`` split as its run split its data
     (``human`` is a fraction)."""
-    from glassnet.cli.model_files import load_model_and_extra, preprocess
+    from glassnet.cli.model_files import (
+        labels_for_model,
+        load_model_and_extra,
+        preprocess,
+    )
     from glassnet.run_config import RunConfig
     from glassnet.runs import prepare_data
     from glassnet.strategy import diagnose_model
@@ -144,16 +148,11 @@ def _diagnose_model_file(source: Path, data, human: float):
     saved.update(data=data, standardize=False, checkpoint_every=None)
     # the run's own train/dev/test split (same split_seed), scaled the model's way
     prepared = prepare_data(RunConfig.from_dict(saved))
-    splits = {
+    dataset = prepared["dataset"]
+    splits = {  # labels as the model's classes name them (text labels too)
         name: (
-            preprocess(
-                X,
-                extra,
-                model.n_x,
-                model=model,
-                names=prepared["dataset"].feature_names,
-            ),
-            y,
+            preprocess(X, extra, model.n_x, model=model, names=dataset.feature_names),
+            labels_for_model(y, dataset, model),
         )
         for name, (X, y) in prepared["splits"].items()
     }
