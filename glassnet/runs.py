@@ -160,6 +160,15 @@ def table_roles(dataset, config: RunConfig):
     from glassnet.networks import is_image_data
 
     X = dataset.X
+    if dataset.feature_names is None and X.dtype == object:
+        j, value = next(
+            ((j, v) for j in range(X.shape[1]) for v in X[:, j] if isinstance(v, str)),
+            (0, None),
+        )
+        raise ValueError(
+            f"{config.data}: feature {j} holds text ({value!r}); a table with text "
+            "needs a header line naming its columns (the model reads them by name)"
+        )
     if dataset.feature_names is None or X.ndim != 2 or dataset.image_shape:
         if config.column_roles:
             raise ValueError(

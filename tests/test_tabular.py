@@ -426,3 +426,12 @@ def test_onnx_export_refuses_the_table_layers_by_name(table, tmp_path):
     model = gn.Sequential([*layers, gn.Dense(1, "sigmoid")]).build(X.shape[1], rng=0)
     with pytest.raises(Exception, match="cannot export .*'Imputation'"):
         model.to_onnx(tmp_path / "model.onnx")
+
+
+def test_a_table_with_text_needs_a_header(tmp_path):
+    from glassnet.runs import prepare_data
+
+    path = tmp_path / "plain.csv"
+    path.write_text("1,red,0\n2,blue,1\n3,red,0\n4,blue,1\n")
+    with pytest.raises(ValueError, match=r"feature 1 holds text \('red'\); a table"):
+        prepare_data(RunConfig(data=str(path)))
