@@ -360,6 +360,8 @@ def train_run(
     callbacks=(),
     resume=None,
     distributed=None,
+    backend=None,
+    device=None,
 ) -> RunResult:
     """Run one training job from ``config``; write the run folder when ``out``.
 
@@ -369,7 +371,8 @@ def train_run(
     With ``config.checkpoint_every`` the run writes ``out/checkpoint.glassnet``.
     ``distributed`` (a :class:`glassnet.distributed.ProcessGroup`) trains
     data-parallel; only process 0 should be given ``out``, and only it scores the
-    splits (the others return an empty ``results``).
+    splits (the others return an empty ``results``). ``backend`` / ``device``: where
+    fit trains (default NumPy on the CPU; e.g. "torch", "cuda").
     """
     config.validate()
     prepared = prepared or prepare_data(config)
@@ -456,6 +459,8 @@ def train_run(
         checkpoint_every=config.checkpoint_every or 1,
         resume=resume,
         distributed=distributed,
+        backend=backend,
+        device=device,
     )
     seconds = time.perf_counter() - started
     results = {}

@@ -426,6 +426,21 @@ def test_nproc_trains_the_single_process_model_and_resumes_with_one(tmp_path):
         np.testing.assert_allclose(logged[0][name], logged[1][name], rtol=1e-9)
 
 
+@pytest.mark.slow
+def test_device_trains_on_the_torch_backend(tmp_path):
+    """``glassnet train --device cpu``: the torch backend (the GPUs' path) from the
+    command line; the same model as NumPy's, to the rounding of the products."""
+    from glassnet.cli import main
+
+    options = ["--data", "digits", "--dtype", "float64", "--layers", "16"]
+    options += ["--epochs", "2", "--quiet"]
+    assert (
+        main(["train", *options, "--device", "cpu", "--out", str(tmp_path / "t")]) == 0
+    )
+    assert main(["train", *options, "--out", str(tmp_path / "n")]) == 0
+    assert _relative(_weights(tmp_path / "t"), _weights(tmp_path / "n")) < 1e-10
+
+
 def _children(pid: int) -> list[int]:
     path = Path(f"/proc/{pid}/task/{pid}/children")
     return [int(word) for word in path.read_text().split()] if path.exists() else []

@@ -229,6 +229,13 @@ def register(sub) -> None:
         "gloo); for several machines, start glassnet train with torchrun instead",
     )
     train.add_argument(
+        "--device",
+        metavar="DEVICE",
+        help="train on the torch backend on DEVICE (cuda, cuda:1, cpu); with --nproc "
+        "or torchrun, each process on its own GPU, cuda:LOCAL_RANK, through nccl "
+        "(default: NumPy on the CPU)",
+    )
+    train.add_argument(
         "--mlflow",
         nargs="?",
         const="",
@@ -326,6 +333,7 @@ def run_train(args) -> int:
         join_run,
         launch_train,
         needs_launch,
+        placement,
         train_other_process,
     )
     from glassnet.locks import folder_lock
@@ -340,7 +348,7 @@ def run_train(args) -> int:
         out = default_run_folder(config.data)
     if needs_launch(args):  # --nproc N: N processes of this command (data-parallel)
         return launch_train(args, out)
-    group = join_run()  # None unless this is one of those processes (or torchrun's)
+    group = join_run(args)  # None unless one of those processes (or torchrun's)
     if group is not None and not group.is_main:  # process 0 writes and prints
         return train_other_process(config, args, group)
     logger = _mlflow_logger(args, config, out)
@@ -353,6 +361,7 @@ def run_train(args) -> int:
                 resume=args.resume,
                 callbacks=() if logger is None else [logger],
                 distributed=group,
+                **placement(args, group),
             )
             tracked = None if logger is None else _log_to_mlflow(logger, result, out)
     except BaseException as error:

@@ -16,7 +16,13 @@ import sys
 
 from glassnet.distributed.group import init, is_distributed_environment
 
-__all__ = ["join_run", "launch_train", "needs_launch", "train_other_process"]
+__all__ = [
+    "join_run",
+    "launch_train",
+    "needs_launch",
+    "placement",
+    "train_other_process",
+]
 
 
 def needs_launch(args) -> bool:
@@ -42,14 +48,27 @@ def launch_train(args, out) -> int:
     return 0
 
 
-def join_run():
+def join_run(args):
     """The :class:`ProcessGroup` of this process when the environment describes a
-    data-parallel run (left when the process exits), else None."""
+    data-parallel run (left when the process exits), else None. With ``--device
+    cuda`` the group carries CUDA tensors (nccl), each process on its own GPU."""
     if not is_distributed_environment():
         return None
-    group = init()
+    group = init(device=getattr(args, "device", None))
     atexit.register(group.close)
     return group
+
+
+def placement(args, group) -> dict:
+    """``{"backend", "device"}`` for ``train_run``: NumPy unless ``--device`` is
+    given, then the torch backend on that device (this process's GPU in a run of
+    several processes)."""
+    device = getattr(args, "device", None)
+    if device is None:
+        return {"backend": None, "device": None}
+    if group is not None and group.device is not None:
+        device = group.device
+    return {"backend": "torch", "device": device}
 
 
 def train_other_process(config, args, group) -> int:
@@ -57,6 +76,12 @@ def train_other_process(config, args, group) -> int:
     print nothing."""
     from glassnet.runs import train_run
 
-    train_run(config, verbose=False, resume=args.resume, distributed=group)
+    train_run(
+        config,
+        verbose=False,
+        resume=args.resume,
+        distributed=group,
+        **placement(args, group),
+    )
     group.close()
     return 0
