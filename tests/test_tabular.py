@@ -218,22 +218,36 @@ def test_a_model_takes_tables_frames_and_rows_and_its_file_alone_reproduces_it(
 
 
 @pytest.mark.parametrize(
-    "change, words",
+    "layer, change, words",
     [
-        (lambda c: c[0].update(name="x" * (MAX_TEXT + 1)), "texts at most"),
-        (lambda c: c[1].update(categories=["(other)"]), "objects with keys"),
-        (lambda c: c[1].update(categories=[1, 2]), "objects with keys"),
-        (lambda c: c[1].update(pooled=-1), "objects with keys"),
-        (lambda c: c.append(dict(c[0])), "each name once"),
+        (1, lambda c: c[0].update(name="x" * (MAX_TEXT + 1)), "texts at most"),
+        (1, lambda c: c[1].update(categories=["(other)"]), "objects with keys"),
+        (1, lambda c: c[1].update(categories=[1, 2]), "objects with keys"),
+        (1, lambda c: c[1].update(pooled=-1), "objects with keys"),
+        (1, lambda c: c[1].update(pooled=True), "objects with keys"),
+        (1, lambda c: c.append(dict(c[0])), "each name once"),
         (
+            1,
             lambda c: c[1].update(categories=["a", "b", "c"]),
             r"invalid architecture \(CategoryEncoding gives 13 encoded columns but "
             "the model takes 12",
         ),
+        (
+            0,
+            lambda c: c[1].update(fill="young"),
+            "a numeric column is filled with a number",
+        ),
+        (
+            0,
+            lambda c: c[2].update(fill=3.5),
+            "a categorical column is filled with a text",
+        ),
+        (0, lambda c: c[0].update(role="secret"), "objects with keys"),
+        (0, lambda c: c[0].update(indicator=True), "an ignored column has no fill"),
     ],
 )
 def test_a_model_file_with_bad_table_settings_is_refused(
-    table, tmp_path, change, words
+    table, tmp_path, layer, change, words
 ):
     data, y = table
     layers, X = table_layers(data, infer_roles(data))
@@ -243,7 +257,7 @@ def test_a_model_file_with_bad_table_settings_is_refused(
     with zipfile.ZipFile(path) as archive:
         files = {name: archive.read(name) for name in archive.namelist()}
     manifest = json.loads(files["manifest.json"])
-    change(manifest["model"]["layers"][1]["config"]["columns"])
+    change(manifest["model"]["layers"][layer]["config"]["columns"])
     files["manifest.json"] = json.dumps(manifest).encode()
     bad = tmp_path / "bad.glassnet"
     with zipfile.ZipFile(bad, "w") as archive:

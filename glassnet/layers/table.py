@@ -198,6 +198,10 @@ class Imputation(_TableLayer):
         problem = imputation_columns(columns) if columns is not None else None
         if problem:
             raise ValueError(f"Imputation columns must be {problem}")
+        for record in columns or ():
+            problem = _fill_problem(record)
+            if problem:
+                raise ValueError(f"Imputation column {record['name']!r}: {problem}")
         self.columns = None if columns is None else [dict(c) for c in columns]
 
     @property
@@ -301,6 +305,20 @@ class Imputation(_TableLayer):
             f"table of {len(columns)} columns -> {used} used (empty cells filled) "
             f"+ {flags} was-missing"
         ]
+
+
+def _fill_problem(record: dict) -> str | None:
+    """A numeric column's fill is a number, a categorical one's a text; an ignored
+    column has none, and no was-missing column."""
+    fill, role = record["fill"], record["role"]
+    received = f"; received {reprlib.repr(fill)}"
+    if role == "numeric" and type(fill) not in (int, float):
+        return "a numeric column is filled with a number" + received
+    if role == "categorical" and type(fill) is not str:
+        return "a categorical column is filled with a text" + received
+    if role == "ignored" and (fill is not None or record["indicator"]):
+        return "an ignored column has no fill and no was-missing column"
+    return None
 
 
 def _most_frequent(values: list[str]) -> str:
