@@ -449,3 +449,21 @@ def test_a_table_with_text_needs_a_header(tmp_path):
     path.write_text("1,red,0\n2,blue,1\n3,red,0\n4,blue,1\n")
     with pytest.raises(ValueError, match=r"feature 1 holds text \('red'\); a table"):
         prepare_data(RunConfig(data=str(path)))
+
+
+def test_pandas_missing_values_and_overlong_names(tmp_path):
+    pandas = pytest.importorskip("pandas")
+    frame = pandas.DataFrame(
+        {
+            "count": pandas.array([1, None, 3, 4], dtype="Int64"),
+            "kind": pandas.array(["a", None, "b", "a"], dtype="string"),
+            "size": [1.0, 2.0, np.nan, 4.0],
+        }
+    )
+    layers, X = gn.table_layers(frame)
+    assert layers[0].columns[0]["fill"] == 3.0  # the median of 1, 3, 4
+    assert layers[0].columns[1]["fill"] == "a"
+    assert X.shape == (4, 8) and not np.isnan(X).any()  # 1 + 3 + 1 + 3 flags
+    long = "x" * (MAX_TEXT - 5)  # "... (was missing)" would pass the bound
+    with pytest.raises(ValueError, match="column names have at most 200"):
+        gn.table_layers(Table([long], [np.array([1.0, np.nan, 2.0])]))

@@ -72,7 +72,9 @@ def _reads_as_number(text: str) -> bool:
 
 
 def _is_missing(value) -> bool:
-    if value is None:
+    """None, NaN, blank text, and pandas' NA / NaT (checked by type name, so
+    pandas is never imported here)."""
+    if value is None or type(value).__name__ in ("NAType", "NaTType"):
         return True
     if isinstance(value, float | np.floating):
         return math.isnan(value)

@@ -225,6 +225,7 @@ class Imputation(_TableLayer):
         roles = _role_pairs(roles)
         names = [name for name, _ in roles]
         used = [name for name, role in roles if role != "ignored"]
+        _check_names(names)
         table = _as_table(X, names, used)
         columns = []
         for (name, role), values in zip(roles, _select(table, names), strict=True):
@@ -237,7 +238,7 @@ class Imputation(_TableLayer):
             elif role == "categorical":
                 values = text_values(values)
                 present = [v for v in values.tolist() if v is not None]
-                record["fill"] = _most_frequent(present)
+                record["fill"] = _most_frequent(present)[:MAX_TEXT]
                 record["indicator"] = len(present) < len(values)
             columns.append(record)
         self.columns = columns
@@ -305,6 +306,22 @@ class Imputation(_TableLayer):
             f"table of {len(columns)} columns -> {used} used (empty cells filled) "
             f"+ {flags} was-missing"
         ]
+
+
+def _check_names(names: list[str]) -> None:
+    """The model file's bounds (at most MAX_COLUMNS columns, names of at most
+    MAX_TEXT characters), checked before training rather than on reading."""
+    if len(names) > MAX_COLUMNS:
+        raise ValueError(
+            f"a table for the table layers has at most {MAX_COLUMNS} columns; "
+            f"received {len(names)}"
+        )
+    long = [name for name in names if len(name) > MAX_TEXT]
+    if long:
+        raise ValueError(
+            f"column names have at most {MAX_TEXT} characters in a model file; "
+            f"received {reprlib.repr(long[0])} ({len(long[0])}); rename the column"
+        )
 
 
 def _fill_problem(record: dict) -> str | None:
@@ -404,6 +421,7 @@ class CategoryEncoding(_TableLayer):
 
         pairs = [(n, r) for n, r in _role_pairs(roles) if r != "ignored"]
         names = [name for name, _ in pairs]
+        _check_names(names)
         table = _as_table(X, names, names)
         columns = []
         for (name, role), values in zip(pairs, _select(table, names), strict=True):
@@ -478,7 +496,11 @@ class CategoryEncoding(_TableLayer):
             lookup = {v: k for k, v in enumerate(categories)}
             k = len(categories)
             texts = text_values(values).tolist()
-            codes = np.fromiter((lookup.get(v, k) for v in texts), np.int64, len(texts))
+            codes = np.fromiter(  # a category is kept to its first MAX_TEXT characters
+                (lookup.get(v if v is None else v[:MAX_TEXT], k) for v in texts),
+                np.int64,
+                len(texts),
+            )
             out[np.arange(len(texts)), start + codes] = 1.0
             if record["pooled"] == 0 and (codes == k).any():
                 unseen = sorted(
