@@ -9,6 +9,7 @@ GPUs). Process 0 writes the checkpoints, the run folder and the report.
 From the command line::
 
     glassnet train --data mnist --nproc 2            # 2 processes on this machine
+    glassnet train --data mnist --nproc 4 --device cuda   # 4 GPUs, nccl
     torchrun --nnodes 2 --node-rank 0 --nproc-per-node 4 \\
         --master-addr 10.0.0.1 --master-port 29500 -m glassnet train --data ...
 
