@@ -116,8 +116,6 @@ def flat_params(values: dict, prefix: str = "") -> dict[str, str]:
 
 def _metric_value(value) -> float | None:
     """A log entry as a metric (a number), None when it is not one."""
-    if isinstance(value, bool):
-        return float(value)
     try:
         return float(value)
     except (TypeError, ValueError):
@@ -259,10 +257,28 @@ class MLflowLogger(Callback):
 
     # -- what is logged ---------------------------------------------------------
     def log_params(self, values: dict, prefix: str = "") -> None:
-        """Log ``values`` (nested dicts flattened to ``a.b``) as parameters."""
+        """Log ``values`` (nested dicts flattened to ``a.b``) as parameters. In
+        a run the user started, a parameter it already holds is left as it is
+        (MLflow refuses to change one), with a warning when the value differs
+        (a second fit in the same run)."""
         from mlflow.entities import Param
 
-        items = [Param(k, v) for k, v in flat_params(values, prefix).items()]
+        flat = flat_params(values, prefix)
+        if not self.owns_run:
+            with _mlflow_errors(self.resolved_uri):
+                held = self.client.get_run(self.run_id).data.params
+            changed = sorted(k for k in flat if k in held and held[k] != flat[k])
+            if changed:
+                warnings.warn(
+                    f"MLflow run {self.run_id} already holds parameter(s) "
+                    f"{changed[:5]} with other values; they are kept as they are "
+                    "(MLflow does not change a parameter; nested=True logs each "
+                    "fit to a run of its own)",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+            flat = {k: v for k, v in flat.items() if k not in held}
+        items = [Param(k, v) for k, v in flat.items()]
         with _mlflow_errors(self.resolved_uri):
             for start in range(0, len(items), PARAMS_PER_BATCH):
                 self.client.log_batch(

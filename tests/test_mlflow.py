@@ -120,6 +120,10 @@ def test_a_run_the_user_started_is_logged_into_and_left_open(file_store, monkeyp
         assert client.get_run(mine.info.run_id).info.status == "RUNNING"
         steps = [m.step for m in client.get_metric_history(mine.info.run_id, "cost")]
         assert steps == [0, 1]
+        with pytest.warns(RuntimeWarning, match="'fit.epochs'.* kept as they are"):
+            _train(MLflowLogger(), epochs=1)  # a second fit in the same run
+        run = client.get_run(mine.info.run_id)
+        assert run.data.params["fit.epochs"] == "2"  # MLflow keeps the first
     assert client.get_run(mine.info.run_id).info.status == "FINISHED"
 
 
