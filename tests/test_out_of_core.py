@@ -299,3 +299,16 @@ def test_glassnet_train_evaluate_and_predict_from_disk(tmp_path):
     assert loaded.returncode == 0 and streamed.returncode == 0, streamed.stderr
     assert streamed.stdout == loaded.stdout
     assert set(loaded.stdout.split()) <= set(names)
+
+
+def test_rows_index_like_an_array_and_load_within_the_budget(tmp_path, monkeypatch):
+    X, _ = _data(m=300, seed=8)
+    rows = _write("shards", X, tmp_path)
+    index = np.array([299, 3, 150, 3, -1])
+    np.testing.assert_array_equal(rows[index], X[index])
+    np.testing.assert_array_equal(rows[10:20], X[10:20])
+    np.testing.assert_array_equal(rows[7], X[7])
+    np.testing.assert_array_equal(np.asarray(rows), X)
+    monkeypatch.setenv("GLASSNET_DATA_BUDGET", "max_array_bytes=1000")
+    with pytest.raises(ValueError, match="max_array_bytes"):
+        np.asarray(rows)

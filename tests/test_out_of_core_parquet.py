@@ -147,3 +147,21 @@ def test_missing_values_and_text_features_are_refused(tmp_path):
         ParquetRows(tmp_path / "text.parquet")
     with pytest.raises(ValueError, match="cannot be split by index"):
         ParquetRows(tmp_path / "holes.parquet").rows([0, 1])
+
+
+def test_parquet_in_file_order_is_bitwise_training_in_memory(parquet_file):
+    """Without shuffling the rows come in the file's order, row group by row
+    group: the same bits as training on the array in memory."""
+    X, y, path = parquet_file
+
+    def train(rows):
+        model = gn.Sequential([gn.Dense(6, "tanh"), gn.Dense(1, "sigmoid")])
+        model.fit(rows, y, epochs=2, batch_size=64, rng=0, shuffle=False, verbose=False)
+        return model.get_weights()
+
+    from_file, in_memory = train(ParquetRows(path)), train(X)
+    assert all(np.array_equal(from_file[k], in_memory[k]) for k in in_memory)
+    with pytest.raises(ValueError, match="shuffle buffer's order"):
+        gn.Sequential([gn.Dense(1, "sigmoid")]).fit(
+            ParquetRows(path), y, shuffle=lambda epoch, m: np.arange(m), verbose=False
+        )
