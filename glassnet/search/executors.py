@@ -166,8 +166,10 @@ class LokyExecutor:
             delayed(run_worker_trial)(objective, task, metric, limit_threads)
             for task in _until(tasks, deadline)
         )
-        # one trial per dispatch (trials differ in cost), none queued ahead
-        options = {"batch_size": 1, "pre_dispatch": "n_jobs"}
+        # one trial per dispatch (trials differ in cost); under a deadline none
+        # is queued ahead of a free worker, so none starts after the deadline
+        ahead = "2*n_jobs" if deadline is None else "n_jobs"
+        options = {"batch_size": 1, "pre_dispatch": ahead}
         try:
             parallel = Parallel(
                 n_jobs=self.n_jobs,
