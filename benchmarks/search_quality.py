@@ -13,8 +13,10 @@ For each data set, on ``glassnet train``'s split (split_seed 0):
 
 Every search starts fresh worker processes, as the command does (their imports
 and the data's loading count in its wall time). Each row prints the test accuracy
-of the model that comes out (the refit one for a search) and the wall time (search
-+ refit; one training for the defaults). The test rows are looked at only here,
+of the model that comes out (the refit one for a search), the wall time (search +
+refit; one training for the defaults), the seconds the trials took in their
+workers (summed over all rungs; a worker's first trial loads the data), how many
+were pruned and the epochs they trained. The test rows are looked at only here,
 never by the search.
 
     python benchmarks/search_quality.py [--datasets digits,wine] [--trials 16]
@@ -88,6 +90,7 @@ def search_row(name, *, trials, jobs, sampler, prune, epochs, folder) -> dict:
         "search_seconds": searched,
         "best_trial": result.best["trial_id"],
         "pruned": sum(row["pruned"] is not None for row in rows),
+        "trial_seconds": sum(row["seconds"] for row in rows),
         "epochs_trained": sum(
             int(t["metrics"].get("epochs_run", 0))
             for t in result.trials
@@ -128,7 +131,7 @@ def main(argv=None) -> int:
     rows = []
     header = (
         f"{'data set':<14}{'run':<20}{'test acc':>9}{'dev acc':>9}{'seconds':>9}"
-        f"{'pruned':>8}{'epochs':>8}  best"
+        f"{'trial s':>9}{'pruned':>8}{'epochs':>8}  best"
     )
     print(header)
     for name in args.datasets.split(","):
@@ -155,6 +158,7 @@ def main(argv=None) -> int:
             print(
                 f"{name:<14}{label:<20}{row['test_accuracy']:>9.4f}"
                 f"{row['dev_accuracy']:>9.4f}{row['seconds']:>9.1f}"
+                f"{_cell(row.get('trial_seconds')):>9}"
                 f"{row.get('pruned', '-'):>8}{row.get('epochs_trained', '-'):>8}  "
                 f"{row.get('best_trial', '')}",
                 flush=True,
@@ -163,6 +167,10 @@ def main(argv=None) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
     return 0
+
+
+def _cell(value) -> str:
+    return "-" if value is None else f"{value:.1f}"
 
 
 def verdict(rows) -> str:
