@@ -16,7 +16,8 @@ compared with single-process training computed here, in the test's own process:
   exactly that rule (each shard normalized by its own mean and variance, weighted
   gradients, running statistics averaged after each epoch) within 1e-12, and not
   equal to single-process batch norm;
-- processes built from different seeds stop with a one-line error;
+- processes built from different seeds, or given shuffles that differ, stop with
+  a one-line error;
 - ``glassnet train --nproc 2`` writes the single process's model, and its
   checkpoint resumes in one process to the uninterrupted run's weights.
 
@@ -142,13 +143,18 @@ def worker(out: Path) -> None:
         results["batchnorm"] = model.flat_params
         for key, value in model.state.items():
             results[f"batchnorm_{key}"] = value
-        try:
-            _fit(_dense_model(), "float64", group, rng=group.rank)
-            refusal = "no error"
-        except distributed.DistributedError as error:
-            refusal = str(error)
+        refusals = []
+        for options in (
+            {"rng": group.rank},  # other weights and shuffling
+            {"shuffle": lambda e, m: np.random.default_rng(group.rank).permutation(m)},
+        ):
+            try:
+                _fit(_dense_model(), "float64", group, **options)
+                refusals.append("no error")
+            except distributed.DistributedError as error:
+                refusals.append(str(error))
         np.savez(out / f"rank{group.rank}.npz", **results)
-        (out / f"rank{group.rank}.txt").write_text(refusal)
+        (out / f"rank{group.rank}.json").write_text(json.dumps(refusals))
 
 
 # --- fast: the pieces ------------------------------------------------------------
@@ -326,10 +332,12 @@ def test_two_nodes_reach_the_single_process_weights(tmp_path):
         assert _relative(ranks[0][f"batchnorm_{key}"], value) < 1e-12, key
     single = _fit(_batchnorm_model(), "float64", epochs=2).flat_params
     assert _relative(ranks[0]["batchnorm"], single) > 1e-6
-    # processes built from different seeds refuse to train, in one line
+    # processes built from different seeds, or shuffling differently, refuse to
+    # train, in one line
     for rank in (0, 1):
-        refusal = (tmp_path / f"rank{rank}.txt").read_text()
-        assert "do not agree on the weights" in refusal and "\n" not in refusal
+        seeds, orders = json.loads((tmp_path / f"rank{rank}.json").read_text())
+        assert "do not agree on the weights" in seeds and "\n" not in seeds
+        assert "drew different orders of the examples for epoch 0" in orders
 
 
 @pytest.mark.slow

@@ -178,11 +178,24 @@ class DataParallelEpochs:
                 "same model from the same seed and read the same data and settings"
             )
 
+    def _check_order(self, order, epoch: int) -> None:
+        """Every process shards the same order (a user's ``shuffle(epoch, m)`` must
+        give the same permutation everywhere): two tiny all_reduces an epoch."""
+        fingerprint = _crc(np.ascontiguousarray(order, dtype=np.int64).tobytes())
+        low, high = self.group.all_reduce_extremes([fingerprint])
+        if low[0] != high[0]:
+            raise DistributedError(
+                f"the processes of this data-parallel run drew different orders of "
+                f"the examples for epoch {epoch}; shuffle(epoch, m) must return the "
+                "same permutation in every process (seed it from the epoch)"
+            )
+
     # -- one epoch ---------------------------------------------------------------
     def __call__(self, epoch: int, order):
         run, group = self.run, self.group
         if order is None:
             order = np.arange(run.m)
+        self._check_order(order, epoch)
         saved = [layer.rng for layer in self.dropouts]
         try:
             for layer in self.dropouts:
