@@ -113,7 +113,17 @@ def text_values(values) -> np.ndarray:
                 else (str(int(value)) if is_whole else repr(value))
             )
         return out
-    out[:] = [category_text(value) for value in values.tolist()]
+    cells = values.tolist()
+    plain = all(cell is None or type(cell) is str for cell in cells)
+    keys = cells if plain else [(type(c), c) for c in cells]  # True, 1, 1.0 apart
+    try:  # each distinct cell converted once (tables repeat their categories)
+        texts = dict.fromkeys(keys)
+    except TypeError:  # an unhashable cell: one at a time
+        out[:] = [category_text(cell) for cell in cells]
+        return out
+    for key in texts:
+        texts[key] = category_text(key if plain else key[1])
+    out[:] = [texts[key] for key in keys]
     return out
 
 
