@@ -21,7 +21,14 @@ from glassnet.data.builtin import data_search_paths
 from glassnet.data.datasets import TASKS, Dataset, DatasetNotFoundError, infer_task
 from glassnet.data.generated import make_circles, make_flower, make_moons
 from glassnet.data.images import load_image_folder
-from glassnet.data.loaders import load_csv, load_file, load_h5, load_mat, load_npz
+from glassnet.data.loaders import (
+    load_csv,
+    load_file,
+    load_h5,
+    load_mat,
+    load_npz,
+    load_parquet,
+)
 from glassnet.data.on_disk import RowSubset, open_rows
 from glassnet.data.preprocessing import (
     Standardizer,
@@ -52,6 +59,7 @@ __all__ = [
     "load_mat",
     "load_npz",
     "load_csv",
+    "load_parquet",
     "load_image_folder",
     "make_moons",
     "make_circles",
