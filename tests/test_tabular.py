@@ -177,10 +177,16 @@ def test_category_encoding_caps_pools_and_sends_unseen_values_to_other():
         warnings.simplefilter("error")  # with values pooled, no warning
         rows = layer.rows(new)
     np.testing.assert_array_equal(rows, [[0, 1, 0, 1], [0, 0, 1, 2]])
+    # nothing pooled: the (other) slot never learned; a new value is the average
     exact = CategoryEncoding().adapt(data, {"letter": "categorical", "x": "numeric"})
+    assert exact.columns[0]["frequencies"] == [0.5, 0.3, 0.1, 0.1, 0.0]
     with pytest.warns(UserWarning, match=r"'letter' holds \['zz'\], not seen"):
         rows = exact.rows(new)
-    assert rows[1, exact.feature_names.index("letter=(other)")] == 1
+    np.testing.assert_allclose(rows[1], [0.5, 0.3, 0.1, 0.1, 0.0, 2.0])
+    scaled = gn.Standardization().adapt(exact.rows(data))
+    scaled.build(6, 0, "float64")
+    unseen = scaled.forward(rows.T, training=False)[:5, 1]
+    np.testing.assert_allclose(unseen, 0, atol=1e-12)  # the standardized average
 
 
 def test_a_model_takes_tables_frames_and_rows_and_its_file_alone_reproduces_it(
@@ -225,10 +231,13 @@ def test_a_model_takes_tables_frames_and_rows_and_its_file_alone_reproduces_it(
         (1, lambda c: c[1].update(categories=[1, 2]), "objects with keys"),
         (1, lambda c: c[1].update(pooled=-1), "objects with keys"),
         (1, lambda c: c[1].update(pooled=True), "objects with keys"),
+        (1, lambda c: c[1].update(frequencies=[0.5, 1.5, 0]), "objects with keys"),
+        (1, lambda c: c[1].update(frequencies=[1.0]), "one frequency per category"),
+        (1, lambda c: c[0].update(frequencies=[1.0]), "one frequency per category"),
         (1, lambda c: c.append(dict(c[0])), "each name once"),
         (
             1,
-            lambda c: c[1].update(categories=["a", "b", "c"]),
+            lambda c: c[1].update(categories=["a", "b", "c"], frequencies=[0.25] * 4),
             r"invalid architecture \(CategoryEncoding gives 13 encoded columns but "
             "the model takes 12",
         ),

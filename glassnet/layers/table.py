@@ -25,7 +25,10 @@ estimators and every CLI command apply the same encoding from the file alone.
   a categorical column becomes one-hot columns ``"sex=female"``, ``"sex=male"``
   for its ``max_categories`` most frequent training values, and one more,
   ``"sex=(other)"``, for the rarer values pooled together and for every value
-  never seen in training (with a warning naming it, when no value was pooled).
+  never seen in training; when no training value was pooled, that slot never
+  learned anything, so a never-seen value is encoded as the column's training
+  average instead (each slot its training frequency: zero after the
+  ``Standardization``), with a warning naming it.
 """
 
 from __future__ import annotations
@@ -110,10 +113,21 @@ def _categories(value) -> bool:
     )
 
 
+def _frequencies(value) -> bool:
+    if value is None:
+        return True
+    return (
+        type(value) is list
+        and len(value) <= MAX_CATEGORIES + 1
+        and all(type(v) in (int, float) and 0 <= v <= 1 for v in value)
+    )
+
+
 _ENCODING_KEYS = {
     "name": _bounded_text,
     "categories": _categories,
     "pooled": lambda v: type(v) is int and v >= 0,
+    "frequencies": _frequencies,
 }
 
 
@@ -362,14 +376,21 @@ class CategoryEncoding(_TableLayer):
     row boundary (the identity in the engine, ``A (n[0], m)``).
 
     ``columns`` lists the input columns in order, each ``{"name", "categories",
-    "pooled"}``; ``categories`` None passes a numeric column through, a list of k
-    texts gives the k + 1 columns ``name=c_1 .. name=c_k, name=(other)``::
+    "pooled", "frequencies"}``; ``categories`` None passes a numeric column
+    through, a list of k texts gives the k + 1 columns ``name=c_1 .. name=c_k,
+    name=(other)``::
 
         x(i) -> e_c   (c the index of x(i) among the categories; k, the
-                       (other) slot, for a pooled or never-seen value)
+                       (other) slot, for a pooled value, and for a never-seen
+                       one when some training value was pooled)
+        x(i) -> f     (a never-seen value when none was pooled: f_c the
+                       training frequency of category c, the one-hot mean)
 
     :meth:`adapt` keeps each column's ``max_categories`` most frequent training
-    values (``pooled`` counts the rarer ones, which share the (other) slot).
+    values (``pooled`` counts the rarer ones, which share the (other) slot) and
+    their frequencies ``f`` (k + 1 of them, the last the (other) slot's). After
+    the ``Standardization`` (mean f_c per slot) ``f`` is exactly 0: a value the
+    network never saw counts as the average one, not as an untrained slot.
     """
 
     config_fields = {
@@ -396,13 +417,21 @@ class CategoryEncoding(_TableLayer):
         problem = encoding_columns(columns) if columns is not None else None
         if problem:
             raise ValueError(f"CategoryEncoding columns must be {problem}")
-        if columns is not None and any(
-            c["categories"] is not None and len(c["categories"]) > max_categories
-            for c in columns
-        ):
-            raise ValueError(
-                f"a column keeps more categories than max_categories={max_categories}"
-            )
+        for c in columns or ():
+            categories, frequencies = c["categories"], c["frequencies"]
+            if categories is not None and len(categories) > max_categories:
+                raise ValueError(
+                    f"column {c['name']!r} keeps more categories than "
+                    f"max_categories={max_categories}"
+                )
+            expected = None if categories is None else len(categories) + 1
+            if (frequencies is None) != (expected is None) or (
+                expected is not None and len(frequencies) != expected
+            ):
+                raise ValueError(
+                    f"column {c['name']!r} needs one frequency per category and one "
+                    f"for {OTHER} ({expected}); received {reprlib.repr(frequencies)}"
+                )
         self.columns = None if columns is None else [dict(c) for c in columns]
 
     def _require_adapted(self) -> list[dict]:
@@ -426,15 +455,17 @@ class CategoryEncoding(_TableLayer):
         columns = []
         for (name, role), values in zip(pairs, _select(table, names), strict=True):
             record = {"name": name, "categories": None, "pooled": 0}
+            record["frequencies"] = None
             if role == "categorical":
-                counts = Counter(
-                    v for v in text_values(values).tolist() if v is not None
-                )
+                present = [v for v in text_values(values).tolist() if v is not None]
+                counts = Counter(present)
                 order = sorted(counts, key=lambda v: (-counts[v], v))
-                record["categories"] = [
-                    v[:MAX_TEXT] for v in order[: self.max_categories]
-                ]
+                kept = order[: self.max_categories]
+                record["categories"] = [v[:MAX_TEXT] for v in kept]
                 record["pooled"] = max(len(order) - self.max_categories, 0)
+                m = max(len(present), 1)
+                rest = sum(counts[v] for v in order[self.max_categories :])
+                record["frequencies"] = [counts[v] / m for v in kept] + [rest / m]
                 if len(set(record["categories"])) != len(record["categories"]) or (
                     OTHER in record["categories"]
                 ):
@@ -493,25 +524,8 @@ class CategoryEncoding(_TableLayer):
                 out[:, start] = numeric_values(values, record["name"])
                 start += 1
                 continue
-            lookup = {v: k for k, v in enumerate(categories)}
-            k = len(categories)
-            texts = text_values(values).tolist()
-            codes = np.fromiter(  # a category is kept to its first MAX_TEXT characters
-                (lookup.get(v if v is None else v[:MAX_TEXT], k) for v in texts),
-                np.int64,
-                len(texts),
-            )
-            out[np.arange(len(texts)), start + codes] = 1.0
-            if record["pooled"] == 0 and (codes == k).any():
-                unseen = sorted(
-                    {str(v) for v, c in zip(texts, codes, strict=True) if c == k}
-                )
-                warnings.warn(
-                    f"column {record['name']!r} holds {reprlib.repr(unseen)}, not seen "
-                    f"in training: encoded as {record['name']}={OTHER}",
-                    stacklevel=2,
-                )
-            start += k + 1
+            _one_hot(record, text_values(values).tolist(), out[:, start:])
+            start += len(categories) + 1
         return out
 
     def get_config(self) -> dict:
@@ -529,6 +543,32 @@ class CategoryEncoding(_TableLayer):
             f"{len(columns)} columns ({kinds} categorical, one-hot) -> "
             f"(n[{index}], m) = ({self.width if self.columns else '?'}, m)"
         ]
+
+
+def _one_hot(record: dict, texts: list, block: np.ndarray) -> None:
+    """Write column ``record``'s one-hot rows of ``texts`` into ``block``
+    ``(m, >= k + 1)``: a kept category its slot, a pooled value the (other)
+    slot, a never-seen one the (other) slot or, when nothing was pooled in
+    training, the training frequencies (with a warning naming the values)."""
+    categories = record["categories"]
+    lookup = {v: c for c, v in enumerate(categories)}
+    k = len(categories)
+    codes = np.fromiter(  # a category is kept to its first MAX_TEXT characters
+        (lookup.get(v if v is None else v[:MAX_TEXT], k) for v in texts),
+        np.int64,
+        len(texts),
+    )
+    block[np.arange(len(texts)), codes] = 1.0
+    unseen = codes == k
+    if record["pooled"] == 0 and unseen.any():
+        block[unseen, : k + 1] = record["frequencies"]
+        values = sorted({str(v) for v, new in zip(texts, unseen, strict=True) if new})
+        warnings.warn(
+            f"column {record['name']!r} holds {reprlib.repr(values)}, not seen in "
+            "training: encoded as the column's training average (its category "
+            "frequencies)",
+            stacklevel=3,
+        )
 
 
 #: the table layer types (both in the closed registry of model files)
