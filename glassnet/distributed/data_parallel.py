@@ -182,7 +182,9 @@ class DataParallelEpochs:
         """Every process shards the same order (a user's ``shuffle(epoch, m)`` must
         give the same permutation everywhere): two tiny all_reduces an epoch."""
         fingerprint = _crc(np.ascontiguousarray(order, dtype=np.int64).tobytes())
-        low, high = self.group.all_reduce_extremes([fingerprint])
+        low, high = self.group.all_reduce_extremes(
+            [fingerprint], "the epoch's order check"
+        )
         if low[0] != high[0]:
             raise DistributedError(
                 f"the processes of this data-parallel run drew different orders of "

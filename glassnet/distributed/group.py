@@ -231,7 +231,7 @@ class ProcessGroup:
         tensor = torch.from_numpy(array) if isinstance(array, np.ndarray) else array
         self._call(what, dist.all_reduce, tensor, dist.ReduceOp.SUM)
 
-    def all_reduce_extremes(self, values):
+    def all_reduce_extremes(self, values, what: str = "the start-of-training check"):
         """``(minimum, maximum)`` over the processes of a float64 NumPy vector
         ``values`` (the same length everywhere): equal when every process holds
         the same values."""
@@ -243,7 +243,6 @@ class ProcessGroup:
         high = low.clone()
         if self.backend == "nccl":
             low, high = low.to(self.device), high.to(self.device)
-        what = "the start-of-training check"
         self._call(what, dist.all_reduce, low, dist.ReduceOp.MIN)
         self._call(what, dist.all_reduce, high, dist.ReduceOp.MAX)
         return low.cpu().numpy(), high.cpu().numpy()
