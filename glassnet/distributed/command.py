@@ -39,8 +39,16 @@ def needs_launch(args) -> bool:
 def launch_train(args, out) -> int:
     """Run this command line as ``args.nproc`` processes, writing to ``out`` (one
     folder for all: process 0's)."""
-    from glassnet.distributed.launch import launch
+    import importlib.util
 
+    from glassnet.distributed.launch import launch
+    from glassnet.errors import MissingDependencyError
+
+    if importlib.util.find_spec("torch") is None:  # before N processes fail on it
+        raise MissingDependencyError(
+            "glassnet train --nproc needs torch (torch.distributed), which is not "
+            'installed: pip install "glassnet[torch]"'
+        )
     argv = getattr(args, "argv", None)
     if argv is None:
         argv = sys.argv[1:]
