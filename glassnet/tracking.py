@@ -209,23 +209,33 @@ class MLflowLogger(Callback):
             return found.experiment_id
         return self.client.create_experiment(name)
 
+    def connect(self):
+        """Open the tracking store now and return MLflow's client: MLflow
+        imported, the store opened (seconds for a new sqlite database), so that
+        this cost and its errors (MLflow not installed, a store it refuses) come
+        before training rather than inside its first epoch's time. ``start``
+        connects when this was not called."""
+        if self.client is None:
+            mlflow = _mlflow()
+            uri = self.tracking_uri or mlflow.get_tracking_uri()
+            with _mlflow_errors(uri):
+                from mlflow.tracking import MlflowClient
+
+                self.client = MlflowClient(uri)
+        return self.client
+
     def start(self) -> str:
         """Start (or join) the run now; returns its id. Training calls this."""
         if self.run_id is not None and self.status is None:
             return self.run_id  # still open: the next fit logs on
-        mlflow = _mlflow()
-        uri = self.tracking_uri or mlflow.get_tracking_uri()
-        with _mlflow_errors(uri):
-            return self._start(mlflow, uri)
+        self.connect()
+        with _mlflow_errors(self.resolved_uri):
+            return self._start(_mlflow())
 
-    def _start(self, mlflow, uri: str) -> str:
-        from mlflow.tracking import MlflowClient
-
+    def _start(self, mlflow) -> str:
         from glassnet import __version__
 
         active = mlflow.active_run() if self.tracking_uri is None else None
-        self.client = MlflowClient(uri)
-
         tags = {"glassnet.version": __version__, **self.tags}
         self.status = None
         if active is not None and not self.nested:

@@ -287,9 +287,10 @@ def _config_file(path) -> dict:
 
 
 def _mlflow_logger(args, config: RunConfig, out: Path):
-    """The MLflow logger of ``--mlflow [URI]`` (None without it): it logs the
-    run's settings and every epoch during training, and stays open for the
-    results and the run folder (:func:`_log_to_mlflow`)."""
+    """The MLflow logger of ``--mlflow [URI]`` (None without it), its store
+    already open (the seconds MLflow takes to open a sqlite store are not the
+    training's): it logs the run's settings and every epoch during training, and
+    stays open for the results and the run folder (:func:`_log_to_mlflow`)."""
     if args.mlflow is None:
         if args.mlflow_experiment is not None:
             raise ValueError(
@@ -299,7 +300,7 @@ def _mlflow_logger(args, config: RunConfig, out: Path):
         return None
     from glassnet.tracking import MLflowLogger
 
-    return MLflowLogger(
+    logger = MLflowLogger(
         args.mlflow or None,
         experiment=args.mlflow_experiment,
         run_name=out.name,
@@ -308,6 +309,8 @@ def _mlflow_logger(args, config: RunConfig, out: Path):
         log_model=False,
         finish_on_train_end=False,
     )
+    logger.connect()  # the store opened (and checked) before the data is read
+    return logger
 
 
 def _log_to_mlflow(logger, result, out: Path) -> str:
