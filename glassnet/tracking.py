@@ -132,7 +132,8 @@ class MLflowLogger(Callback):
     the last epoch, for :meth:`log_results`, :meth:`log_artifacts` and
     :meth:`end` (what ``glassnet train --mlflow`` does once its run folder is
     written). ``log_model`` logs the model file (``model.glassnet``) when
-    training ends.
+    training ends. :meth:`connect` opens the store ahead of training (else the
+    run's start does, when training begins).
     """
 
     def __init__(
