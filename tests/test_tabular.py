@@ -441,14 +441,43 @@ def test_parquet_and_dataframe_tables_take_the_same_roads(tmp_path):
     assert layers[1].feature_names == result.model.feature_names
 
 
-@pytest.mark.slow  # importing onnx takes seconds
-def test_onnx_export_refuses_the_table_layers_by_name(table, tmp_path):
+@pytest.mark.slow  # importing onnx and onnxruntime takes seconds
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("max_categories", [20, 1])
+def test_onnx_export_of_the_table_layers_agrees_with_predict(
+    table, tmp_path, dtype, max_categories
+):
+    """The exported graph (one input per column, ai.onnx.ml LabelEncoder, OneHot)
+    gives predict_proba on raw cells: empty numbers and texts, a value never seen
+    (the training average when nothing was pooled, else the (other) slot)."""
+    runtime = pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
-    data, _ = table
-    layers, X = table_layers(data, infer_roles(data))
-    model = gn.Sequential([*layers, gn.Dense(1, "sigmoid")]).build(X.shape[1], rng=0)
-    with pytest.raises(Exception, match="cannot export .*'Imputation'"):
-        model.to_onnx(tmp_path / "model.onnx")
+    from glassnet.layers.table_onnx import table_inputs
+
+    data, y = table
+    layers, X = table_layers(data, infer_roles(data), max_categories=max_categories)
+    model = gn.Sequential(
+        [
+            *layers,
+            gn.Standardization().adapt(X),
+            gn.Dense(6, "tanh"),
+            gn.Dense(1, "sigmoid"),
+        ]  # fmt: skip
+    ).build(X.shape[1], rng=0, dtype=dtype)
+    model.fit(data, y == "yes", epochs=3, rng=0, verbose=False)
+    new = data.take(np.arange(40))
+    new.columns[new.names.index("port")][:3] = ["Z", None, "S"]
+    new.columns[new.names.index("sex")][3] = "unknown"
+    new.columns[new.names.index("age")][4] = np.nan
+    path = model.to_onnx(tmp_path / "table.onnx")
+    session = runtime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the unseen values, named
+        expected = model.predict_proba(new)
+    (found,) = session.run(None, table_inputs(model, new))
+    tolerance = 1e-5 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(found, expected, rtol=0, atol=tolerance)
+    assert [i.name for i in session.get_inputs()] == layers[0].used_names
 
 
 def test_a_table_with_text_needs_a_header(tmp_path):
