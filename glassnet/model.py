@@ -914,9 +914,9 @@ class Sequential:
         "float64" (default: the model's). :func:`glassnet.onnx_export.export_onnx`
         (``pip install "glassnet[onnx]"``); returns the path. A model with table
         layers takes one input per table column instead
-        (:func:`glassnet.layers.table_onnx.export_table_onnx`, D40)."""
+        (:func:`glassnet.layers.table.export_table_onnx`, D40)."""
         if self.table_layers():  # one input per table column (D40)
-            from glassnet.layers.table_onnx import export_table_onnx
+            from glassnet.layers.table import export_table_onnx
 
             return export_table_onnx(self, path, dtype)
         from glassnet.onnx_export import export_onnx

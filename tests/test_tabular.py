@@ -452,7 +452,7 @@ def test_onnx_export_of_the_table_layers_agrees_with_predict(
     (the training average when nothing was pooled, else the (other) slot)."""
     runtime = pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
-    from glassnet.layers.table_onnx import table_inputs
+    from glassnet.layers.table import table_inputs
 
     data, y = table
     layers, X = table_layers(data, infer_roles(data), max_categories=max_categories)

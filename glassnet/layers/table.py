@@ -44,6 +44,8 @@ from glassnet.layers.base import Layer, integer
 __all__ = [
     "CategoryEncoding",
     "Imputation",
+    "export_table_onnx",
+    "table_inputs",
     "MAX_CATEGORIES",
     "MAX_COLUMNS",
     "MAX_TEXT",
@@ -569,6 +571,28 @@ def _one_hot(record: dict, texts: list, block: np.ndarray) -> None:
             "frequencies)",
             stacklevel=3,
         )
+
+
+def export_table_onnx(model, path, dtype=None):
+    """Write a model with table layers as an ONNX file taking one input per
+    column it uses: ``(batch, 1)`` numbers (NaN empty) or stripped strings (``""``
+    empty), named as the columns; the table layers as ``IsNaN`` / ``Where``,
+    ai.onnx.ml ``LabelEncoder`` and ``OneHot`` nodes in front of the rows graph
+    of :func:`glassnet.onnx_export.build_onnx` (``model.to_onnx`` calls this).
+    ``dtype`` "float32" or "float64" (default: the model's); returns the path.
+    Needs ``pip install "glassnet[onnx]"``."""
+    from glassnet.layers._table_onnx import export_table_onnx as export
+
+    return export(model, path, dtype)
+
+
+def table_inputs(model, X, dtype=None) -> dict:
+    """The inputs of :func:`export_table_onnx`'s graph for a raw table ``X`` (a
+    Table, DataFrame, dict of columns, or rows of the model's columns):
+    ``{column: (m, 1) array}`` for ``onnxruntime.InferenceSession.run``."""
+    from glassnet.layers._table_onnx import table_inputs as inputs
+
+    return inputs(model, X, dtype)
 
 
 #: the table layer types (both in the closed registry of model files)

@@ -18,7 +18,8 @@ model (joined with ``onnx.compose.merge_models``)::
 
 so the file gives ``model.predict_proba(table)`` (or ``predict``'s values) from
 the raw cells alone. :func:`table_inputs` turns a Table or DataFrame into those
-inputs for onnxruntime.
+inputs for onnxruntime. (Private: :mod:`glassnet.layers.table` exposes
+``export_table_onnx`` and ``table_inputs``, importing onnx only when called.)
 """
 
 from __future__ import annotations
