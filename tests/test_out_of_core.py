@@ -43,7 +43,12 @@ def _write(kind, X, folder):
         return open_rows(folder / "X")
     path = folder / "X.h5"
     with h5py.File(path, "w") as handle:
-        handle.create_dataset("X", data=X, chunks=(50, X.shape[1]), compression="gzip")
+        if kind == "h5":  # compressed chunks: read by h5py selections
+            handle.create_dataset(
+                "X", data=X, chunks=(8, X.shape[1]), compression="gzip"
+            )
+        else:  # contiguous, uncompressed: read with pread at the dataset's offset
+            handle.create_dataset("X", data=X)
     return open_rows(path)
 
 
@@ -76,7 +81,7 @@ def _same_weights(a, b) -> bool:
     return wa.keys() == wb.keys() and all(np.array_equal(wa[k], wb[k]) for k in wa)
 
 
-@pytest.mark.parametrize("kind", ["npy", "shards", "h5", "memmap"])
+@pytest.mark.parametrize("kind", ["npy", "shards", "h5", "h5-contiguous", "memmap"])
 def test_training_from_disk_is_bitwise_training_in_memory(kind, tmp_path):
     X, y = _data()
     rows = _write(kind, X, tmp_path)
@@ -118,7 +123,7 @@ def test_split_by_index_trains_like_the_rows_it_names(tmp_path):
     assert _same_weights(_train(X[kept], y[kept]), _train(train_rows, y[kept]))
 
 
-@pytest.mark.parametrize("kind", ["npy", "shards", "h5"])
+@pytest.mark.parametrize("kind", ["npy", "shards", "h5", "h5-contiguous"])
 def test_streaming_statistics_match_in_memory(kind, tmp_path, monkeypatch):
     """Many blocks (the pass's block shrunk to a few rows), a constant feature and
     large offsets: mean and spread within 1e-6 relative of the in-memory ones."""
@@ -312,3 +317,14 @@ def test_rows_index_like_an_array_and_load_within_the_budget(tmp_path, monkeypat
     monkeypatch.setenv("GLASSNET_DATA_BUDGET", "max_array_bytes=1000")
     with pytest.raises(ValueError, match="max_array_bytes"):
         np.asarray(rows)
+
+
+def test_compressed_hdf5_chunks_of_many_rows_warn(tmp_path):
+    from glassnet._kernels import PerformanceWarning
+
+    X, _ = _data(m=600)
+    with h5py.File(tmp_path / "big-chunks.h5", "w") as handle:
+        handle.create_dataset("X", data=X, chunks=(200, X.shape[1]), compression="gzip")
+    with pytest.warns(PerformanceWarning, match="gzip chunks of 200 rows"):
+        rows = open_rows(tmp_path / "big-chunks.h5")
+    np.testing.assert_array_equal(rows[[5, 450, 7]], X[[5, 450, 7]])

@@ -185,31 +185,19 @@ class RowSource:
 # ----------------------------------------------------------------------- .npy
 
 
-class _NpyFile:
-    """One ``.npy`` file read with ``pread``: rows go straight from the file (the
-    page cache) into the caller's buffer; nothing of the file is mapped, so the
-    process's resident memory does not grow with what it reads."""
+class _RowFile:
+    """Rows stored one after another in a file from ``offset``, read with
+    ``pread``: rows go straight from the file (the page cache) into the caller's
+    buffer; nothing of the file is mapped, so the process's resident memory does
+    not grow with what it reads. (A ``.npy`` file after its header; an HDF5
+    dataset stored contiguous and uncompressed.)"""
 
-    def __init__(self, path):
-        from glassnet.data.npy_files import open_regular_file, read_header
-
-        self.meter = Meter(path)
-        what = f"array {os.path.basename(str(path))!r}"
-        self.handle = open_regular_file(path)
-        try:
-            size = os.fstat(self.handle.fileno()).st_size
-            shape, fortran, dtype, header = read_header(self.handle, what, self.meter)
-            problem = _npy_problem(shape, fortran, dtype, header, size)
-        except BaseException:
-            self.handle.close()
-            raise
-        if problem is not None:
-            self.handle.close()
-            raise self.meter.error(problem)
-        self.fd, self.offset = self.handle.fileno(), header
-        self.shape, self.dtype = tuple(shape), dtype
-        self.m, self.n = shape[0], math.prod(shape[1:])
-        self.row_bytes = self.n * dtype.itemsize
+    def _set_layout(self, handle, offset: int, shape, dtype, meter) -> None:
+        self.handle, self.meter = handle, meter
+        self.fd, self.offset = handle.fileno(), int(offset)
+        self.shape, self.dtype = tuple(int(d) for d in shape), np.dtype(dtype)
+        self.m, self.n = self.shape[0], math.prod(self.shape[1:])
+        self.row_bytes = self.n * self.dtype.itemsize
         self._views = {}
 
     def _row_views(self, out) -> list:
@@ -254,6 +242,41 @@ class _NpyFile:
         handle = getattr(self, "handle", None)
         if handle is not None:
             handle.close()
+
+
+class _NpyFile(_RowFile):
+    """The rows of one ``.npy`` file (C order), its header checked first."""
+
+    def __init__(self, path):
+        from glassnet.data.npy_files import open_regular_file, read_header
+
+        meter = Meter(path)
+        what = f"array {os.path.basename(str(path))!r}"
+        handle = open_regular_file(path)
+        try:
+            size = os.fstat(handle.fileno()).st_size
+            shape, fortran, dtype, header = read_header(handle, what, meter)
+            problem = _npy_problem(shape, fortran, dtype, header, size)
+        except BaseException:
+            handle.close()
+            raise
+        if problem is not None:
+            handle.close()
+            raise meter.error(problem)
+        self._set_layout(handle, header, shape, dtype, meter)
+
+
+class _H5File(_RowFile):
+    """An HDF5 dataset stored contiguous and uncompressed: its rows read with
+    ``pread`` at the dataset's offset in the file, as a ``.npy`` file's are."""
+
+    def __init__(self, path, dataset, meter):
+        from glassnet.data.npy_files import open_regular_file
+
+        handle = open_regular_file(path)
+        self._set_layout(
+            handle, dataset.id.get_offset(), dataset.shape, dataset.dtype, meter
+        )
 
 
 def _npy_problem(shape, fortran, dtype, header, size) -> str | None:
@@ -408,27 +431,60 @@ class H5Rows(RowSource):
             raise reader.meter.error(f"{what} holds no data (nothing was written)")
         if dataset.chunks is not None:
             reader.meter.array(f"a chunk of {what}", dataset.chunks, dtype, copy=False)
+            _warn_about_chunks(self.path, what, dataset)
         self.key, self.dataset = key, dataset
         self.shape = (int(shape[0]), math.prod(shape[1:]))
         # h5py's dtypes name their byte order ('<f4'); a native one is said '='
         self.dtype = dtype.newbyteorder("=") if dtype.isnative else np.dtype(dtype)
         self.example_shape = tuple(int(d) for d in shape[1:])
+        self._direct = None
+        stored = dataset.id.get_storage_size()
+        if dataset.chunks is None and stored == self.shape[0] * self.row_bytes:
+            # contiguous, uncompressed: read like a .npy file, one pread a row
+            self._direct = _H5File(self.path, dataset, reader.meter)
 
     def describe(self) -> str:
         return f"{self.path}:{self.key} ({self.shape[0]} rows of {self.shape[1]})"
 
     def take(self, index, out):
+        if self._direct is not None:
+            return self._direct.take(index, out)
         values = self.dataset[np.asarray(index, dtype=np.intp)]
         np.copyto(out, values.reshape(len(out), -1))
         return out
 
     def read(self, start: int, stop: int, out):
+        if self._direct is not None:
+            return self._direct.read(start, stop, out)
         view = out.reshape((stop - start, *self.example_shape))
         self.dataset.read_direct(view, np.s_[start:stop])
         return out
 
     def close(self) -> None:
+        if self._direct is not None:
+            self._direct.close()
         self._reader.close()
+
+
+def _warn_about_chunks(path: str, what: str, dataset) -> None:
+    """A PerformanceWarning when a shuffled batch would decompress far more than
+    it reads: HDF5 decodes a compressed chunk whole for any row of it, and the
+    rows of a shuffled batch lie in different chunks."""
+    import warnings
+
+    from glassnet._kernels import PerformanceWarning
+
+    rows = dataset.chunks[0]
+    if dataset.compression is None or rows <= 8:
+        return
+    warnings.warn(
+        f"{path}: {what} is stored in {dataset.compression} chunks of {rows} rows, "
+        f"so each row of a shuffled mini-batch decompresses {rows} rows; for "
+        "training from disk store it uncompressed (h5py's create_dataset without "
+        "chunks and compression: read like a .npy file) or in chunks of one row",
+        PerformanceWarning,
+        stacklevel=5,  # the caller of open_rows
+    )
 
 
 # --------------------------------------------------------------------- subsets
