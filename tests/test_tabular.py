@@ -347,6 +347,24 @@ def test_a_raw_table_trains_with_defaults_and_predicts_raw_rows(tmp_path):
     assert model.predict(read_table(tmp_path / "new.csv")).tolist() == labels
     again = glassnet("predict", "run", "new.csv", cwd=tmp_path)
     assert again.stdout.split() == labels
+    # glassnet export writes the table graph (one input per column) from the CLI
+    runtime = pytest.importorskip("onnxruntime")
+    from glassnet.layers.table import table_inputs
+
+    exported = glassnet("export", "run", "--onnx", "table.onnx", cwd=tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    assert "input:  table" in exported.stdout
+    session = runtime.InferenceSession(
+        str(tmp_path / "table.onnx"), providers=["CPUExecutionProvider"]
+    )
+    raw = read_table(tmp_path / "new_raw.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the unseen port, named
+        expected = model.predict_proba(raw)
+    (found,) = session.run(None, table_inputs(model, raw))
+    np.testing.assert_allclose(found, expected, rtol=0, atol=1e-5)
+    refused = glassnet("export", "run", "--onnx", "x.onnx", "--rows", cwd=tmp_path)
+    assert refused.returncode == 2 and "leave out --rows" in refused.stderr
 
     # a missing column is named; --ignore / --categorical override the roles
     write_csv(tmp_path / "no_age.csv", ["sex", "fare"], [["male", "3"]])

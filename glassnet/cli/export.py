@@ -50,7 +50,17 @@ def run_export(args) -> int:
             "it (uint8 pixels divided by 255)",
             stacklevel=1,
         )
-    proto = build_onnx(saved.model, args.dtype, rows=args.rows)
+    if saved.model.table_layers():  # one input per table column (D40)
+        from glassnet.layers._table_onnx import build_table_onnx
+
+        if args.rows:
+            raise ValueError(
+                f"{args.model} takes a table (its columns by name), not image rows; "
+                "leave out --rows"
+            )
+        proto = build_table_onnx(saved.model, args.dtype)
+    else:
+        proto = build_onnx(saved.model, args.dtype, rows=args.rows)
     path = write_onnx(proto, args.onnx)
     metadata = metadata_of(proto)
     print(f"wrote {path} (ONNX opset {metadata['opset']})")
