@@ -323,3 +323,8 @@ def test_a_table_with_text_and_empty_cells(tmp_path):
     rows = table_dicts(page.tables["worst-examples"][0])
     assert rows and {row["city"] for row in rows} <= {"Paris", "<b>Lyon</b>", "(empty)"}
     assert all(float(row["age"]).is_integer() for row in rows)
+    # the configuration lists the table's columns with the roles the run gave them
+    roles = {row["column"]: row["role"] for row in table_dicts(
+        page.tables["configuration"][1]
+    )}  # fmt: skip
+    assert roles == {"age": "numeric", "city": "categorical"}

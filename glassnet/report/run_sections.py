@@ -33,7 +33,7 @@ WORST_EXAMPLES = 12
 
 SUMMARY_KEYS = (
     *("results", "seconds", "epochs_run", "target_scale", "early_stopping"),
-    *("split", "diagnosis"),
+    *("split", "diagnosis", "columns"),
 )
 """results.json's own entries; any other (a transfer's source, a search refit's
 trial) is shown with the configuration."""
@@ -66,6 +66,7 @@ def configuration(record) -> Section:
             body = paragraph(split_summary(split)) + body
         except (KeyError, TypeError):
             pass
+    body += _column_roles(record.summary.get("columns"))
     for key, value in record.summary.items():  # what the command added (D7)
         if key not in SUMMARY_KEYS:
             body += paragraph(f"{key}: {json.dumps(value, sort_keys=True)}")
@@ -73,6 +74,22 @@ def configuration(record) -> Section:
     if all(finite(v) for v in runtime):
         body += paragraph(f"{runtime[1]} epochs in {runtime[0]:.1f} s.")
     return Section("configuration", "Configuration", body)
+
+
+def _column_roles(columns) -> str:
+    """A table's columns as the run read them (results.json's ``columns``, D40):
+    name, role (numeric, categorical, ignored), why, and empty cells; "" for data
+    that are not a table."""
+    if not isinstance(columns, list) or not columns:
+        return ""
+    rows = [
+        (c.get("name"), c.get("role"), c.get("reason"), c.get("missing"))
+        for c in columns
+        if isinstance(c, dict)
+    ]
+    return paragraph("The table's columns and the roles the run gave them:") + table(
+        ("column", "role", "why", "empty cells"), rows
+    )
 
 
 def _setting(value) -> str:
