@@ -296,6 +296,8 @@ def test_glassnet_train_evaluate_and_predict_from_disk(tmp_path):
     assert results["results"]["test"]["examples"] == 180
     scored = glassnet("evaluate", run, "--data", folder)
     assert scored.returncode == 0 and "900" in scored.stdout, scored.stderr
+    tight = {"GLASSNET_DATA_BUDGET": "max_array_bytes=20000"}  # X streamed, y loaded
+    assert glassnet("evaluate", run, "--data", folder, **tight).stdout == scored.stdout
     # predict reads X.npy whole within the budget and streams it past the budget
     loaded = glassnet("predict", run, folder / "X.npy")
     streamed = glassnet(
@@ -328,3 +330,36 @@ def test_compressed_hdf5_chunks_of_many_rows_warn(tmp_path):
     with pytest.warns(PerformanceWarning, match="gzip chunks of 200 rows"):
         rows = open_rows(tmp_path / "big-chunks.h5")
     np.testing.assert_array_equal(rows[[5, 450, 7]], X[[5, 450, 7]])
+
+
+def test_an_hdf5_file_over_the_budget_is_trained_from_disk(tmp_path, monkeypatch):
+    """The course's layout (train_set_x uint8 pictures, train_set_y (1, m),
+    list_classes): within the budget it is loaded; past it, the same split's
+    examples stay on disk, and the input layers are the same."""
+    from glassnet.data.on_disk import RowSubset
+    from glassnet.run_config import RunConfig
+    from glassnet.runs import prepare_data
+
+    rng = np.random.default_rng(9)
+    pictures = rng.integers(0, 256, size=(400, 4, 4, 3), dtype=np.uint8)
+    labels = rng.integers(0, 2, size=(1, 400))
+    path = tmp_path / "cats.h5"
+    with h5py.File(path, "w") as handle:
+        handle.create_dataset("train_set_x", data=pictures)
+        handle.create_dataset("train_set_y", data=labels)
+        handle.create_dataset("list_classes", data=[b"non-cat", b"cat"])
+    config = RunConfig(data=str(path), split_seed=1)
+    in_memory = prepare_data(config)
+    monkeypatch.setenv("GLASSNET_DATA_BUDGET", "max_array_bytes=4096")
+    on_disk_parts = prepare_data(config)
+    assert on_disk_parts["dataset"].classes == ["non-cat", "cat"]
+    for name in ("train", "dev", "test"):
+        rows, y_part = on_disk_parts["splits"][name]
+        X_part, y_memory = in_memory["splits"][name]
+        assert isinstance(rows, RowSubset)
+        read = rows[np.arange(len(rows))].astype(np.float32)
+        mine, theirs = np.lexsort(read.T), np.lexsort(X_part.T)
+        np.testing.assert_array_equal(read[mine], X_part[theirs])
+        np.testing.assert_array_equal(y_part[mine], y_memory[theirs])
+    layers = [type(layer).__name__ for layer in on_disk_parts["preprocessing"]]
+    assert layers == [type(layer).__name__ for layer in in_memory["preprocessing"]]

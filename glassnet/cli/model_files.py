@@ -113,6 +113,13 @@ def preprocess(X, extra=None, n_x=None, *, model=None, names=None):
         from glassnet.data.columns import Table
 
         return X if names is None else Table.from_rows(names, X)
+    if getattr(X, "on_disk", False):  # rows on disk stay there (D39)
+        if n_x is not None and X.shape[1] != n_x:
+            raise ValueError(
+                f"{X.describe()} has {X.shape[1]} features per example but the "
+                f"model takes {n_x}"
+            )
+        return X
     X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
     if n_x is not None and X.shape[1] != n_x:
         raise ValueError(
@@ -206,6 +213,8 @@ def _read_dataset_features(file: Path, legacy: bool) -> np.ndarray:
                 X = X / 255.0
             return np.asarray(X, dtype=np.float64).reshape(len(X), -1)
     dataset = load_stored(file, legacy=legacy)
+    if getattr(dataset.X, "on_disk", False):  # a file past the data budget (D39)
+        return dataset.X
     return dataset.X.reshape(len(dataset.X), -1)
 
 

@@ -9,10 +9,12 @@ NumPy saves them:
       y.npy          the labels (m,): codes, numbers or text; one value an example
       classes.json   optional: the class names the codes 0..C-1 stand for
 
-and a Parquet file or folder of files given with ``--data big.parquet`` is read
-from disk when it holds more than the data budget allows in memory
-(``max_array_bytes``; :mod:`glassnet.data.budgets`): the loaders refuse such a
-file, the on-disk path streams it. ``glassnet train --data data/`` then
+and an HDF5 file (datasets ``X`` and ``y``, or the course's ``train_set_x`` and
+``train_set_y``; optional ``classes`` / ``list_classes``) or a Parquet file or
+folder of files is read from disk when it is larger than the data budget allows
+one array in memory (``max_array_bytes``; :mod:`glassnet.data.budgets`): the
+loaders refuse such a file, the on-disk path streams it. ``glassnet train --data
+data/`` then
 
 * keeps the features on disk (:mod:`glassnet.data.on_disk`,
   :mod:`glassnet.data.streams`) and the labels in memory;
@@ -38,6 +40,7 @@ from glassnet.data.budgets import DataFileError, resolve_budget
 __all__ = ["is_disk_dataset", "load_disk_dataset", "prepare_disk_data"]
 
 _PARQUET = (".parquet", ".pq")
+_HDF5 = (".h5", ".hdf5")
 
 
 def _features_path(folder: Path) -> Path | None:
@@ -65,7 +68,38 @@ def is_disk_dataset(source) -> bool:
     )
     if is_parquet and path.exists():
         return _parquet_bytes(path) > resolve_budget().max_array_bytes
+    if path.suffix.lower() in _HDF5 and path.is_file():
+        return path.stat().st_size > resolve_budget().max_array_bytes
     return False
+
+
+def _h5_parts(path: Path):
+    """``(features, labels, classes)`` of a large HDF5 file: the features as
+    :class:`~glassnet.data.on_disk.H5Rows`, the labels (and class names) read
+    with the HDF5 loader's checks."""
+    from glassnet.data.budgets import Meter
+    from glassnet.data.h5_files import H5Reader
+    from glassnet.data.on_disk import H5Rows
+
+    with H5Reader(path, Meter(path)) as reader:
+        keys = reader.keys
+        pairs = (("X", "y"), ("x", "y"), ("X", "Y"), ("train_set_x", "train_set_y"))
+        found = next(((x, y) for x, y in pairs if x in keys and y in keys), None)
+        if found is None:
+            raise DataFileError(
+                f"{path} has datasets {sorted(keys)}; a data set on disk holds X "
+                "and y (or the course's train_set_x and train_set_y)"
+            )
+        wanted = {found[1]: True}
+        names = next((k for k in ("classes", "list_classes") if k in keys), None)
+        if names is not None:
+            wanted[names] = True
+        arrays = reader.read_all(wanted)
+    y = np.asarray(arrays[found[1]])
+    if y.ndim == 2 and 1 in y.shape:
+        y = y.reshape(-1)
+    classes = None if names is None else list(arrays[names])
+    return H5Rows(path, found[0]), y, classes
 
 
 def _read_classes(folder: Path):
@@ -89,7 +123,9 @@ def load_disk_dataset(source, *, label_column=None, task=None):
     from glassnet.data.on_disk import open_rows
 
     path = Path(source).expanduser()
-    if path.suffix.lower() in _PARQUET or not (path / "y.npy").is_file():
+    if path.suffix.lower() in _HDF5:
+        X, y, classes = _h5_parts(path)
+    elif path.suffix.lower() in _PARQUET or not (path / "y.npy").is_file():
         from glassnet.data.streams import ParquetRows
 
         X = ParquetRows(path, label_column=label_column)
@@ -115,7 +151,7 @@ def load_disk_dataset(source, *, label_column=None, task=None):
         description=f"read from {path} (rows on disk: {X.describe()})",
     )
     dataset.X = X
-    if len(X.example_shape) > 1:
+    if len(X.example_shape) > 1:  # pictures: kept as rows, Flatten in the model
         shape = X.example_shape
         dataset.image_shape = shape if len(shape) == 3 else (*shape, 1)
     return dataset
