@@ -363,3 +363,23 @@ def test_an_hdf5_file_over_the_budget_is_trained_from_disk(tmp_path, monkeypatch
         np.testing.assert_array_equal(y_part[mine], y_memory[theirs])
     layers = [type(layer).__name__ for layer in on_disk_parts["preprocessing"]]
     assert layers == [type(layer).__name__ for layer in in_memory["preprocessing"]]
+
+
+@pytest.mark.slow
+def test_the_benchmark_runs_in_a_tiny_configuration(tmp_path):
+    """benchmarks/out_of_core.py end to end on 3000 rows (so it cannot rot): both
+    modes, the same epoch costs, the file deleted afterwards."""
+    script = os.path.join(
+        os.path.dirname(__file__), "..", "benchmarks", "out_of_core.py"
+    )
+    done = subprocess.run(
+        [sys.executable, script, "--rows", "3000", "--epochs", "1"]
+        + ["--folder", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "| disk | 0.01 GB |" in done.stdout and "| memory |" in done.stdout
+    assert "every run's epoch costs identical: True" in done.stdout
+    assert not any(tmp_path.iterdir())
