@@ -5,7 +5,7 @@ For each data set, on ``glassnet train``'s split (split_seed 0):
 - ``defaults``: ``glassnet train --data NAME`` (a default ``RunConfig``, seed 0);
 - ``random``: ``glassnet search --data NAME --trials 16 --jobs 2`` as the command
   runs it: the space scaled to the data (glassnet.search.data_space), trial 0 the
-  defaults, pruning on (3 rungs, eta 3), then the best configuration refit on the
+  defaults, pruning on (3 rungs, eta 4), then the best configuration refit on the
   training rows;
 - ``random, no pruning``: the same 16 trials (same configs and seeds), every one
   to its last epoch, and the same refit;
@@ -21,6 +21,7 @@ never by the search.
 
     python benchmarks/search_quality.py [--datasets digits,wine] [--trials 16]
         [--jobs 2] [--samplers random,tpe] [--epochs N] [--json results.json]
+        [--runs defaults,random,random-no-pruning,tpe]
 
 ``--epochs N`` fixes every trial's (and the defaults') epochs, for a quick check
 only. The course's mnist needs ``$GLASSNET_DATA`` or ``../shared/data``.
@@ -114,6 +115,11 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--samplers", default="random,tpe")
     parser.add_argument("--epochs", type=int, help="fix every run's epochs (quick)")
+    parser.add_argument(
+        "--runs",
+        default="defaults,random,random-no-pruning,tpe",
+        help="which rows to run (default all)",
+    )
     parser.add_argument("--json", metavar="PATH", help="write the rows as JSON")
     args = parser.parse_args(argv)
     samplers = args.samplers.split(",")
@@ -128,6 +134,8 @@ def main(argv=None) -> int:
         variants.append((sampler, sampler, True))
         if sampler == "random":
             variants.append(("random, no pruning", sampler, False))
+    wanted = set(args.runs.split(","))
+    variants = [v for v in variants if v[0].replace(", no ", "-no-") in wanted]
     rows = []
     header = (
         f"{'data set':<14}{'run':<20}{'test acc':>9}{'dev acc':>9}{'seconds':>9}"

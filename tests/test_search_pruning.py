@@ -35,6 +35,7 @@ SPACE = {
     "layers": Choice(["64", "100"]),
     "epochs": Choice([9, 27]),
 }
+PRUNE = {"eta": 3, "rungs": 3}
 FIRST = {"config": {"learning_rate": None, "layers": "100", "epochs": 27}, "seed": 0}
 
 
@@ -127,7 +128,9 @@ def test_a_first_trial_with_other_names_than_the_space_is_refused():
 
 def test_rung_budgets_are_fractions_of_each_trials_epochs():
     prune = check_prune(True)
-    assert [rung_budget({"epochs": 200}, prune, k) for k in range(3)] == [22, 67, 200]
+    assert [rung_budget({"epochs": 200}, prune, k) for k in range(3)] == [12, 50, 200]
+    eta3 = check_prune({"eta": 3, "rungs": 3})
+    assert [rung_budget({"epochs": 200}, eta3, k) for k in range(3)] == [22, 67, 200]
     assert [rung_budget({"epochs": 2}, prune, k) for k in range(3)] == [1, 1, 2]
     with pytest.raises(ValueError, match="integer 'epochs'"):
         rung_budget({"epochs": None}, prune, 0)
@@ -139,7 +142,7 @@ def pruned_search(out=None, **options):
         SPACE,
         trials=9,
         seed=1,
-        prune={"eta": 3, "rungs": 3},
+        prune=PRUNE,
         first_trial=FIRST,
         out=out,
         **{"backend": "serial", **options},
@@ -152,7 +155,7 @@ def test_pruned_trials_are_journaled_with_the_rung_they_reached(tmp_path):
     assert len(rows) == 9
     reached = [row["record"]["rung"] for row in rows]
     pruned = [row["pruned"] for row in rows]
-    # 9 trials at rung 0, ceil(9/3) = 3 go on (plus trial 0), then ceil(n/3)
+    # 9 trials at rung 0, floor(9/3) = 3 go on (plus trial 0), then floor(n/3)
     assert reached.count(0) >= 5 and max(reached) == 2
     assert rows[0]["record"]["rung"] == 2 and rows[0]["pruned"] is None  # protected
     for row in rows:
@@ -160,7 +163,7 @@ def test_pruned_trials_are_journaled_with_the_rung_they_reached(tmp_path):
             assert row["pruned"] == row["record"]["rung"]
         else:
             assert row["pruned"] is None
-    # each rung's survivors are its best ceil(n / eta) (plus trial 0)
+    # each rung's survivors are its best floor(n / eta) (plus trial 0)
     rung0 = sorted(
         (t for t in result.trials if t["rung"] == 0),
         key=lambda t: -t["metrics"]["dev_accuracy"],
@@ -182,7 +185,7 @@ def test_pruned_trials_are_journaled_with_the_rung_they_reached(tmp_path):
     # a pruned trial's budget is a fraction of its own epochs
     for trial in result.trials:
         assert trial["budget"] == rung_budget(
-            trial["config"], check_prune(True), trial["rung"]
+            trial["config"], check_prune(PRUNE), trial["rung"]
         )
 
 
@@ -409,10 +412,10 @@ def test_a_space_file_without_epochs_is_pruned_on_train_s_default_epochs(tmp_pat
     )
     assert "pruned at rung 0" in outcome.stdout
     budgets = {t["budget"] for t in read_journal(tmp_path / "s" / "trials.jsonl")}
-    assert budgets == {22, 67, 200}
+    assert budgets == {12, 50, 200}
     assert not (tmp_path / "s" / "best_run").exists()
     settings = json.loads((tmp_path / "s" / "search.json").read_text())
-    assert settings["prune"] == {"eta": 3, "rungs": 3, "max_budget": 200}
+    assert settings["prune"] == {"eta": 4, "rungs": 3, "max_budget": 200}
 
 
 def test_tpe_without_optuna_names_the_extra(monkeypatch):

@@ -45,7 +45,7 @@ def register(sub) -> None:
         "--no-prune",
         action="store_true",
         help=f"run every trial to its last epoch (pruning is on from {PRUNE_FROM} "
-        "trials: hopeless trials stop at 1/9 and 1/3 of their epochs)",
+        "trials: hopeless trials stop at 1/16 or 1/4 of their epochs)",
     )
     search.add_argument(
         "--sampler",
@@ -77,6 +77,7 @@ def run_search(args) -> int:
     from glassnet.run_config import RunConfig
     from glassnet.search import random_search
     from glassnet.search.objective import train_objective
+    from glassnet.search.pruning import DEFAULT_PRUNE
 
     if args.time_budget is not None and not args.time_budget > 0:
         raise ValueError(
@@ -95,7 +96,7 @@ def run_search(args) -> int:
     )
     prune = None
     if not args.no_prune and args.trials >= PRUNE_FROM:
-        prune = {"eta": 3, "rungs": 3}
+        prune = dict(DEFAULT_PRUNE)
         if "epochs" not in space:  # every trial trains train's default epochs
             prune["max_budget"] = RunConfig().epochs
     result = random_search(

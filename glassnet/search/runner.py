@@ -23,7 +23,7 @@ order in which trials finish; ties in the ranking go to the earlier trial.
   ``floor(n / eta)`` (at least 1) run again, same config and seed, with ``eta``
   times the budget, and so on while the budget stays ``<= max_budget``.
 
-- ``prune={"eta": 3, "rungs": 3}``: each trial's epochs split into rungs and the
+- ``prune={"eta": 4, "rungs": 3}``: each trial's epochs split into rungs and the
   hopeless trials stopped after each rung, in plan order
   (:mod:`glassnet.search.pruning`, where the schedule is); ``first_trial`` as
   trial 0, which is never pruned; ``sampler="tpe"`` plans in fixed batches
@@ -205,7 +205,7 @@ def random_search(
     it, default 10); ``out`` a directory journaling every trial, which makes the
     search resumable; ``rounds`` / ``keep_fraction`` coarse to fine; ``budget`` for
     every trial, or ``halving`` for successive halving (one round only), or
-    ``prune`` (``True`` or ``{"eta": 3, "rungs": 3}``) to stop hopeless trials
+    ``prune`` (``True`` or ``{"eta": 4, "rungs": 3}``) to stop hopeless trials
     at rungs (:mod:`glassnet.search.pruning`); ``first_trial``
     (``{"config", "seed"}``) as trial 0, never pruned; ``time_budget`` seconds
     after which no trial is launched (a rerun resumes); ``sampler`` "random" or
