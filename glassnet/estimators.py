@@ -39,6 +39,25 @@ names are given to one fitted without or the reverse, and a DataFrame given late
 is read by name: reordered columns work, a missing or unknown column is refused
 naming it (:mod:`glassnet.data.frames`).
 
+Raw tables (architecture D40) are taken as they come: a pandas or polars DataFrame
+with a text (or category) column or an empty cell (None, NaN, ``pd.NA``), a
+:class:`~glassnet.data.columns.Table` or a dict of columns. ``fit`` infers each
+column's role (:func:`~glassnet.data.columns.infer_roles`; ``column_roles``
+overrides some by name; ``column_roles_`` records them all) and fits the table
+layers ``Imputation`` and ``CategoryEncoding(max_categories)`` and a
+``Standardization`` of the encoded columns on the rows it is given, and only on
+them (a cross-validation fold never sees its validation rows); they lead
+``model_``, so the saved model reads raw tables alone. ``predict``,
+``predict_proba`` and ``score`` then take tables with the same columns, by name
+(reordered columns work; a missing or unknown column is refused naming it) or
+rows of the raw columns in their training order; empty cells are filled and a
+category never seen in training is encoded as the layers document.
+``feature_names_in_`` and ``n_features_in_`` are the raw columns. A DataFrame of
+numbers and booleans without an empty cell, and every array, keep the numbers
+path below exactly (no table layers, no Standardization: scale them yourself),
+unless ``column_roles`` is given. ``partial_fit`` on a table fits the layers on
+its first call's rows only; later calls reuse them.
+
 Predictions are computed in float64 whatever the training dtype (``_outputs``), so
 a row's prediction does not depend on the other rows of the call: scikit-learn's
 ``check_estimator`` passes on ``GlassClassifier()`` and ``GlassRegressor()`` as
@@ -46,6 +65,8 @@ constructed, with no expected failures (tests/test_estimators.py).
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -55,7 +76,7 @@ from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
     check_classification_targets,
 )
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from glassnet import activations, optimizers
 from glassnet._estimator_checks import _check_multilabel, _is_multilabel, _validate
@@ -85,6 +106,64 @@ def _by_name(estimator, X):
     return ordered_frame(X, names)
 
 
+def _table_input(X, column_roles) -> bool:
+    """Whether ``X`` takes the table path at ``fit``: a Table or a dict of
+    columns; a DataFrame with a column that is not numbers or booleans, or an
+    empty cell; any DataFrame when ``column_roles`` is given. Arrays never do."""
+    from glassnet.data.columns import Table
+    from glassnet.data.frames import frame_library, frame_rows, is_frame
+
+    if isinstance(X, Table) or type(X) is dict:  # (scipy's dok_array is a dict)
+        return True
+    if not is_frame(X):
+        if column_roles is not None:
+            raise ValueError(
+                "column_roles names columns, but X is a "
+                f"{type(X).__name__} without column names; pass a pandas or polars "
+                "DataFrame (or a dict of columns)"
+            )
+        return False
+    if column_roles is not None:
+        return True
+    if frame_library(X) == "pandas":
+        from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+        numeric = all(is_numeric_dtype(d) or is_bool_dtype(d) for d in X.dtypes)
+    else:
+        import polars as pl
+
+        numeric = all(d.is_numeric() or d == pl.Boolean for d in X.dtypes)
+    return not numeric or bool(np.isnan(frame_rows(X)[0]).any())
+
+
+def _as_table(X, names=None):
+    """A DataFrame, dict of columns or Table as a Table; with ``names`` (the
+    training columns) a missing or unknown column is refused, naming it."""
+    from glassnet.data.columns import Table
+    from glassnet.data.frames import _select
+
+    table = X if isinstance(X, Table) else Table.from_frame(X)
+    if names is not None and table.names != names:
+        _select(X, table.names, names, "X")
+        table = Table(names, [table.column(name) for name in names])
+    return table
+
+
+def _table_targets(y, m: int):
+    """``y`` beside a raw table of ``m`` rows: a Series / DataFrame as values,
+    the same number of examples."""
+    from glassnet.data.frames import target_values
+
+    y = target_values(y)
+    n = len(y) if hasattr(y, "__len__") else None
+    if n != m:
+        raise ValueError(
+            f"X and y must have the same number of examples; received {m} rows "
+            f"and y of {n if n is not None else type(y).__name__}"
+        )
+    return y
+
+
 class _GlassEstimator(BaseEstimator):
     """Shared machinery: hyperparameters, network, training, partial_fit."""
 
@@ -105,6 +184,8 @@ class _GlassEstimator(BaseEstimator):
         random_state=None,
         verbose=False,
         dtype="float32",
+        column_roles=None,
+        max_categories=20,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -121,6 +202,8 @@ class _GlassEstimator(BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.dtype = dtype
+        self.column_roles = column_roles
+        self.max_categories = max_categories
 
     # -- hyperparameters -> RunConfig ------------------------------------------------
     def _run_config(self) -> RunConfig:
@@ -155,6 +238,12 @@ class _GlassEstimator(BaseEstimator):
             high_inclusive=False,
         )
         check_in_range("patience", self.patience, 0, None, integer=True)
+        check_in_range("max_categories", self.max_categories, 1, None, integer=True)
+        if self.column_roles is not None and not isinstance(self.column_roles, dict):
+            raise TypeError(
+                "column_roles must be a dict {column: role} (roles numeric, "
+                f"categorical, ignored) or None; received {self.column_roles!r}"
+            )
         keep = self.keep_prob
         config = RunConfig(
             data=type(self).__name__,
@@ -172,19 +261,91 @@ class _GlassEstimator(BaseEstimator):
         )
         return config.validate()
 
+    # -- raw tables (D40) ------------------------------------------------------------
+    def _table_in(self, X, *, reset: bool):
+        """The raw table ``X`` as a :class:`~glassnet.data.columns.Table`, or None
+        when ``X`` takes the numbers path. ``reset`` (fit, first partial_fit):
+        decide, infer the column roles and record the raw columns; otherwise
+        read ``X`` as the fitted table layers do (by name, or rows by position)."""
+        if reset:
+            for name in ("column_roles_", "_table_roles"):
+                self.__dict__.pop(name, None)
+            if not _table_input(X, self.column_roles):
+                return None
+            from glassnet.data.columns import infer_roles
+
+            table = _as_table(X)
+            roles = infer_roles(table, self.column_roles)
+            self._table_roles = roles
+            self.column_roles_ = {role.name: role.role for role in roles}
+            self.feature_names_in_ = np.asarray(table.names, dtype=object)
+            self.n_features_in_ = len(table.names)
+            return table
+        if getattr(self, "_table_roles", None) is None:
+            return None
+        return self._table_rows(X)
+
+    def _table_rows(self, X):
+        """A table with the training columns (by name) or rows of them (by
+        position) -> what the model's table layers read."""
+        from glassnet.data.columns import Table
+        from glassnet.data.frames import is_frame
+
+        names = self.feature_names_in_.tolist()
+        if isinstance(X, Table) or type(X) is dict or is_frame(X):
+            return _as_table(X, names)
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != len(names):
+            raise ValueError(
+                f"X has shape {X.shape}, but {type(self).__name__} is expecting "
+                f"{len(names)} features as input (the table columns "
+                f"{', '.join(names[:8])}{' ...' if len(names) > 8 else ''})"
+            )
+        warnings.warn(
+            f"X does not have valid feature names, but {type(self).__name__} was "
+            "fitted with feature names (its columns are read by position)",
+            UserWarning,
+            stacklevel=4,
+        )
+        return X
+
+    def _table_preprocessing(self, table) -> tuple[list, int]:
+        """``([Imputation, CategoryEncoding, Standardization], n[0])`` fitted on
+        the training ``table`` only."""
+        from glassnet.layers import Standardization
+        from glassnet.layers.table import table_layers
+
+        layers, encoded = table_layers(
+            table, self._table_roles, max_categories=self.max_categories
+        )
+        layers.append(Standardization().adapt(encoded))
+        return layers, encoded.shape[1]
+
     # -- training ------------------------------------------------------------------
-    def _start(self, n_features: int, task: str, n_outputs: int) -> None:
-        """A fresh network, optimizer and random stream (fit, first partial_fit)."""
+    def _start(self, X, task: str, n_outputs: int):
+        """A fresh network, optimizer and random stream (fit, first partial_fit),
+        for validated rows ``X`` or a raw table (its table layers and
+        Standardization first); returns the rows to train on."""
+        from glassnet.data.columns import Table
+
         config = self._run_config()
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         self._rng = np.random.default_rng(seed)
-        self.model_ = build_network(config, n_features, task, n_outputs, self._rng)
-        names = getattr(self, "feature_names_in_", None)  # fitted on a DataFrame
+        if isinstance(X, Table):
+            preprocessing, n_x = self._table_preprocessing(X)
+            names, X = None, X.to_rows()  # by position: early stopping splits rows
+        else:
+            preprocessing, n_x = (), X.shape[1]
+            names = getattr(self, "feature_names_in_", None)  # fitted on a DataFrame
+        self.model_ = build_network(
+            config, n_x, task, n_outputs, self._rng, preprocessing
+        )
         self.model_.column_names = None if names is None else names.tolist()
         self.optimizer_ = make_optimizer(config)
         self.n_outputs_ = n_outputs
         self.loss_curve_ = []
         self.n_iter_ = 0
+        return X
 
     def _train(self, X, Y, *, epochs: int, stratify=None, early_stopping=False):
         """Train ``model_`` for ``epochs`` on rows ``X`` and engine targets ``Y``."""
@@ -234,6 +395,12 @@ class _GlassEstimator(BaseEstimator):
         depend on the other rows of the call (float32 BLAS kernels round a column
         differently by its position in the batch, by up to 2e-7 relative)."""
         check_is_fitted(self, "model_")
+        table = self._table_in(X, reset=False)
+        if table is not None:  # the model's table layers encode it, in float64
+            model = self.model_
+            if model.dtype != np.float64:
+                model = model.astype("float64")
+            return model.predict_proba(table)
         X = _validate(self, _by_name(self, X), reset=False)
         model = self.model_
         X = model._check_input(X)  # in the training dtype: out-of-range values fail
@@ -262,7 +429,16 @@ class GlassClassifier(ClassifierMixin, _GlassEstimator):
 
     # -- targets ---------------------------------------------------------------------
     def _check_X_y(self, X, y, reset: bool):
-        """Validated rows X and either labels (m,) or a multi-label matrix (m, k)."""
+        """Validated rows X (or a raw table) and either labels (m,) or a
+        multi-label matrix (m, k)."""
+        table = self._table_in(X, reset=reset)
+        if table is not None:
+            y = _table_targets(y, len(table))
+            if _is_multilabel(y):
+                return table, _check_multilabel(y, len(table)), True
+            y = column_or_1d(y, warn=True)
+            check_classification_targets(y)
+            return table, y, False
         if not _is_multilabel(y):
             X, y = _validate(self, X, y, reset=reset)
             check_classification_targets(y)
@@ -316,7 +492,7 @@ class GlassClassifier(ClassifierMixin, _GlassEstimator):
             Y = self._encode(y)
             stratify = Y
         task, n_outputs = self._task()
-        self._start(X.shape[1], task, n_outputs)
+        X = self._start(X, task, n_outputs)
         return self._train(
             X,
             Y,
@@ -341,7 +517,7 @@ class GlassClassifier(ClassifierMixin, _GlassEstimator):
                 _check_partial_fit_first_call(self, classes)
                 self._require_classes()
             task, n_outputs = self._task()
-            self._start(X.shape[1], task, n_outputs)
+            X = self._start(X, task, n_outputs)
         else:
             if classes is not None and not np.array_equal(
                 np.unique(classes), self.classes_
@@ -396,6 +572,10 @@ class GlassRegressor(RegressorMixin, _GlassEstimator):
         return {"multioutput": True}
 
     def _check_X_y(self, X, y, reset):
+        table = self._table_in(X, reset=reset)
+        if table is not None:
+            y = check_array(_table_targets(y, len(table)), ensure_2d=False, dtype=None)
+            return table, y.astype(np.float64) if y.dtype.kind == "O" else y
         return _validate(self, X, y, multi_output=True, y_numeric=True, reset=reset)
 
     def fit(self, X, y):
@@ -403,7 +583,7 @@ class GlassRegressor(RegressorMixin, _GlassEstimator):
         self._run_config()
         X, y = self._check_X_y(X, y, reset=True)
         self._y_2d = y.ndim == 2
-        self._start(X.shape[1], "regression", y.shape[1] if self._y_2d else 1)
+        X = self._start(X, "regression", y.shape[1] if self._y_2d else 1)
         return self._train(X, y, epochs=self.epochs, early_stopping=self.early_stopping)
 
     def partial_fit(self, X, y):
@@ -414,7 +594,7 @@ class GlassRegressor(RegressorMixin, _GlassEstimator):
         if first:
             self._run_config()
             self._y_2d = y.ndim == 2
-            self._start(X.shape[1], "regression", y.shape[1] if self._y_2d else 1)
+            X = self._start(X, "regression", y.shape[1] if self._y_2d else 1)
         elif (y.shape[1] if y.ndim == 2 else 1) != self.n_outputs_:
             raise ValueError(
                 f"y has {y.shape[1] if y.ndim == 2 else 1} output(s); the model was "
