@@ -26,7 +26,10 @@ dropout). Fitted attributes end in ``_``: ``model_`` (the
 :class:`~glassnet.Sequential`), ``optimizer_`` (its state carries over between
 ``partial_fit`` calls), ``history_``, ``loss_curve_`` (training cost per epoch,
 across ``partial_fit`` calls), ``n_iter_`` (epochs run), ``n_features_in_``,
-``classes_`` (classifier), ``n_outputs_``, ``best_epoch_`` (with early stopping).
+``classes_`` (classifier), ``n_outputs_``, ``best_epoch_`` (with early stopping),
+``column_roles_`` (fitted on a raw table: ``{column: role}``). ``column_roles``
+(``{column: role}``, roles numeric, categorical or ignored) and ``max_categories``
+(one-hot columns kept per categorical column) shape the table layers.
 
 The input checks (rows ``X``, multi-label ``y``) live in
 :mod:`glassnet._estimator_checks`. :func:`~glassnet.metrics.multilabel_report`, the
@@ -474,7 +477,8 @@ class GlassClassifier(ClassifierMixin, _GlassEstimator):
 
     # -- scikit-learn API ----------------------------------------------------------
     def fit(self, X, y):
-        """Train a fresh network on rows ``X (m, n)`` and labels ``y``; return self.
+        """Train a fresh network on rows ``X (m, n)`` (or a raw table, whose table
+        layers are fitted on it first) and labels ``y``; return self.
 
         With ``early_stopping=True`` a stratified ``validation_fraction`` of the rows
         is held out and training stops when its cost has not improved for
@@ -504,8 +508,11 @@ class GlassClassifier(ClassifierMixin, _GlassEstimator):
     def partial_fit(self, X, y, classes=None):
         """One epoch of mini-batch training on ``X``, ``y``, continuing the model and
         the optimizer's state. ``classes`` (all labels) is required on the first call
-        unless ``y`` is a multi-label matrix. No early stopping here."""
+        unless ``y`` is a multi-label matrix. No early stopping here. A raw table's
+        layers are fitted on the first call's rows and kept."""
         first = not hasattr(self, "model_")
+        if first:
+            self._run_config()  # column_roles checked before the table is read
         X = X if first else _by_name(self, X)
         X, y, multilabel = self._check_X_y(X, y, reset=first)
         if first:
@@ -579,7 +586,8 @@ class GlassRegressor(RegressorMixin, _GlassEstimator):
         return _validate(self, X, y, multi_output=True, y_numeric=True, reset=reset)
 
     def fit(self, X, y):
-        """Train a fresh network on rows ``X (m, n)`` and targets ``y``; return self."""
+        """Train a fresh network on rows ``X (m, n)`` (or a raw table, whose table
+        layers are fitted on it first) and targets ``y``; return self."""
         self._run_config()
         X, y = self._check_X_y(X, y, reset=True)
         self._y_2d = y.ndim == 2
@@ -587,8 +595,11 @@ class GlassRegressor(RegressorMixin, _GlassEstimator):
         return self._train(X, y, epochs=self.epochs, early_stopping=self.early_stopping)
 
     def partial_fit(self, X, y):
-        """One epoch on ``X``, ``y``, continuing the model and optimizer state."""
+        """One epoch on ``X``, ``y``, continuing the model and optimizer state (a raw
+        table's layers: fitted on the first call's rows and kept)."""
         first = not hasattr(self, "model_")
+        if first:
+            self._run_config()  # column_roles checked before the table is read
         X = X if first else _by_name(self, X)
         X, y = self._check_X_y(X, y, reset=first)
         if first:
