@@ -99,11 +99,18 @@ class ParquetRows(RowSource):
         if buffer_rows < 1:
             raise ValueError(f"buffer_rows must be positive; received {buffer_rows}")
         self.buffer_rows = buffer_rows
-        self.files = []
+        from glassnet.data.npy_files import open_regular_file
+
+        self.files, self._handles = [], []
         try:
-            self.files = [pq.ParquetFile(str(file)) for file in _files(path)]
+            for file in _files(path):  # regular files only (no FIFO, no device)
+                self._handles.append(open_regular_file(file))
+                self.files.append(pq.ParquetFile(self._handles[-1]))
         except (OSError, ValueError) as error:
+            self.close()
             if isinstance(error, FileNotFoundError):
+                raise
+            if isinstance(error, DataFileError):
                 raise
             raise DataFileError(
                 f"cannot read {path} as Parquet: {str(error).splitlines()[0]}"
@@ -223,6 +230,10 @@ class ParquetRows(RowSource):
     def chunks(self):
         for number in range(len(self.groups)):
             yield int(self.offsets[number]), self.group(number)
+
+    def close(self) -> None:
+        for handle in self._handles:
+            handle.close()
 
     def rows(self, index):
         raise ValueError(
