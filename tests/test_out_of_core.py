@@ -383,3 +383,32 @@ def test_the_benchmark_runs_in_a_tiny_configuration(tmp_path):
     assert "| disk | 0.01 GB |" in done.stdout and "| memory |" in done.stdout
     assert "every run's epoch costs identical: True" in done.stdout
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.slow
+def test_rows_on_disk_train_on_the_torch_backend_like_arrays(tmp_path):
+    """Batches read on the host and moved to the model's device: the bits of the
+    torch backend's own device gather (CPU torch here)."""
+    pytest.importorskip("torch")
+    X, y = _data(m=600, seed=10)
+    rows = _write("npy", X, tmp_path)
+
+    def train(data):
+        model = gn.Sequential([gn.Dense(8, "relu"), gn.Dense(3, "softmax")])
+        model.fit(
+            data,
+            y,
+            epochs=2,
+            batch_size=50,
+            rng=0,
+            verbose=False,
+            optimizer="adam",
+            backend="torch",
+            device="cpu",
+        )
+        return model.to("numpy").get_weights()
+
+    on_disk_weights, in_memory_weights = train(rows), train(X)
+    assert all(
+        np.array_equal(on_disk_weights[k], v) for k, v in in_memory_weights.items()
+    )
