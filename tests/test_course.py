@@ -162,9 +162,13 @@ def test_row3b_hidden_layer_sizes(planar, n_h, accuracy):
 @pytest.mark.slow
 def test_row3b_larger_hidden_layers(planar):
     # K printed 90.0 and 90.25 for 20 and 50 units; the independent
-    # re-implementation gets 90.5 and 90.75, and the A version prints 90.75 for 50
+    # re-implementation gets 90.5 and 90.75, and the A version prints 90.75 for 50.
+    # After 10,000 steps at learning rate 1.2 the 50-unit network's last 2 of 400
+    # predictions depend on the BLAS kernel's rounding: OpenBLAS's Haswell kernel
+    # gives A's 90.75, its SkylakeX kernel (AVX-512, this project's CI machines
+    # since 2026-12-02) K's 90.25. Either is a course value; nothing else is.
     assert planar["hidden_sizes"][20] == exact(90.5)
-    assert planar["hidden_sizes"][50] == exact(90.75)
+    assert planar["hidden_sizes"][50] in (exact(90.25), exact(90.75))
 
 
 @pytest.mark.slow
