@@ -412,3 +412,24 @@ def test_rows_on_disk_train_on_the_torch_backend_like_arrays(tmp_path):
     assert all(
         np.array_equal(on_disk_weights[k], v) for k, v in in_memory_weights.items()
     )
+
+
+def test_separate_dev_data_beside_a_data_folder(tmp_path):
+    """--dev-data: another data folder (on disk) or a small .npz (loaded), its
+    labels coded in the training data's classes."""
+    from glassnet.run_config import RunConfig
+    from glassnet.runs import prepare_data
+
+    X, y = _data(m=500, seed=11)
+    names = np.array(["ant", "bee", "cat"])
+    train = _data_folder(tmp_path / "train", X, names[y])
+    dev_y = np.array(["cat", "bee"] * 50)  # only two classes: codes would differ
+    np.savez(tmp_path / "dev.npz", X=X[:100], y=dev_y)
+    _data_folder(tmp_path / "dev", X[:100], dev_y)
+    for dev in (tmp_path / "dev.npz", tmp_path / "dev"):
+        config = RunConfig(data=str(train), dev_data=str(dev))
+        prepared = prepare_data(config)
+        assert prepared["dataset"].classes == ["ant", "bee", "cat"]
+        X_dev, y_dev = prepared["splits"]["dev"]
+        assert len(X_dev) == 100 and list(y_dev[:2]) == [2, 1]
+        assert prepared["split"]["sizes"]["train"] == 400  # 80/20 train/test

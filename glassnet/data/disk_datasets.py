@@ -173,26 +173,48 @@ def _input_layers(X_train, image_shape, standardize: bool) -> list:
     return layers
 
 
+def _separate_part(path, name: str, dataset, config):
+    """``(X, y)`` of ``--dev-data`` / ``--test-data``: on disk when it is a data
+    set on disk, else loaded as ``glassnet train`` loads it; the training data's
+    number of features, labels coded in the training data's classes."""
+    from glassnet.runs import load_stored
+
+    other = load_stored(path, label_column=config.label_column)
+    X = other.X
+    if not getattr(X, "on_disk", False):
+        X = np.ascontiguousarray(X.reshape(len(X), -1), dtype=config.dtype)
+    if X.shape[1] != dataset.X.shape[1]:
+        raise ValueError(
+            f"{path} (--{name}-data) has {X.shape[1]} features per example but "
+            f"{config.data} has {dataset.X.shape[1]}; the {name} set needs the same "
+            "inputs"
+        )
+    y = other.y
+    if dataset.task in ("binary", "multiclass") and other.classes is not None:
+        from glassnet.data import encode_labels
+        from glassnet.runs import _jsonable_classes
+
+        names = _jsonable_classes(other.classes)
+        labels = np.asarray([names[int(c)] for c in np.asarray(y).reshape(-1)])
+        try:
+            y = encode_labels(labels, classes=_jsonable_classes(dataset.classes))[0]
+        except ValueError as error:
+            raise ValueError(
+                f"{path} (--{name}-data): {error} (the classes of {config.data})"
+            ) from None
+    return X, y
+
+
 def prepare_disk_data(config) -> dict:
     """:func:`glassnet.runs.prepare_data` for a data set on disk (module
     docstring): the same dictionary, with row sources for the splits."""
     from glassnet.backend import resolve_rng
     from glassnet.data.splits import _split_indices, recommend_ratios
 
-    for option, value in (
-        ("dev-data", config.dev_data),
-        ("test-data", config.test_data),
-    ):
-        if value is not None and not is_disk_dataset(value):
-            raise ValueError(
-                f"--{option} {value}: the training data stay on disk ({config.data}), "
-                "so the dev and test sets must too (a folder with X.npy and y.npy, "
-                "or a Parquet file)"
-            )
     dataset = load_disk_dataset(config.data, label_column=config.label_column)
     X, y = dataset.X, dataset.y
     separate = {
-        name: load_disk_dataset(path, label_column=config.label_column)
+        name: _separate_part(path, name, dataset, config)
         for name, path in (("dev", config.dev_data), ("test", config.test_data))
         if path is not None
     }
@@ -215,8 +237,7 @@ def prepare_disk_data(config) -> dict:
     parts = {"train": (X if streamed else X.rows(train), y[np.sort(train)])}
     for name, index in (("dev", dev), ("test", test)):
         if name in separate:
-            other = separate[name]
-            parts[name] = (other.X, other.y)
+            parts[name] = separate[name]
         elif len(index):
             parts[name] = (X.rows(index), y[np.sort(index)])
     preprocessing = _input_layers(
