@@ -82,6 +82,12 @@ def fit(
 ):
     """Train ``model`` on rows ``X (m, n[0])``, ``y``; return the History.
 
+    ``X`` may stay on disk: ``glassnet.data.open_rows(path)`` (a ``.npy`` file, a
+    folder of ``.npy`` shards, an HDF5 dataset), a split of one (``rows(index)``),
+    ``ParquetRows`` or an ``np.memmap``; each batch is read from the file, with
+    the bits of the in-memory run (Parquet: a shuffle buffer's order instead;
+    architecture D39).
+
     ``batch_size``: examples per mini-batch (``None`` or >= m: full batch; 1:
     stochastic). ``optimizer``: a name ("gd", "momentum", "rmsprop", "adam") or an
     Optimizer. ``loss``: inferred from the output activation when None.
