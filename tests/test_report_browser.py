@@ -91,6 +91,7 @@ def folders(tmp_path_factory):
     glassnet("search", "--data", "digits", "--trials", "3", "--epochs", "2",
              "--quiet", "--out", "search", cwd=root)  # fmt: skip
     assert (root / "search" / "best_run" / "report.html").is_file()  # the refit's
+    assert (root / "search" / "report.html").is_file()  # written by search itself
     for name in ("run", "search"):
         out = glassnet("report", name, cwd=root)
         assert out.strip() == f"report: {name}/report.html"

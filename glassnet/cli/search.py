@@ -127,6 +127,9 @@ def run_search(args) -> int:
     _report(result, out)
     if not args.no_refit:
         _refit(result, out / "best_run", args.refit_on)
+    from glassnet.report import write_search_report
+
+    print(f"report: {write_search_report(out)}")
     return 0
 
 
