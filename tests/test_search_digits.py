@@ -108,3 +108,33 @@ def test_dead_units_count_the_multiply_adds_a_skip_leaves_out():
     # dA2 128*10
     assert module.multiply_adds(0.5, 0.5, 1) == (1203712, 737024)
     assert module.multiply_adds(0.5, 0.5, 4) == (4 * 1203712, 4 * 737024)
+
+
+def test_no_benchmark_script_shadows_an_installed_module():
+    """A benchmark that puts benchmarks/ on sys.path (dead_units.py does, for
+    mlp_mnist) makes every file there importable by its stem in that process and
+    in the processes it spawns: a benchmarks/distributed.py once made dask's
+    worker processes import it instead of the distributed package."""
+    shadowing = sorted(
+        path.name
+        for path in (ROOT / "benchmarks").glob("*.py")
+        if importlib.util.find_spec(path.stem) is not None
+        and not str(importlib.util.find_spec(path.stem).origin).startswith(
+            str(ROOT / "benchmarks")
+        )
+    )
+    assert shadowing == []
+
+
+@pytest.mark.slow  # two real processes with torch.distributed
+def test_data_parallel_benchmark_runs_in_a_tiny_configuration():
+    pytest.importorskip("torch")
+    output = run_python(
+        str(ROOT / "benchmarks" / "data_parallel.py"),
+        *("--nproc", "1,2", "--examples", "512", "--epochs", "1"),
+    )
+    rows = re.findall(
+        r"^\s+([12])\s+[\d.]+\s+[\d.-]+\s+\d+\s+[\d.]+\s+([\d.e+-]+)$", output, re.M
+    )
+    assert [process for process, _ in rows] == ["1", "2"], output
+    assert float(rows[1][1]) < 1e-5  # 2 processes' weights vs 1 process's

@@ -13,9 +13,9 @@ one-process weights (relative distance ``||w_N - w_1|| / ||w_1||``: float32
 products round differently on a half batch, and those differences grow over
 hundreds of steps; ``--dtype float64`` shows the agreement to rounding).
 
-    python benchmarks/distributed.py                       # 1 and 2 processes
-    python benchmarks/distributed.py --nproc 1,2 --examples 4096 --epochs 1
-    python benchmarks/distributed.py --backend torch --nproc 1,2   # GPUs: one each
+    python benchmarks/data_parallel.py                       # 1 and 2 processes
+    python benchmarks/data_parallel.py --nproc 1,2 --examples 4096 --epochs 1
+    python benchmarks/data_parallel.py --backend torch --nproc 1,2   # GPUs: one each
 
 With ``--backend torch`` every process trains on its own GPU (``cuda:LOCAL_RANK``,
 nccl); without a GPU the script says so and stops. On a machine with 2 cores, 2
