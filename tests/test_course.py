@@ -174,7 +174,10 @@ def test_row3b_larger_hidden_layers(planar):
 @pytest.mark.slow
 def test_row3c_current_version_seed_3(planar):
     accuracy = planar["current_version"]["train_accuracy"]
-    assert accuracy == exact(90.75)
+    # the course prints "90 %" (%d of the accuracy); the exact value after
+    # 10,000 steps at lr 1.2 depends on the BLAS kernel's rounding (row 3b):
+    # 90.75 with OpenBLAS's Haswell kernel, 90.5 with SkylakeX's
+    assert accuracy in (exact(90.5), exact(90.75))
     assert int(accuracy) == 90
     # another seed, other weights: not the same run as row 3
     assert planar["current_version"]["costs"][1000] != pytest.approx(0.288083, abs=1e-3)
