@@ -37,15 +37,10 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mlp_mnist import SEED, make_data  # noqa: E402  (the MLP benchmark's data)
+
 LAYERS = (512, 256, 10)
-SEED = 0
-
-
-def make_data(m: int, n_x: int = 784, classes: int = 10):
-    rng = np.random.default_rng(SEED)
-    X = rng.random((m, n_x), dtype=np.float32)
-    y = rng.integers(0, classes, m)
-    return X, y
 
 
 def _model():

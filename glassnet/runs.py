@@ -253,6 +253,14 @@ def _separate_part(path, name: str, dataset, n_features: int, config, table=Fals
             f"{path} (--{name}-data) has {X.shape[1]} features per example but "
             f"{config.data} has {n_features}; the {name} set needs the same inputs"
         )
+    return X, separate_labels(other, dataset, path, name, config), path
+
+
+def separate_labels(other, dataset, path, name: str, config):
+    """The labels of a separate dev or test set ``other`` (``--dev-data``,
+    ``--test-data``) coded in the training data's classes (the same label may have
+    another code in a file of its own); a label the training data lacks is
+    refused naming the file."""
     y = other.y
     if dataset.task in ("binary", "multiclass") and other.classes is not None:
         from glassnet.data import encode_labels
@@ -265,7 +273,7 @@ def _separate_part(path, name: str, dataset, n_features: int, config, table=Fals
             raise ValueError(
                 f"{path} (--{name}-data): {error} (the classes of {config.data})"
             ) from None
-    return X, y, path
+    return y
 
 
 def _split_ratios(config: RunConfig, separate: dict):

@@ -177,7 +177,7 @@ def _separate_part(path, name: str, dataset, config):
     """``(X, y)`` of ``--dev-data`` / ``--test-data``: on disk when it is a data
     set on disk, else loaded as ``glassnet train`` loads it; the training data's
     number of features, labels coded in the training data's classes."""
-    from glassnet.runs import load_stored
+    from glassnet.runs import load_stored, separate_labels
 
     other = load_stored(path, label_column=config.label_column)
     X = other.X
@@ -189,20 +189,7 @@ def _separate_part(path, name: str, dataset, config):
             f"{config.data} has {dataset.X.shape[1]}; the {name} set needs the same "
             "inputs"
         )
-    y = other.y
-    if dataset.task in ("binary", "multiclass") and other.classes is not None:
-        from glassnet.data import encode_labels
-        from glassnet.runs import _jsonable_classes
-
-        names = _jsonable_classes(other.classes)
-        labels = np.asarray([names[int(c)] for c in np.asarray(y).reshape(-1)])
-        try:
-            y = encode_labels(labels, classes=_jsonable_classes(dataset.classes))[0]
-        except ValueError as error:
-            raise ValueError(
-                f"{path} (--{name}-data): {error} (the classes of {config.data})"
-            ) from None
-    return X, y
+    return X, separate_labels(other, dataset, path, name, config)
 
 
 def prepare_disk_data(config) -> dict:
