@@ -45,3 +45,19 @@ def require(module: str, feature: str, extra: str):
             f"{feature} needs {module.split('.')[0]}, which is not installed "
             f'({error}): pip install "glassnet[{extra}]"'
         ) from None
+
+
+def caller_stacklevel() -> int:
+    """The ``stacklevel`` for :func:`warnings.warn` that points at the first frame
+    outside the glassnet package (the user's line), however deep inside glassnet the
+    warning is raised: 1 is the function that calls ``warnings.warn``."""
+    import os
+    import sys
+
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(
+        package
+    ):
+        frame, level = frame.f_back, level + 1
+    return level

@@ -180,8 +180,9 @@ def test_category_encoding_caps_pools_and_sends_unseen_values_to_other():
     # nothing pooled: the (other) slot never learned; a new value is the average
     exact = CategoryEncoding().adapt(data, {"letter": "categorical", "x": "numeric"})
     assert exact.columns[0]["frequencies"] == [0.5, 0.3, 0.1, 0.1, 0.0]
-    with pytest.warns(UserWarning, match=r"'letter' holds \['zz'\], not seen"):
+    with pytest.warns(UserWarning, match=r"'letter' holds \['zz'\], not seen") as got:
         rows = exact.rows(new)
+    assert got[0].filename == __file__  # the user's line, not glassnet's
     np.testing.assert_allclose(rows[1], [0.5, 0.3, 0.1, 0.1, 0.0, 2.0])
     scaled = gn.Standardization().adapt(exact.rows(data))
     scaled.build(6, 0, "float64")

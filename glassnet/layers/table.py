@@ -39,6 +39,7 @@ from collections import Counter
 
 import numpy as np
 
+from glassnet.errors import caller_stacklevel
 from glassnet.layers.base import Layer, integer
 
 __all__ = [
@@ -569,7 +570,7 @@ def _one_hot(record: dict, texts: list, block: np.ndarray) -> None:
             f"column {record['name']!r} holds {reprlib.repr(values)}, not seen in "
             "training: encoded as the column's training average (its category "
             "frequencies)",
-            stacklevel=3,
+            stacklevel=caller_stacklevel(),  # the user's line, not glassnet's
         )
 
 
