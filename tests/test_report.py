@@ -328,3 +328,35 @@ def test_a_table_with_text_and_empty_cells(tmp_path):
         page.tables["configuration"][1]
     )}  # fmt: skip
     assert roles == {"age": "numeric", "city": "categorical"}
+
+
+def test_a_run_on_images_kept_on_disk_gets_its_worst_examples(tmp_path, monkeypatch):
+    """Past the data budget an HDF5 image set stays on disk (D39); the page reads
+    only the examples it shows, as thumbnails on the uint8 scale, for the run and
+    again for glassnet report."""
+    h5py = pytest.importorskip("h5py")
+    from glassnet.data.on_disk import RowSubset
+    from glassnet.runs import prepare_data
+
+    rng = np.random.default_rng(9)
+    pictures = rng.integers(0, 256, size=(400, 4, 4, 3), dtype=np.uint8)
+    with h5py.File(tmp_path / "cats.h5", "w") as handle:
+        handle.create_dataset("train_set_x", data=pictures)
+        labels = rng.integers(0, 2, size=(1, 400), dtype=np.uint8)
+        handle.create_dataset("train_set_y", data=labels)
+        handle.create_dataset("list_classes", data=[b"non-cat", b"cat"])
+    # the budget is smaller than the dev split (80 rows of 48 bytes)
+    monkeypatch.setenv("GLASSNET_DATA_BUDGET", "max_array_bytes=2048")
+    config = RunConfig(data=str(tmp_path / "cats.h5"), layers=[4], epochs=2)
+    assert isinstance(prepare_data(config)["splits"]["dev"][0], RowSubset)
+    train_run(config, out=tmp_path / "run", verbose=False)
+    for rebuilt in (False, True):
+        if rebuilt:
+            ok(cli("report", str(tmp_path / "run")))
+        page = Page((tmp_path / "run" / "report.html").read_text(encoding="utf-8"))
+        section = page.sections["worst-examples"]
+        assert "Not built" not in section and "Not available" not in section
+        rows = table_dicts(page.tables["worst-examples"][0])
+        assert 0 < len(rows) <= 12
+        assert all(row["true"] != row["predicted"] for row in rows)
+        assert len(page.images) == 1 + len(rows)  # the curves, then the thumbnails

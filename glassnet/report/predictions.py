@@ -30,7 +30,8 @@ SPLIT = "dev"
 class Predictions:
     """Labels and probabilities of one split: ``y_true``, ``y_pred`` (class codes,
     ``(m,)``), ``p_true`` / ``p_pred`` (the model's probability of the true and of
-    the predicted class), ``rows`` (the examples as stored, ``(m, n)``)."""
+    the predicted class), ``rows`` (the examples as stored, ``(m, n)``: an array,
+    or rows kept on disk, of which only the shown examples are read)."""
 
     split: str
     y_true: np.ndarray
@@ -58,8 +59,12 @@ class Predictions:
 def classify(model, X, y, *, split: str = SPLIT, class_names=None, image_shape=None):
     """:class:`Predictions` of ``model`` on rows ``X`` with class codes ``y``;
     None when the model is not a single-label classifier."""
+    from glassnet.out_of_core import is_on_disk
+
     activation = getattr(model, "output_activation", None)
-    X, y = np.asarray(X), np.asarray(y)  # rows kept on disk are read (dev: small)
+    y = np.asarray(y)
+    if not is_on_disk(X):  # rows kept on disk stay there: predict streams them,
+        X = np.asarray(X)  # and the page reads only the examples it shows
     if y.ndim != 1 and not (y.ndim == 2 and y.shape[1] == 1):
         return None
     y = y.reshape(-1).astype(np.int64)

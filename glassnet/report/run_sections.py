@@ -288,7 +288,7 @@ def worst_examples(predictions, reason: str, source: str) -> Section:
             str(p.class_names[p.y_pred[i]]),
             float(p.p_true[i]),
             float(p.p_pred[i]),
-            *(_feature(v) for v in p.rows[i, :shown]),
+            *(_feature(v) for v in p.rows[i][:shown]),
         )
         for i in chosen
     ]
@@ -313,9 +313,20 @@ def _feature(value):
     return str(value)
 
 
+def _largest_value(rows, chosen) -> float:
+    """The thumbnails' white: the split's largest value for rows in memory; for
+    rows kept on disk (not read whole for a page), 255 for uint8 pixels, else the
+    largest value of the examples shown."""
+    if not isinstance(rows, np.ndarray):
+        if np.dtype(rows.dtype) == np.uint8:
+            return 255.0
+        rows = rows[np.asarray(chosen, dtype=np.intp)]
+    return float(np.max(rows)) if rows.size else 1.0
+
+
 def _thumbnails(p, chosen) -> str:
     """One captioned thumbnail per chosen example, all on the split's scale."""
-    high = float(np.max(p.rows)) if p.rows.size else 1.0
+    high = _largest_value(p.rows, chosen)
     cards = []
     for i in chosen:
         png = figures.thumbnail_png(p.rows[i], p.image_shape, high)
