@@ -155,3 +155,37 @@ def test_best_so_far_numbers_trials_with_whole_numbers(trials):
     ticks = [t for t in axis.get_xticks() if low <= t <= high]
     assert ticks and all(float(t).is_integer() for t in ticks), ticks
     assert set(np.arange(1, trials + 1)) >= set(ticks)
+
+
+def test_a_pruned_search_is_coloured_by_rung_with_pruned_trials_as_crosses():
+    """Pruning rungs run a share of each trial's own epochs (9 or 27 here), so the
+    colours follow the rung, not the budget; a trial pruned at a rung is a cross
+    in that rung's colour, and one legend serves every panel."""
+    space = {
+        "learning_rate": LogUniform(1e-4, 1e-1),
+        "layers": Choice(["64", "100"]),
+        "epochs": Choice([9, 27]),
+    }
+    result = random_search(
+        objectives.epochs_quadratic, space, trials=9, seed=1,
+        prune={"eta": 3, "rungs": 3}, backend="serial",
+    )  # fmt: skip
+    pruned = [t for t in result.trials if t.get("pruned")]
+    assert pruned  # the test needs some
+    figure = plot_trials(result)
+    first, *others = [axis for axis in figure.axes if axis.get_visible()]
+    legend = [text.get_text() for text in first.get_legend().get_texts()]
+    rungs = sorted({t["rung"] for t in result.trials})
+    assert [text for text in legend if "pruned" not in text] == [
+        f"rung {r}" for r in rungs
+    ]
+    assert {f"rung {t['rung']}, pruned" for t in pruned} == {
+        text for text in legend if "pruned" in text
+    }
+    assert all(axis.get_legend() is None for axis in others)
+    crosses = sum(
+        len(collection.get_offsets())
+        for collection in first.collections
+        if "pruned" in collection.get_label()
+    )
+    assert crosses == len(pruned)

@@ -52,9 +52,11 @@ def _successful(result) -> list[dict]:
 
 
 def _groups(trials) -> tuple[str, list]:
-    """Colour trials by halving budget, else by round; one group when neither varies."""
-    for key in ("budget", "round"):
-        values = sorted({t[key] for t in trials if t[key] is not None})
+    """Colour trials by pruning rung (each trial's rung r ran a fixed share of its
+    own epochs), else by halving budget, else by round; one group when none
+    varies."""
+    for key in ("rung", "budget", "round"):
+        values = sorted({t.get(key) for t in trials if t.get(key) is not None})
         if len(values) > 1:
             return key, values
     return "", [None]
@@ -126,6 +128,31 @@ def _save(figure, path) -> None:
     figure.savefig(path, dpi=100)
 
 
+def _scatter_group(axis, result, name, dimension, members, text, codes) -> None:
+    """One group's trials on one panel: ``x`` on the dimension's scale, the metric
+    on ``y``; trials pruned at this rung are drawn as crosses in the group's
+    colour (``"pruned": true`` in the journal)."""
+    kept = [t for t in members if not t.get("pruned")]
+    pruned = [t for t in members if t.get("pruned")]
+    colour = None
+    for part, marker, suffix in ((kept, "o", ""), (pruned, "x", ", pruned")):
+        if not part:
+            continue
+        values = [t["config"][name] for t in part]
+        if dimension.scale == "categorical":
+            x = [codes.get(json.dumps(v, sort_keys=True), -1) for v in values]
+        elif dimension.scale == "one_minus_log":
+            x = [1.0 - v for v in values]
+        else:
+            x = values
+        y = [t["metrics"][result.metric] for t in part]
+        label = None if text is None and not suffix else f"{text or 'all'}{suffix}"
+        drawn = axis.scatter(
+            x, y, s=18, alpha=0.75, marker=marker, color=colour, label=label
+        )
+        colour = drawn.get_facecolor()[0] if marker == "o" else colour
+
+
 def plot_trials(result, path: str | Path | None = None):
     """Scatter ``result.metric`` against each sampled hyperparameter; save to ``path``
     when given.
@@ -143,24 +170,16 @@ def plot_trials(result, path: str | Path | None = None):
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
     group_key, groups = _groups(trials)
     for axis, (name, dimension) in zip(axes, dimensions.items(), strict=False):
-        label = name
+        label, codes = name, {}
         if dimension.scale == "categorical":
             codes = {
                 json.dumps(v, sort_keys=True): i for i, v in enumerate(dimension.values)
             }
             axis.set_xticks(range(len(codes)), [str(v) for v in dimension.values])
         for group in groups:
-            members = [t for t in trials if group is None or t[group_key] == group]
-            values = [t["config"][name] for t in members]
-            if dimension.scale == "categorical":
-                x = [codes.get(json.dumps(v, sort_keys=True), -1) for v in values]
-            elif dimension.scale == "one_minus_log":
-                x = [1.0 - v for v in values]
-            else:
-                x = values
-            y = [t["metrics"][result.metric] for t in members]
+            members = [t for t in trials if group is None or t.get(group_key) == group]
             text = None if group is None else f"{group_key} {group}"
-            axis.scatter(x, y, s=18, alpha=0.75, label=text)
+            _scatter_group(axis, result, name, dimension, members, text, codes)
         if dimension.scale in ("log", "one_minus_log"):
             axis.set_xscale("log")
             _readable_log_axis(axis, 10)
@@ -172,8 +191,8 @@ def plot_trials(result, path: str | Path | None = None):
         scale_note = {"log": " (log)", "one_minus_log": " (log)", "log2": " (log2)"}
         axis.set_xlabel(label + scale_note.get(dimension.scale, ""))
         axis.set_ylabel(result.metric)
-        if group_key:
-            axis.legend(fontsize="small")
+        if axis is axes[0] and (group_key or any(t.get("pruned") for t in trials)):
+            axis.legend(fontsize="small")  # one legend: the colours are shared
     for axis in axes[len(dimensions) :]:
         axis.set_visible(False)
     failed = len(result.trials) - len(trials)
