@@ -662,15 +662,17 @@ class Sequential:
 
     @property
     def feature_names(self) -> list[str] | None:
-        """The names of the input features ``n[0]`` after the table layers (e.g.
-        ``"age"``, ``"sex=male"``, ``"age (was missing)"``); None for a model
-        without them."""
+        """The names of the input features ``n[0]``: after the table layers (e.g.
+        ``"age"``, ``"sex=male"``, ``"age (was missing)"``), else the DataFrame
+        columns the model was fitted on (``column_names``); None for a model that
+        has neither."""
         from glassnet.layers.table import CategoryEncoding
 
         for layer in self.table_layers():
             if isinstance(layer, CategoryEncoding):
                 return layer.feature_names
-        return None
+        names = getattr(self, "column_names", None)
+        return None if names is None else list(names)
 
     def class_codes(self, labels) -> np.ndarray:
         """The output indices (m,) of ``labels`` (m,), each one of ``classes``."""

@@ -65,6 +65,7 @@ def test_fit_records_the_columns_and_predict_reads_frames_by_name(tmp_path):
     model.save(tmp_path / "m.glassnet")
     loaded = gn.load(tmp_path / "m.glassnet")
     assert loaded.column_names == COLUMNS
+    assert loaded.feature_names == COLUMNS  # no table layers: the columns
     np.testing.assert_array_equal(loaded.predict(shuffled), expected)
 
 
@@ -100,7 +101,7 @@ def test_frames_without_text_names_are_read_by_position():
     unnamed = pd.DataFrame(frame.to_numpy())  # columns 0, 1, 2
     model = gn.Sequential([gn.Dense(3, "relu"), gn.Dense(1, "sigmoid")])
     model.fit(unnamed, (labels == "rich").astype(int), epochs=1, rng=0, verbose=False)
-    assert model.column_names is None
+    assert model.column_names is None and model.feature_names is None
     np.testing.assert_array_equal(
         model.predict(unnamed), model.predict(frame.to_numpy(dtype=np.float64))
     )

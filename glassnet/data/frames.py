@@ -3,7 +3,7 @@
 ``Sequential.fit / predict / predict_proba / evaluate`` and the estimators take a
 DataFrame where they take rows ``X (m, n)``, and a Series (or a DataFrame, for
 several outputs) where they take ``y``. A model fitted on a DataFrame whose column
-names are all text records them (``Sequential.feature_names``, saved in the model
+names are all text records them (``Sequential.column_names``, saved in the model
 file; the estimators' ``feature_names_in_``), and a DataFrame given later is read
 by those names, in the training order:
 
