@@ -239,7 +239,7 @@ def _separate_part(path, name: str, dataset, n_features: int, config, table=Fals
         from glassnet.data.columns import Table  # the training columns, by name
 
         table = Table.from_rows(other.feature_names, other.X)
-        missing = [name for name in names if name not in table.names]
+        missing = [column for column in names if column not in table.names]
         if missing:
             raise ValueError(
                 f"{path} (--{name}-data) has no column {', '.join(map(repr, missing))}"

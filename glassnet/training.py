@@ -298,21 +298,32 @@ def _learning_rate(run: TrainingRun, epoch: int) -> float:
     return run.optimizer.learning_rate
 
 
-def _step(run: TrainingRun, X_rows, Y_rows, on_output=None):
+def step_on_rows(
+    run: TrainingRun,
+    X_rows,
+    Y_rows,
+    on_output=None,
+    *,
+    with_regularizer: bool = True,
+    reduce_gradients=None,
+):
     """:func:`train_step` on a mini-batch of rows (the engine takes their
-    transposes: examples as columns)."""
+    transposes: examples as columns) with the run's model, optimizer, loss and
+    buffers. Data-parallel training (D38) passes ``reduce_gradients`` and leaves
+    the regularizer's term to process 0 (``with_regularizer=False`` elsewhere)."""
     return train_step(
         run.model,
         X_rows.T,
         Y_rows.T,
         run.optimizer,
         loss=run.loss,
-        regularizer=run.regularizer,
+        regularizer=run.regularizer if with_regularizer else None,
         params=run.params,
         grads=run.grads,
         multipliers=run.multipliers,
         fast=run.fast,
         on_output=on_output,
+        reduce_gradients=reduce_gradients,
     )
 
 
@@ -332,7 +343,7 @@ def _eager_epoch(run: TrainingRun, epoch: int, order, batches):
         run.callbacks.batch_begin(batch, batch_logs)
         rate = _learning_rate(run, epoch)
         learning_rate = rate if batch == 0 else learning_rate
-        cost = _step(
+        cost = step_on_rows(
             run, X_batch, Y_batch, None if predictions is None else keep_predictions
         )
         total = total + cost * size  # on a device: summed there, one copy an epoch
@@ -360,7 +371,7 @@ def _captured_epoch(run: TrainingRun, epoch: int, order, batches, captured):
             captured.run(rows[start:stop], rate)
         else:
             index = rows[start:stop]
-            cost = _step(run, batches.X[index], batches.Y[index])
+            cost = step_on_rows(run, batches.X[index], batches.Y[index])
             total = total + cost * (stop - start)
         run.callbacks.batch_end(batch, batch_logs)
     if captured is not None:

@@ -56,7 +56,7 @@ from glassnet import _kernels
 from glassnet.backend import to_namespace, to_numpy
 from glassnet.distributed.group import DistributedError
 from glassnet.layers import BatchNorm, Dense, Dropout
-from glassnet.step import train_step
+from glassnet.training import step_on_rows
 
 __all__ = ["DataParallelEpochs", "rank_generator", "shard_bounds"]
 
@@ -305,18 +305,12 @@ class DataParallelEpochs:
                 seen[0].append(np.array(index))
                 seen[1].append(run.model.outputs_to_predictions(to_numpy(AL).T))
 
-        return train_step(
-            run.model,
-            X_rows.T,
-            Y_rows.T,
-            run.optimizer,
-            loss=run.loss,
-            regularizer=run.regularizer if self.group.is_main else None,
-            params=run.params,
-            grads=run.grads,
-            multipliers=run.multipliers,
-            fast=run.fast,
-            on_output=on_output,
+        return step_on_rows(
+            run,
+            X_rows,
+            Y_rows,
+            on_output,
+            with_regularizer=self.group.is_main,
             reduce_gradients=self._reducer(len(index), size),
         )
 
