@@ -19,7 +19,6 @@ import queue
 import random
 import re
 import signal
-import struct
 import subprocess
 import sys
 import threading
@@ -40,6 +39,11 @@ from glassnet.persistence import load_checkpoint
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import reliability_worker as worker  # noqa: E402
+from hostile_model_files import (  # noqa: E402  (the zip and npy builders)
+    deflated_zeros,
+    handmade_zip,
+    npy_header,
+)
 
 WORKER = HERE / "reliability_worker.py"
 PROJECT = HERE.parent
@@ -397,14 +401,6 @@ def _npy(array, allow_pickle=False) -> bytes:
     return buffer.getvalue()
 
 
-def _npy_header(shape, descr="<f4") -> bytes:
-    buffer = io.BytesIO()
-    np.lib.format.write_array_header_1_0(
-        buffer, {"descr": descr, "fortran_order": False, "shape": shape}
-    )
-    return buffer.getvalue()
-
-
 def _small_model():
     return gn.Sequential([gn.Dense(3, "relu"), gn.Dense(1, "sigmoid")]).build(4, rng=0)
 
@@ -429,42 +425,6 @@ def _members(path: Path) -> dict:
 
 def _manifest_document(path: Path) -> dict:
     return json.loads(_members(path)["manifest.json"])
-
-
-def _handmade_zip(entries) -> bytes:
-    """A zip built byte by byte so its headers may lie: (name, data, method, crc,
-    declared size) tuples."""
-    body, directory = bytearray(), bytearray()
-    for name, data, method, crc, size in entries:
-        encoded = name.encode()
-        common = (0, method, 0, 33, crc, len(data), size, len(encoded))
-        directory += struct.pack(
-            "<4s6H3L5H2L", b"PK\x01\x02", 20, 20, *common, 0, 0, 0, 0, 0, len(body)
-        )
-        directory += encoded
-        body += struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, *common, 0)
-        body += encoded + data
-    end = struct.pack(
-        "<4s4H2LH",
-        b"PK\x05\x06",
-        0,
-        0,
-        len(entries),
-        len(entries),
-        len(directory),
-        len(body),
-        0,
-    )
-    return bytes(body + directory + end)
-
-
-def _deflated_zeros(mebibytes: int, prefix: bytes) -> bytes:
-    def piece(data: bytes) -> bytes:
-        compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
-        return compressor.compress(data) + compressor.flush(zlib.Z_FULL_FLUSH)
-
-    final = zlib.compressobj(9, zlib.DEFLATED, -15).flush()
-    return piece(prefix) + piece(bytes(2**20)) * mebibytes + final
 
 
 def _good_file(folder: Path) -> Path:
@@ -554,7 +514,7 @@ def make_huge_header(folder: Path, path: Path) -> None:
     document = json.loads(members["manifest.json"])
     document["arrays"]["param.W1"] = {"shape": [10**12], "dtype": "float32"}
     members["manifest.json"] = json.dumps(document).encode()
-    members["arrays/param.W1.npy"] = _npy_header((10**12,))
+    members["arrays/param.W1.npy"] = npy_header((10**12,))
     _zip(path, members)
 
 
@@ -569,7 +529,7 @@ def _zip_bomb(declared_shape, declared_size):
         document = json.loads(members["manifest.json"])
         document["arrays"]["param.W1"] = {"shape": declared_shape, "dtype": "float32"}
         raw_manifest = json.dumps(document).encode()
-        bomb = _deflated_zeros(1024, prefix=_npy_header(tuple(declared_shape)))
+        bomb = deflated_zeros(2**30, prefix=npy_header(declared_shape))
         entries = [("manifest.json", raw_manifest, 0, zlib.crc32(raw_manifest))]
         entries[0] += (len(raw_manifest),)
         for name, data in members.items():
@@ -577,7 +537,7 @@ def _zip_bomb(declared_shape, declared_size):
                 entries.append((name, bomb, zipfile.ZIP_DEFLATED, 1, declared_size))
             elif name != "manifest.json":
                 entries.append((name, data, 0, zlib.crc32(data), len(data)))
-        path.write_bytes(_handmade_zip(entries))
+        path.write_bytes(handmade_zip(entries))
 
     return make
 
