@@ -337,35 +337,42 @@ def moment_declared(shape, deflate=True):
     return make
 
 
+def small_members(folder: Path) -> dict:
+    """small()'s model file, written as glassnet writes it, as its members
+    ``{name: bytes}`` (for a case to edit)."""
+    manifest, arrays = parts(small())
+    path = folder / "good.glassnet"
+    write_archive(path, manifest, arrays)
+    with zipfile.ZipFile(path) as archive:
+        return {i.filename: archive.read(i) for i in archive.infolist()}
+
+
+def rezipped(folder: Path, members: dict) -> Made:
+    """``members`` written as an ordinary zip, ``folder / "model.glassnet"``."""
+    target = folder / "model.glassnet"
+    with zipfile.ZipFile(target, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return Made(target)
+
+
 def header_declares(count: int):
     """W1's manifest entry and .npy header declare ``count`` elements."""
 
     def make(folder: Path) -> Made:
-        manifest, arrays = parts(small())
-        path = folder / "good.glassnet"
-        write_archive(path, manifest, arrays)
-        with zipfile.ZipFile(path) as archive:
-            members = {i.filename: archive.read(i) for i in archive.infolist()}
+        members = small_members(folder)
         document = json.loads(members["manifest.json"])
         document["arrays"]["param.W1"] = {"shape": [count], "dtype": "float32"}
         members["manifest.json"] = json.dumps(document).encode()
         members["arrays/param.W1.npy"] = npy_header((count,))
-        target = folder / "model.glassnet"
-        with zipfile.ZipFile(target, "w") as archive:
-            for name, data in members.items():
-                archive.writestr(name, data)
-        return Made(target)
+        return rezipped(folder, members)
 
     return make
 
 
 def lying_zip_bomb(folder: Path) -> Made:
     """W1's zip header declares its true 64 bytes; the stream inflates to 1 GiB."""
-    manifest, arrays = parts(small())
-    path = folder / "good.glassnet"
-    write_archive(path, manifest, arrays)
-    with zipfile.ZipFile(path) as archive:
-        members = {i.filename: archive.read(i) for i in archive.infolist()}
+    members = small_members(folder)
     entries = []
     for name, data in members.items():
         if name == "arrays/param.W1.npy":
@@ -380,17 +387,9 @@ def lying_zip_bomb(folder: Path) -> Made:
 
 def pickle_payload(folder: Path) -> Made:
     """W1 as an object array holding a pickle that would write a file."""
-    manifest, arrays = parts(small())
-    path = folder / "good.glassnet"
-    write_archive(path, manifest, arrays)
-    with zipfile.ZipFile(path) as archive:
-        members = {i.filename: archive.read(i) for i in archive.infolist()}
+    members = small_members(folder)
     members["arrays/param.W1.npy"] = npy_bytes(np.array([Path("x"), None], object))
-    target = folder / "model.glassnet"
-    with zipfile.ZipFile(target, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return Made(target)
+    return rezipped(folder, members)
 
 
 # --- layers and JSON ----------------------------------------------------------------
@@ -435,17 +434,9 @@ def raw_manifest_edit(text_edit):
     """small()'s file with its manifest.json text edited (invalid JSON allowed)."""
 
     def make(folder: Path) -> Made:
-        manifest, arrays = parts(small())
-        path = folder / "good.glassnet"
-        write_archive(path, manifest, arrays)
-        with zipfile.ZipFile(path) as archive:
-            members = {i.filename: archive.read(i) for i in archive.infolist()}
+        members = small_members(folder)
         members["manifest.json"] = text_edit(members["manifest.json"])
-        target = folder / "model.glassnet"
-        with zipfile.ZipFile(target, "w") as archive:
-            for name, data in members.items():
-                archive.writestr(name, data)
-        return Made(target)
+        return rezipped(folder, members)
 
     return make
 
